@@ -1,0 +1,33 @@
+{#- Small named pieces of the billing rules, shared by the US and the global model. -#}
+
+{#- SPEC §6: salted SHA-256 of the event's first message id: deterministic across runs and
+    engines, unique per event, and built from no user data at all. -#}
+{% macro billing_event_id(first_message_id) -%}
+    lower({{ sha256_hex("concat('" ~ var('billing_salt') ~ "', '|', " ~ first_message_id ~ ")") }})
+{%- endmacro %}
+
+{#- Pseudonymous key of a user: salted, so it is neither the user_id nor its plain hash (SPEC §1). -#}
+{% macro pseudonymous_key(expr) -%}
+    case when {{ expr }} is not null then {{ sha256_hex("concat('" ~ var('billing_salt') ~ "', '|user|', " ~ expr ~ ")") }} end
+{%- endmacro %}
+
+{#- SPEC §3: a file's own size in KiB, rounded to the nearest integer with halves up. -#}
+{% macro bytes_to_rounded_kilobytes(bytes) -%}
+    cast(floor((coalesce({{ bytes }}, 0) + 512) / 1024) as bigint)
+{%- endmacro %}
+
+{#- SPEC §3: segments of 160 UTF-8 bytes, at least one; a missing text counts as empty. -#}
+{% macro segment_count(text) -%}
+    greatest(1, cast(ceil(coalesce({{ utf8_byte_length(text) }}, 0) / {{ var('segment_bytes') }}.0) as bigint))
+{%- endmacro %}
+
+{#- SPEC §4/§5: a later time is inside a 24 h window opened at `start` when it is strictly
+    before start + 24 h (half-open). Interval arithmetic, never datediff (STACK-NOTES). -#}
+{% macro window_end(start) -%}
+    {{ start }} + interval '{{ var("session_window_hours") }}' hour
+{%- endmacro %}
+
+{#- SPEC §6: whole minutes between the first and the last event time of an event. -#}
+{% macro duration_minutes(first_at, last_at) -%}
+    cast(floor(({{ epoch_microseconds(last_at) }} - {{ epoch_microseconds(first_at) }}) / 60000000.0) as bigint)
+{%- endmacro %}

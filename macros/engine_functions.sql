@@ -1,0 +1,33 @@
+{#- Engine differences, one small dispatched macro each (STACK-NOTES: hashing and
+    timestamp arithmetic differ between DuckDB and Spark). default__ is DuckDB. -#}
+
+{% macro sha256_hex(expr) %}{{ return(adapter.dispatch('sha256_hex', 'rbm_billing')(expr)) }}{% endmacro %}
+{% macro default__sha256_hex(expr) %}sha256({{ expr }}){% endmacro %}
+{% macro spark__sha256_hex(expr) %}sha2({{ expr }}, 256){% endmacro %}
+
+{% macro utf8_byte_length(expr) %}{{ return(adapter.dispatch('utf8_byte_length', 'rbm_billing')(expr)) }}{% endmacro %}
+{% macro default__utf8_byte_length(expr) %}strlen({{ expr }}){% endmacro %}
+{% macro spark__utf8_byte_length(expr) %}octet_length({{ expr }}){% endmacro %}
+
+{#- Text → UTC timestamp; NULL when unparsable. Offsets are converted to UTC (SPEC §1). -#}
+{% macro try_parse_utc_timestamp(expr) %}{{ return(adapter.dispatch('try_parse_utc_timestamp', 'rbm_billing')(expr)) }}{% endmacro %}
+{% macro default__try_parse_utc_timestamp(expr) %}timezone('UTC', try_cast({{ expr }} as timestamptz)){% endmacro %}
+{% macro spark__try_parse_utc_timestamp(expr) %}try_cast({{ expr }} as timestamp){% endmacro %}
+
+{% macro epoch_microseconds(expr) %}{{ return(adapter.dispatch('epoch_microseconds', 'rbm_billing')(expr)) }}{% endmacro %}
+{% macro default__epoch_microseconds(expr) %}epoch_us({{ expr }}){% endmacro %}
+{% macro spark__epoch_microseconds(expr) %}unix_micros({{ expr }}){% endmacro %}
+
+{#- SPEC §6: start_time is written YYYY-MM-DDTHH:00:00Z. -#}
+{% macro format_utc_hour(expr) %}{{ return(adapter.dispatch('format_utc_hour', 'rbm_billing')(expr)) }}{% endmacro %}
+{% macro default__format_utc_hour(expr) %}strftime({{ expr }}, '%Y-%m-%dT%H:00:00Z'){% endmacro %}
+{% macro spark__format_utc_hour(expr) %}date_format({{ expr }}, "yyyy-MM-dd'T'HH:00:00'Z'"){% endmacro %}
+
+{% macro format_iso_date(expr) %}{{ return(adapter.dispatch('format_iso_date', 'rbm_billing')(expr)) }}{% endmacro %}
+{% macro default__format_iso_date(expr) %}strftime({{ expr }}, '%Y-%m-%d'){% endmacro %}
+{% macro spark__format_iso_date(expr) %}date_format({{ expr }}, 'yyyy-MM-dd'){% endmacro %}
+
+{#- Whole-string regular-expression match. -#}
+{% macro matches_regex(expr, pattern) %}{{ return(adapter.dispatch('matches_regex', 'rbm_billing')(expr, pattern)) }}{% endmacro %}
+{% macro default__matches_regex(expr, pattern) %}regexp_full_match({{ expr }}, '{{ pattern }}'){% endmacro %}
+{% macro spark__matches_regex(expr, pattern) %}({{ expr }} rlike '^(?:{{ pattern }})$'){% endmacro %}

@@ -1,0 +1,108 @@
+{#- The chaining rule shared by US sessions (SPEC §4) and global conversations (SPEC §5):
+    scan a stream's triggers in stream order; the first trigger opens a window; scanning
+    resumes at the first trigger that starts at or after that window's end; repeat.
+
+    `triggers` is a CTE with one row per possible trigger: stream_key, start_seq (stream_seq of
+    its first message), starts_at, window_end_at. Renders CTEs ending in `<prefix>_chosen`, the
+    triggers that open a window. The calling model must begin with `with recursive`.
+
+    Linear: each trigger's successor is found with one sorted window pass, and the recursion
+    only walks chains inside "segments": a trigger starting at or after the end of every earlier
+    window of its stream is always chosen, so each such segment head seeds its own walk. -#}
+{% macro greedy_window_chain_ctes(triggers, prefix) %}
+{{ prefix }}_ranked as (
+    select
+        stream_key,
+        start_seq,
+        starts_at,
+        window_end_at,
+        row_number() over (partition by stream_key order by start_seq) as trigger_rank,
+        max(window_end_at) over (
+            partition by stream_key order by start_seq rows between unbounded preceding and 1 preceding
+        ) as latest_earlier_end_at
+    from {{ triggers }}
+),
+
+{{ prefix }}_points as (
+    -- A window's end, ordered before a trigger starting at the same instant ("at or after").
+    select stream_key, window_end_at as point_at, 0 as point_kind, trigger_rank, cast(null as bigint) as rank_at_point
+    from {{ prefix }}_ranked
+    union all
+    select stream_key, starts_at as point_at, 1 as point_kind, trigger_rank, trigger_rank as rank_at_point
+    from {{ prefix }}_ranked
+),
+
+{{ prefix }}_successors as (
+    select
+        stream_key,
+        trigger_rank,
+        next_rank
+    from (
+        select
+            stream_key,
+            point_kind,
+            trigger_rank,
+            min(rank_at_point) over (
+                partition by stream_key order by point_at, point_kind, trigger_rank
+                rows between current row and unbounded following
+            ) as next_rank
+        from {{ prefix }}_points
+    ) as scanned
+    where point_kind = 0
+),
+
+{{ prefix }}_links as (
+    select
+        ranked.stream_key,
+        ranked.trigger_rank,
+        successors.next_rank,
+        ranked.latest_earlier_end_at is null or ranked.starts_at >= ranked.latest_earlier_end_at as is_segment_head
+    from {{ prefix }}_ranked as ranked
+    inner join {{ prefix }}_successors as successors
+        on ranked.stream_key = successors.stream_key and ranked.trigger_rank = successors.trigger_rank
+),
+
+{{ prefix }}_walk as (
+    select stream_key, trigger_rank, next_rank
+    from {{ prefix }}_links
+    where is_segment_head
+    union all
+    select links.stream_key, links.trigger_rank, links.next_rank
+    from {{ prefix }}_walk as walk
+    inner join {{ prefix }}_links as links
+        on walk.stream_key = links.stream_key and walk.next_rank = links.trigger_rank
+    where not links.is_segment_head
+),
+
+{{ prefix }}_chosen as (
+    select ranked.*
+    from {{ prefix }}_ranked as ranked
+    inner join {{ prefix }}_walk as walk
+        on ranked.stream_key = walk.stream_key and ranked.trigger_rank = walk.trigger_rank
+)
+{% endmacro %}
+
+{#- Assign every message of a stream to the chosen window covering it (SPEC §4, §5): the
+    latest window opened at or before the message in stream order, if the message's time is
+    before that window's end. Windows never overlap, so starts and ends both grow along a
+    stream and a running max carries the latest one forward. Renders one CTE, `<name>`. -#}
+{% macro assign_to_windows_cte(name, messages, windows) %}
+{{ name }} as (
+    select
+        marked.*,
+        marked.open_start_seq is not null and marked.event_at < marked.open_window_end_at as is_in_window
+    from (
+        select
+            m.*,
+            max(w.start_seq) over (
+                partition by m.stream_key order by m.stream_seq rows between unbounded preceding and current row
+            ) as open_start_seq,
+            max(w.window_end_at) over (
+                partition by m.stream_key order by m.stream_seq rows between unbounded preceding and current row
+            ) as open_window_end_at
+        from {{ messages }} as m
+        left join {{ windows }} as w
+            on m.stream_key = w.stream_key and m.stream_seq = w.start_seq
+    ) as marked
+)
+{% endmacro %}

@@ -1,0 +1,74 @@
+{#- Reading the raw input files (SPEC §1, §8). Every column is read as text so that one
+    malformed value can never abort the read (issue: bad input); the typed parse happens in
+    staging with try_ casts. Structurally broken CSV lines are kept too, as reject rows. -#}
+
+{% macro messages_contract_columns() %}
+    {{ return(['message_id', 'agent_id', 'user_id', 'carrier_id', 'direction', 'content_kind', 'text',
+               'file_size_bytes', 'suggestions', 'status', 'sent_at', 'delivered_at', 'is_tester']) }}
+{% endmacro %}
+
+{% macro agents_contract_columns() %}
+    {{ return(['agent_id', 'agent_name', 'agent_owner', 'owner_name', 'billing_category']) }}
+{% endmacro %}
+
+{#- A path var may be one path, a glob, or a list (the run script passes the expanded list). -#}
+{% macro as_path_list(paths) %}
+    {% if paths is string %}{{ return([paths] if paths | trim else []) }}{% endif %}
+    {{ return(paths | list) }}
+{% endmacro %}
+
+{% macro sql_string_list(items) -%}
+    [{% for item in items %}'{{ item | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %}]
+{%- endmacro %}
+
+{#- Pre-hook of a staging model: read the raw files into a temporary table `<name>` (text
+    columns + source_file), keeping the lines that do not parse in `<name>_rejects`.
+    Temporary: the raw user_id never lands in a persistent relation (SPEC §1, PII). -#}
+{% macro load_raw_files(name, paths, columns, delimiter=',') %}
+    {{ return(adapter.dispatch('load_raw_files', 'rbm_billing')(name, paths, columns, delimiter)) }}
+{% endmacro %}
+
+{% macro default__load_raw_files(name, paths, columns, delimiter) %}
+    {%- set all_paths = as_path_list(paths) -%}
+    {%- set csv_paths = [] -%}{%- set parquet_paths = [] -%}
+    {%- for p in all_paths -%}
+        {%- do (parquet_paths if p.lower().endswith('.parquet') else csv_paths).append(p) -%}
+    {%- endfor -%}
+    {%- set column_spec -%}
+        { {%- for c in columns %}'{{ c }}': 'varchar'{% if not loop.last %}, {% endif %}{% endfor -%} }
+    {%- endset -%}
+    create or replace temp table {{ name }}_rejects (source_file varchar, source_row bigint, column_name varchar, error_message varchar);
+    create or replace temp table {{ name }} as
+    select {% for c in columns %}cast(null as varchar) as {{ c }}, {% endfor %}cast(null as varchar) as source_file, cast(null as bigint) as source_row
+    where false
+    {%- if csv_paths %}
+    union all
+    select {% for c in columns %}{{ c }}, {% endfor %}filename as source_file,
+        row_number() over (partition by filename) as source_row
+    from read_csv(
+        {{ sql_string_list(csv_paths) }}, columns = {{ column_spec }}, auto_detect = false, header = true,
+        delim = '{{ delimiter }}', quote = '"', escape = '"', filename = true,
+        store_rejects = true, rejects_table = '{{ name }}_csv_errors', rejects_scan = '{{ name }}_csv_scans'
+    )
+    {%- endif %}
+    {%- if parquet_paths %}
+    union all
+    select {% for c in columns %}cast({{ c }} as varchar), {% endfor %}filename, file_row_number + 1
+    from read_parquet({{ sql_string_list(parquet_paths) }}, filename = true, file_row_number = true)
+    {%- endif %};
+    {%- if csv_paths %}
+    insert into {{ name }}_rejects
+    -- One row per broken line (DuckDB may report several errors for one line).
+    select
+        s.file_path, e.line, arg_min(e.column_name, e.column_idx),
+        arg_min(e.error_type || ': ' || e.error_message, e.column_idx)
+    from {{ name }}_csv_errors as e
+    inner join {{ name }}_csv_scans as s on e.scan_id = s.scan_id and e.file_id = s.file_id
+    group by s.file_path, e.line;
+    {%- endif %}
+{% endmacro %}
+
+{% macro drop_raw_files(name) %}
+    drop table if exists {{ name }}; drop table if exists {{ name }}_rejects;
+    drop table if exists {{ name }}_csv_errors; drop table if exists {{ name }}_csv_scans
+{% endmacro %}

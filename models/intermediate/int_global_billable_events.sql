@@ -1,0 +1,30 @@
+-- SPEC §5, §6: every global-model message with the event it is billed in: a conversation when
+-- inside one's window (from its first message on), else the MT alone as a basic or single
+-- message. An MO outside every conversation is never billed on its own and is left out here
+-- (the conservation audit counts it as not billable).
+
+with
+
+messages as (
+    select * from {{ ref('int_messages_classified') }}
+    where billing_model = 'global'
+),
+
+conversations as (
+    select
+        stream_key,
+        start_seq,
+        start_message_id,
+        window_end_at,
+        conversation_type as event_type
+    from {{ ref('int_global_conversations') }}
+),
+
+{{ assign_to_windows_cte('assigned', 'messages', 'conversations') }},
+
+billed as (
+    select * from assigned
+    where is_in_window or direction = 'MT'
+),
+
+{{ billable_event_rows('billed', 'conversations') }}

@@ -1,0 +1,24 @@
+-- SPEC §4, §6: one row per billable US message with the event it is billed in. Messages
+-- inside a session window (from its trigger on, in stream order) share the session's event;
+-- every other message is its own event.
+
+with
+
+messages as (
+    select * from {{ ref('int_messages_classified') }}
+    where billing_model = 'us'
+),
+
+sessions as (
+    select
+        stream_key,
+        start_seq,
+        start_message_id,
+        window_end_at,
+        session_type as event_type
+    from {{ ref('int_us_sessions') }}
+),
+
+{{ assign_to_windows_cte('assigned', 'messages', 'sessions') }},
+
+{{ billable_event_rows('assigned', 'sessions') }}

@@ -1,0 +1,80 @@
+{{
+    config(
+        pre_hook="{{ load_raw_files('rbm_raw_messages', var('messages_path'), messages_contract_columns()) }}",
+        post_hook="{{ drop_raw_files('rbm_raw_messages') }}",
+    )
+}}
+
+-- SPEC §1 messages: rename, cast, parse. Each input line is one row here, lines that did not
+-- parse included (parse_error), so that nothing is dropped silently (SPEC §2, §7).
+-- user_id leaves this model only as a salted pseudonymous key (SPEC §1, PII).
+
+with
+
+raw_messages as (
+    select * from rbm_raw_messages
+),
+
+raw_rejects as (
+    select * from rbm_raw_messages_rejects
+),
+
+parsed as (
+    select
+        source_file,
+        source_row,
+        cast(null as varchar) as parse_error,
+        message_id,
+        agent_id,
+        {{ pseudonymous_key('user_id') }} as user_key,
+        carrier_id,
+        direction,
+        content_kind,
+        text,
+        file_size_bytes as file_size_bytes_raw,
+        try_cast(file_size_bytes as bigint) as file_size_bytes,
+        suggestions,
+        status,
+        sent_at as sent_at_raw,
+        {{ try_parse_utc_timestamp('sent_at') }} as sent_at,
+        delivered_at as delivered_at_raw,
+        {{ try_parse_utc_timestamp('delivered_at') }} as delivered_at,
+        is_tester as is_tester_raw,
+        case
+            when lower(trim(is_tester)) in ('true', 't', '1', 'yes') then true
+            when lower(trim(is_tester)) in ('false', 'f', '0', 'no') then false
+        end as is_tester
+    from raw_messages
+),
+
+rejected_lines as (
+    select
+        source_file,
+        source_row,
+        error_message as parse_error,
+        {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text',
+                     'file_size_bytes_raw'] -%}
+            cast(null as varchar) as {{ c }},
+        {% endfor -%}
+        cast(null as bigint) as file_size_bytes,
+        cast(null as varchar) as suggestions,
+        cast(null as varchar) as status,
+        cast(null as varchar) as sent_at_raw,
+        cast(null as timestamp) as sent_at,
+        cast(null as varchar) as delivered_at_raw,
+        cast(null as timestamp) as delivered_at,
+        cast(null as varchar) as is_tester_raw,
+        cast(null as boolean) as is_tester
+    from raw_rejects
+),
+
+all_lines as (
+    select * from parsed
+    union all
+    select * from rejected_lines
+)
+
+select
+    *,
+    'messages' as source_kind
+from all_lines
