@@ -33,6 +33,7 @@ select
     {{ billing_event_id('first_message_id') }} as billing_event_id,
     event_type,
     is_grouped,
+    google_billing_event_id,
     sum(case when direction = 'MT' then 1 else 0 end) over (partition by stream_key, first_message_id)
         as event_mt_messages,
     sum(case when direction = 'MO' then 1 else 0 end) over (partition by stream_key, first_message_id)

@@ -25,5 +25,6 @@ select
     text,
     file_size_bytes,
     suggestions,
-    event_at
+    event_at,
+    google_billing_event_id
 from messages

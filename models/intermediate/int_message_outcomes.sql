@@ -41,7 +41,8 @@ select
     end as outcome_reason
 from checked
 left join billability
-    on checked.message_id = billability.message_id
-    and checked.quarantine_reason is null
-    and not checked.is_exact_duplicate
+    on
+        checked.message_id = billability.message_id
+        and checked.quarantine_reason is null
+        and not checked.is_exact_duplicate
 left join billed on billability.message_id = billed.message_id

@@ -36,6 +36,7 @@ select
     checked.sent_at,
     checked.delivered_at,
     checked.is_tester,
+    checked.google_billing_event_id,
     case when checked.direction = 'MT' then checked.delivered_at else checked.sent_at end as event_at,
     case
         when checked.is_tester then 'tester'

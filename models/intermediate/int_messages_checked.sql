@@ -5,7 +5,7 @@
 with
 
 messages as (
-    select * from {{ ref('stg_messages') }}
+    select * from {{ ref('int_messages_unioned') }}
 ),
 
 usable_agents as (
@@ -45,11 +45,13 @@ row_checked as (
             when user_key is null then 'missing_user_id'
             when carrier_id is null or trim(carrier_id) = '' then 'missing_carrier_id'
             when direction is null or direction not in ('MT', 'MO') then 'invalid_direction'
-            when content_kind is null
+            when
+                content_kind is null
                 or (direction = 'MT' and content_kind not in ('text', 'file', 'rich_card', 'carousel'))
                 or (direction = 'MO' and content_kind not in ('text', 'suggested_reply', 'suggested_action', 'file'))
                 then 'invalid_content_kind'
-            when status is null
+            when
+                status is null
                 or (direction = 'MT' and status not in ('delivered', 'sent', 'failed', 'revoked'))
                 or (direction = 'MO' and status != 'received')
                 then 'invalid_status'
@@ -57,7 +59,8 @@ row_checked as (
             when sent_at is null then 'invalid_sent_at'
             when delivered_at_raw is not null and delivered_at is null then 'invalid_delivered_at'
             -- Dates before RCS existed or far in the future are impossible, not late data.
-            when sent_at < timestamp '2008-01-01' or sent_at >= timestamp '2100-01-01'
+            when
+                sent_at < timestamp '2008-01-01' or sent_at >= timestamp '2100-01-01'
                 or delivered_at >= timestamp '2100-01-01'
                 then 'timestamp_out_of_range'
             when direction = 'MT' and status = 'delivered' and delivered_at is null then 'missing_delivered_at'
@@ -114,6 +117,7 @@ select
     delivered_at,
     is_tester_raw,
     is_tester,
+    google_billing_event_id,
     parse_error,
     is_exact_duplicate,
     case

@@ -13,7 +13,7 @@ flagged as (
         -- SPEC §3: a text MT stays "rich" only with suggestions limited to reply, dial and
         -- open_url (in the browser); any other kind makes it rich media.
         coalesce(suggestions, '') = ''
-        or {{ matches_regex('suggestions', '(reply|dial|open_url)([|](reply|dial|open_url))*') }}
+        or {{ matches_regex('suggestions', '(reply|dial|open_url)?([|](reply|dial|open_url)?)*') }}
             as has_only_rich_suggestions,
         coalesce(suggestions, '') = '' as has_no_suggestions,
         coalesce({{ utf8_byte_length('text') }}, 0) as text_bytes
@@ -24,17 +24,19 @@ classified as (
     select
         *,
         case
-            when billing_model = 'us' then
-                case
-                    when direction = 'MT' and content_kind = 'text' and has_only_rich_suggestions
-                        then 'a2p_rich_message'
-                    when direction = 'MT' then 'a2p_rich_media_message'
-                    when content_kind in ('text', 'suggested_reply') then 'p2a_rich_message'
-                    when content_kind = 'file' then 'p2a_rich_media_message'
-                    when content_kind = 'suggested_action' then 'p2a_suggested_action'
-                end
+            when billing_model = 'us'
+                then
+                    case
+                        when direction = 'MT' and content_kind = 'text' and has_only_rich_suggestions
+                            then 'a2p_rich_message'
+                        when direction = 'MT' then 'a2p_rich_media_message'
+                        when content_kind in ('text', 'suggested_reply') then 'p2a_rich_message'
+                        when content_kind = 'file' then 'p2a_rich_media_message'
+                        when content_kind = 'suggested_action' then 'p2a_suggested_action'
+                    end
             -- SPEC §5 (Decision: bytes, not characters): basic = plain text of at most 160 bytes.
-            when direction = 'MT' and content_kind = 'text' and has_no_suggestions
+            when
+                direction = 'MT' and content_kind = 'text' and has_no_suggestions
                 and text_bytes <= {{ var('basic_message_max_bytes') }}
                 then 'basic_message'
             when direction = 'MT' then 'single_message'
@@ -59,5 +61,6 @@ select
         when message_type in ('a2p_rich_message', 'p2a_rich_message') then {{ segment_count('text') }}
         else 0
     end as segment_count,
-    {{ bytes_to_rounded_kilobytes('file_size_bytes') }} as size_kilobytes
+    {{ bytes_to_rounded_kilobytes('file_size_bytes') }} as size_kilobytes,
+    google_billing_event_id
 from classified

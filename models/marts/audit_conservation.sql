@@ -11,7 +11,7 @@ staged as (
         carrier_id,
         cast(sent_at as date) as sent_date,
         count(*) as input_rows
-    from {{ ref('stg_messages') }}
+    from {{ ref('int_messages_unioned') }}
     group by 1, 2, 3, 4
 ),
 
@@ -51,10 +51,11 @@ joined as (
         coalesce(outcomes.unaccounted_rows, 0) as unaccounted_rows
     from staged
     full outer join outcomes
-        on staged.source_kind = outcomes.source_kind
-        and staged.source_file = outcomes.source_file
-        and staged.carrier_id is not distinct from outcomes.carrier_id
-        and staged.sent_date is not distinct from outcomes.sent_date
+        on
+            staged.source_kind = outcomes.source_kind
+            and staged.source_file = outcomes.source_file
+            and staged.carrier_id is not distinct from outcomes.carrier_id
+            and staged.sent_date is not distinct from outcomes.sent_date
 )
 
 select

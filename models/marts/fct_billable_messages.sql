@@ -19,7 +19,7 @@ all_events as (
 select
     message_id,
     billing_event_id,
-    cast(null as varchar) as google_billing_event_id,
+    google_billing_event_id,
     billing_model,
     carrier_id,
     agent_id,

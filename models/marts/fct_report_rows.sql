@@ -24,8 +24,9 @@ select
     {{ format_iso_date("cast(report_grain.event_first_at as date) + interval '2' day") }} as generation_date,
     report_grain.stream_seq,
     report_grain.billing_event_id,
+    -- SPEC §6 names this column `type`.
     case when report_grain.billing_model = 'us' then report_grain.message_type else report_grain.event_type end
-        as type,
+        as type,  -- noqa: RF04
     report_grain.agent_id,
     agents.agent_owner,
     'carrier' as billing_party,

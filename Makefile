@@ -1,0 +1,49 @@
+# rbm-billing — the single entry point. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DBT := $(BIN)/dbt
+# Inputs of `make run` (SPEC §8). Empty MESSAGES means the bundled demo data.
+MESSAGES ?=
+AGENTS ?= data/demo/agents.csv
+ACTIVITY ?=
+CARRIER ?=
+OUTPUT ?= output
+TARGET ?= duckdb
+# Database of `make test`, kept apart from the one of `make run`.
+TEST_DB := target/test/rbm_test.duckdb
+
+.PHONY: help run test lint dbt-test pytest bench test-spark docs clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+# The virtual environment, created from the pinned versions only when missing or outdated.
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+run: $(VENV)/.installed  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER=)
+	$(BIN)/python scripts/rbm.py run --messages "$(MESSAGES)" --agents "$(AGENTS)" --output "$(OUTPUT)" \
+		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)"
+
+test: lint dbt-test pytest  ## lint + every dbt test + every Python test
+
+lint: $(VENV)/.installed  ## sqlfluff on the models, macros and analyses
+	$(BIN)/sqlfluff lint models analyses tests/data
+
+dbt-test: $(VENV)/.installed  ## every dbt unit and data test, on the test fixtures
+	rm -f $(TEST_DB) && mkdir -p $(dir $(TEST_DB))
+	RBM_DUCKDB_PATH=$(TEST_DB) $(DBT) build --profiles-dir . --target duckdb \
+		--vars '{messages_path: tests/fixtures/messages.csv, agents_path: tests/fixtures/agents.csv}'
+
+pytest: $(VENV)/.installed  ## every Python test (reference, cross-check, CLI, generator)
+	$(BIN)/python -m pytest tests/python -q
+
+docs: $(VENV)/.installed  ## generate the dbt docs site (target/index.html)
+	$(DBT) docs generate --profiles-dir .
+
+clean:  ## remove build products (not the virtual environment)
+	rm -rf target logs output rbm_billing.duckdb .duckdb_tmp

@@ -1,0 +1,33 @@
+-- SPEC §1, §9: one staged shape for every input: `messages` files and Google activity logs
+-- mapped onto the messages contract. Every later model is shared by both sources.
+
+with
+
+messages as (
+    select * from {{ ref('stg_messages') }}
+)
+
+select
+    source_kind,
+    source_file,
+    source_row,
+    parse_error,
+    message_id,
+    agent_id,
+    user_key,
+    carrier_id,
+    direction,
+    content_kind,
+    text,
+    file_size_bytes_raw,
+    file_size_bytes,
+    suggestions,
+    status,
+    sent_at_raw,
+    sent_at,
+    delivered_at_raw,
+    delivered_at,
+    is_tester_raw,
+    is_tester,
+    cast(null as varchar) as google_billing_event_id
+from messages

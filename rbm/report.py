@@ -1,0 +1,129 @@
+"""Run dbt, have the database write the report files, and print the run summary (SPEC §6, §8)."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT_COLUMNS = [
+    "billing_event_id", "type", "agent_id", "agent_owner", "billing_party", "max_duration_single_message",
+    "max_duration_a2p_conversation", "max_duration_p2a_conversation", "start_time", "duration",
+    "mt_messages", "mo_messages", "size_kilobytes", "agent_name", "owner_name", "segment_count", "session_type",
+]
+# A fixed, total order of the rows of a file, so a re-run writes the same bytes (SPEC §8).
+REPORT_ORDER = "start_time, agent_id, billing_event_id, stream_seq, " + ", ".join(REPORT_COLUMNS)
+
+
+def duckdb_path() -> Path:
+    """SPEC §8: $RBM_DUCKDB_PATH when set, else a file inside the project."""
+    return Path(os.environ.get("RBM_DUCKDB_PATH") or ROOT / "rbm_billing.duckdb").resolve()
+
+
+def run_dbt(args: list[str], target: str, dbt_vars: dict) -> bool:
+    """Run dbt in its own process (it holds the database open with its own settings)."""
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(duckdb_path()))
+    dbt = Path(sys.executable).parent / "dbt"
+    command = [str(dbt), *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", target,
+               "--vars", json.dumps(dbt_vars)]
+    return subprocess.run(command, cwd=ROOT, env=env).returncode == 0
+
+
+def connect(read_only: bool = True):
+    import duckdb
+
+    return duckdb.connect(str(duckdb_path()), read_only=read_only)
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def export_reports(target: str, output: Path) -> list[Path]:
+    """One file per carrier and generation date, written by the database with COPY into a
+    temporary folder, then moved into place: a failed run leaves the previous reports as they were."""
+    output.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".rbm-export-", dir=output))
+    written: list[tuple[Path, Path]] = []
+    try:
+        with connect() as con:
+            files = con.sql(
+                "select distinct carrier_id, generation_date from fct_report_rows order by 1, 2"
+            ).fetchall()
+            for carrier_id, generation_date in files:
+                relative = Path(carrier_id) / f"rbm_billable_events_{generation_date}.csv"
+                (staging / carrier_id).mkdir(parents=True, exist_ok=True)
+                con.execute(
+                    f"copy (select {', '.join(REPORT_COLUMNS)} from fct_report_rows"
+                    f" where carrier_id = {sql_literal(carrier_id)}"
+                    f" and generation_date = {sql_literal(generation_date)}"
+                    f" order by {REPORT_ORDER})"
+                    f" to {sql_literal(str(staging / relative))} (format csv, header true, delimiter ',')"
+                )
+                written.append((staging / relative, output / relative))
+        for source, destination in written:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [destination for _, destination in written]
+
+
+def print_summary(target: str, run_inputs, written: list[Path], output: Path) -> None:
+    with connect() as con:
+        def rows(query: str) -> list[tuple]:
+            return con.sql(query).fetchall()
+
+        (input_rows,) = rows("select count(*) from stg_messages")[0]
+        outcome = dict(rows("select outcome, count(*) from int_message_outcomes group by 1"))
+        not_billable = rows(
+            "select outcome_reason, count(*) from int_message_outcomes where outcome = 'not_billable'"
+            " group by 1 order by 1"
+        )
+        per_carrier = rows(
+            """
+            select carrier_id, billing_model, count(*) as billed_messages,
+                   count(distinct billing_event_id) as billable_events,
+                   count(distinct case when is_grouped then billing_event_id end) as grouped_events
+            from fct_billable_messages group by 1, 2 order by 1
+            """
+        )
+        quarantined = rows("select reason, count(*) from quarantined_messages group by 1 order by 2 desc, 1")
+        quarantined_agents = rows("select reason, count(*) from quarantined_agents group by 1 order by 2 desc, 1")
+        unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
+
+    files = len(run_inputs.messages or run_inputs.activity)
+    print()
+    print("=" * 72)
+    print(f"rbm-billing run summary  (target {target}, database {duckdb_path()})")
+    print("=" * 72)
+    print(f"messages read          {input_rows:>10}  from {files} file(s)")
+    print(f"  billed               {outcome.get('billed', 0):>10}")
+    print(f"  not billable         {outcome.get('not_billable', 0):>10}  "
+          + ", ".join(f"{reason} {count}" for reason, count in not_billable))
+    print(f"  quarantined          {outcome.get('quarantined', 0):>10}")
+    print(f"  exact duplicates     {outcome.get('exact_duplicate', 0):>10}  (counted once)")
+    print()
+    print(f"{'carrier':<16}{'model':<8}{'billed msgs':>12}{'events':>10}{'sessions/conv.':>16}")
+    for carrier_id, model, billed, events, grouped in per_carrier:
+        print(f"{carrier_id:<16}{model:<8}{billed:>12}{events:>10}{grouped:>16}")
+    print()
+    if quarantined or quarantined_agents:
+        print("quarantined rows by reason (table quarantined_messages / quarantined_agents):")
+        for reason, count in quarantined:
+            print(f"  messages  {reason:<36}{count:>8}")
+        for reason, count in quarantined_agents:
+            print(f"  agents    {reason:<36}{count:>8}")
+    else:
+        print("quarantined rows: none")
+    print(f"conservation audit: {'balanced' if unbalanced == 0 else f'{unbalanced} UNBALANCED group(s)'}"
+          " (table audit_conservation)")
+    print(f"report files written: {len(written)} under {output.resolve()}/<carrier_id>/")
+    for path in written:
+        print(f"  {path.relative_to(output)}")
+    print("=" * 72)

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""rbm-billing command line: `make run` calls `rbm.py run` (SPEC §8).
+
+It checks that every input file is usable before dbt starts (a file that cannot be used stops
+the run with a message naming the file and what is wrong), runs the dbt project, has the
+database write the report files into a temporary folder and moves them into place only once
+everything succeeded, then prints a summary of the run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rbm import inputs, report  # noqa: E402
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="rbm.py", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="build the billing and write the carrier reports")
+    run.add_argument("--messages", default="", help="file or glob of messages CSV/Parquet files (SPEC §1)")
+    run.add_argument("--agents", default=str(ROOT / "data/demo/agents.csv"), help="agents file (SPEC §1)")
+    run.add_argument("--activity", default="", help="file or glob of Google activity logs (SPEC §9)")
+    run.add_argument("--carrier", default="", help="carrier_id of the activity logs (SPEC §9)")
+    run.add_argument("--output", default=str(ROOT / "output"), help="folder of the report files")
+    run.add_argument("--target", default="duckdb", choices=["duckdb", "spark"], help="dbt target")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if not args.messages and not args.activity:
+        args.messages = str(ROOT / "data/demo/messages.csv")
+    try:
+        run_inputs = inputs.resolve(
+            messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier
+        )
+    except inputs.InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+        return 2
+
+    dbt_vars = run_inputs.dbt_vars()
+    if os.environ.get("BILLING_SALT"):
+        dbt_vars["billing_salt"] = os.environ["BILLING_SALT"]
+    ok = report.run_dbt(["build", "--exclude-resource-type", "unit_test"], args.target, dbt_vars)
+    if not ok:
+        print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
+              file=sys.stderr)
+        return 1
+    written = report.export_reports(args.target, Path(args.output))
+    report.print_summary(args.target, run_inputs, written, Path(args.output))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
