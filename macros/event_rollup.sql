@@ -34,11 +34,11 @@ select
     event_type,
     is_grouped,
     google_billing_event_id,
-    sum(case when direction = 'MT' then 1 else 0 end) over (partition by stream_key, first_message_id)
+    count(case when direction = 'MT' then 1 end) over (partition by stream_key, first_message_id)
         as event_mt_messages,
-    sum(case when direction = 'MO' then 1 else 0 end) over (partition by stream_key, first_message_id)
+    count(case when direction = 'MO' then 1 end) over (partition by stream_key, first_message_id)
         as event_mo_messages,
-    sum(size_kilobytes) over (partition by stream_key, first_message_id) as event_size_kilobytes,
+    cast(sum(size_kilobytes) over (partition by stream_key, first_message_id) as bigint) as event_size_kilobytes,
     min(event_at) over (partition by stream_key, first_message_id) as event_first_at,
     max(event_at) over (partition by stream_key, first_message_id) as event_last_at
 from with_event

@@ -388,7 +388,8 @@ langs as (
         -- time between consecutive messages of the burst, in ms
         case kind
             when 2 then 1000 * exp(ub(s, j, 12) * ln(120))
-            when 3 then 7200000 * exp(ub(s, j, 12) * ln(7))
+            -- slow exchanges: hours apart, but the burst fits in half the period
+            when 3 then least(7200000 * exp(ub(s, j, 12) * ln(7)), {period_ms} / (2 * n_messages))
             else 3000 * exp(ub(s, j, 12) * ln(160))
         end as step_ms,
         kind = 2 and n_messages >= 2 and ub(s, j, 13) < 0.10 as has_tie
@@ -400,7 +401,7 @@ anchored as (
         least(n_messages * step_ms + 600000, {period_ms} - 300000) as span_ms,
         case
             when {single} then
-                floor((j + 0.8 * ub(s, j, 14)) * {slot_ms})
+                least(floor((j + 0.8 * ub(s, j, 14)) * {slot_ms}), {period_ms} - span_ms)
             when {days} >= 2 and kind in (0, 1) and ub(s, j, 15) < 0.06 then
                 -- placed to cross an interior midnight
                 greatest(300000, (1 + floor(ub(s, j, 16) * ({days} - 1))) * 86400000
@@ -518,8 +519,8 @@ shaped as (
             else greatest(1, 512 * floor(exp(um(i, 10) * ln(6000)))::bigint
                 + case when um(i, 11) < 0.60 then 0 when um(i, 11) < 0.70 then 1
                        when um(i, 11) < 0.80 then -1 when um(i, 11) < 0.90 then 256
-                       else hash(i, 12, {seed}) % 512 end)
-        end as file_size_bytes,
+                       else (hash(i, 12, {seed}) % 512)::bigint end)
+        end::bigint as file_size_bytes,
         -- suggestions (MT only): none, replies only, US-'rich' kinds, or any mix
         case
             when is_mo then 0
