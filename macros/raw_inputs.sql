@@ -72,3 +72,16 @@
     drop table if exists {{ name }}; drop table if exists {{ name }}_rejects;
     drop table if exists {{ name }}_csv_errors; drop table if exists {{ name }}_csv_scans
 {% endmacro %}
+
+{% macro activity_contract_columns() %}
+    {{ return(['activity_id', 'billing_event_id', 'agent_id', 'user_id', 'direction', 'time', 'type', 'size_bytes']) }}
+{% endmacro %}
+
+{#- SPEC §9: an activity log is per carrier, so the carrier comes from the run (CARRIER=…). -#}
+{% macro activity_carrier_id() -%}
+    {%- if var('activity_carrier') -%}
+        '{{ var("activity_carrier") | replace("'", "''") }}'
+    {%- else -%}
+        cast(null as varchar)
+    {%- endif -%}
+{%- endmacro %}

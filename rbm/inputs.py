@@ -39,7 +39,8 @@ class RunInputs:
         return {
             "messages_path": self.messages,
             "agents_path": self.agents,
-            "activity_path": self.activity,
+            "activity_path": [p for p in self.activity if self.activity_delimiters.get(p) != ";"],
+            "activity_semicolon_path": [p for p in self.activity if self.activity_delimiters.get(p) == ";"],
             "activity_carrier": self.carrier,
         }
 

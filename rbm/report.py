@@ -79,7 +79,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path) ->
         def rows(query: str) -> list[tuple]:
             return con.sql(query).fetchall()
 
-        (input_rows,) = rows("select count(*) from stg_messages")[0]
+        (input_rows,) = rows("select coalesce(sum(input_rows), 0) from audit_conservation")[0]
         outcome = dict(rows("select outcome, count(*) from int_message_outcomes group by 1"))
         not_billable = rows(
             "select outcome_reason, count(*) from int_message_outcomes where outcome = 'not_billable'"
@@ -96,13 +96,18 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path) ->
         quarantined = rows("select reason, count(*) from quarantined_messages group by 1 order by 2 desc, 1")
         quarantined_agents = rows("select reason, count(*) from quarantined_agents group by 1 order by 2 desc, 1")
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
+        reconciliation = rows(
+            """
+            select kind, count(*) from rpt_google_reconciliation group by 1 order by 1
+            """
+        ) if run_inputs.activity else []
 
     files = len(run_inputs.messages or run_inputs.activity)
     print()
     print("=" * 72)
     print(f"rbm-billing run summary  (target {target}, database {duckdb_path()})")
     print("=" * 72)
-    print(f"messages read          {input_rows:>10}  from {files} file(s)")
+    print(f"input rows read        {input_rows:>10}  from {files} file(s)")
     print(f"  billed               {outcome.get('billed', 0):>10}")
     print(f"  not billable         {outcome.get('not_billable', 0):>10}  "
           + ", ".join(f"{reason} {count}" for reason, count in not_billable))
@@ -121,6 +126,11 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path) ->
             print(f"  agents    {reason:<36}{count:>8}")
     else:
         print("quarantined rows: none")
+    if run_inputs.activity:
+        compared = sum(count for _, count in reconciliation)
+        print(f"Google reconciliation (table rpt_google_reconciliation): {compared} event pairs compared")
+        for kind, count in reconciliation:
+            print(f"  {kind:<46}{count:>8}")
     print(f"conservation audit: {'balanced' if unbalanced == 0 else f'{unbalanced} UNBALANCED group(s)'}"
           " (table audit_conservation)")
     print(f"report files written: {len(written)} under {output.resolve()}/<carrier_id>/")

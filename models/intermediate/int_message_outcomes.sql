@@ -14,6 +14,10 @@ billability as (
 
 billed as (
     select message_id from {{ ref('fct_billable_messages') }}
+),
+
+activity_other_rows as (
+    select * from {{ ref('int_activity_log_other_rows') }}
 )
 
 select
@@ -23,6 +27,7 @@ select
     checked.message_id,
     checked.carrier_id,
     cast(checked.sent_at as date) as sent_date,
+    checked.google_billing_event_id,
     case
         when checked.quarantine_reason is not null then 'quarantined'
         when checked.is_exact_duplicate then 'exact_duplicate'
@@ -46,3 +51,19 @@ left join billability
         and checked.quarantine_reason is null
         and not checked.is_exact_duplicate
 left join billed on billability.message_id = billed.message_id
+
+union all
+
+-- SPEC §9: receipts and other non-message activities are never billed.
+select
+    source_kind,
+    source_file,
+    source_row,
+    activity_id as message_id,
+    carrier_id,
+    cast(occurred_at as date) as sent_date,
+    -- Receipts share their message's Google id; only the message itself counts for reconciliation.
+    cast(null as varchar) as google_billing_event_id,
+    'not_billable' as outcome,
+    activity_role as outcome_reason
+from activity_other_rows

@@ -5,6 +5,10 @@ with
 
 messages as (
     select * from {{ ref('stg_messages') }}
+),
+
+activity_log_messages as (
+    select * from {{ ref('int_activity_log_messages') }}
 )
 
 select
@@ -31,3 +35,30 @@ select
     is_tester,
     cast(null as varchar) as google_billing_event_id
 from messages
+
+union all
+
+select
+    source_kind,
+    source_file,
+    source_row,
+    parse_error,
+    message_id,
+    agent_id,
+    user_key,
+    carrier_id,
+    direction,
+    content_kind,
+    text,
+    file_size_bytes_raw,
+    file_size_bytes,
+    suggestions,
+    status,
+    sent_at_raw,
+    sent_at,
+    delivered_at_raw,
+    delivered_at,
+    is_tester_raw,
+    is_tester,
+    google_billing_event_id
+from activity_log_messages

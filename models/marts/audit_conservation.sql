@@ -4,15 +4,31 @@
 
 with
 
+staged_lines as (
+    select
+        source_kind,
+        source_file,
+        carrier_id,
+        cast(sent_at as date) as sent_date
+    from {{ ref('stg_messages') }}
+    union all
+    select
+        'activity_log' as source_kind,
+        source_file,
+        {{ activity_carrier_id() }} as carrier_id,
+        cast(occurred_at as date) as sent_date
+    from {{ ref('stg_activity_log') }}
+),
+
 staged as (
     select
         source_kind,
         source_file,
         carrier_id,
-        cast(sent_at as date) as sent_date,
+        sent_date,
         count(*) as input_rows
-    from {{ ref('int_messages_unioned') }}
-    group by 1, 2, 3, 4
+    from staged_lines
+    group by source_kind, source_file, carrier_id, sent_date
 ),
 
 outcomes as (
@@ -31,7 +47,7 @@ outcomes as (
         sum(case when outcome = 'exact_duplicate' then 1 else 0 end) as exact_duplicate_rows,
         sum(case when outcome = 'unaccounted' then 1 else 0 end) as unaccounted_rows
     from {{ ref('int_message_outcomes') }}
-    group by 1, 2, 3, 4
+    group by source_kind, source_file, carrier_id, sent_date
 ),
 
 joined as (

@@ -1,0 +1,75 @@
+-- SPEC §9: Google activity-log rows mapped onto the messages contract (mapping seed
+-- activity_type_mapping): one message per non-receipt activity, message_id = activity_id; an MT is
+-- `delivered` at its delivery receipt's time (same activity_id), else `sent`; carrier from the run.
+-- Activity logs carry no text (a text's segment_count is 1) and no tester flag (Google's logs hold
+-- launched traffic only). Receipts and other non-message rows: int_activity_log_other_rows.
+
+with
+
+activity as (
+    select * from {{ ref('stg_activity_log') }}
+),
+
+mapping as (
+    select * from {{ ref('activity_type_mapping') }}
+),
+
+message_types as (
+    select distinct activity_type from mapping
+    where role = 'message'
+),
+
+receipts as (
+    select
+        activity_id,
+        min(occurred_at) as delivered_at,
+        min(occurred_at_raw) as delivered_at_raw
+    from activity
+    inner join mapping
+        on activity.direction = mapping.direction and activity.activity_type = mapping.activity_type
+    where mapping.role = 'delivery_receipt' and activity.occurred_at is not null
+    group by activity_id
+),
+
+message_rows as (
+    -- A malformed line, or a message type on an unexpected direction, stays a message row so that
+    -- the contract checks quarantine it (SPEC §7).
+    select activity.*
+    from activity
+    left join message_types on activity.activity_type = message_types.activity_type
+    where
+        message_types.activity_type is not null or activity.parse_error is not null
+        or activity.activity_type is null
+)
+
+select
+    'activity_log' as source_kind,
+    message_rows.source_file,
+    message_rows.source_row,
+    message_rows.parse_error,
+    message_rows.activity_id as message_id,
+    message_rows.agent_id,
+    message_rows.user_key,
+    {{ activity_carrier_id() }} as carrier_id,
+    message_rows.direction,
+    mapping.content_kind,
+    cast(null as varchar) as text,  -- noqa: RF04
+    message_rows.size_bytes_raw as file_size_bytes_raw,
+    message_rows.size_bytes as file_size_bytes,
+    cast(null as varchar) as suggestions,
+    case
+        when message_rows.direction = 'MO' then 'received'
+        when message_rows.direction = 'MT' and receipts.activity_id is not null then 'delivered'
+        when message_rows.direction = 'MT' then 'sent'
+    end as status,
+    message_rows.occurred_at_raw as sent_at_raw,
+    message_rows.occurred_at as sent_at,
+    case when message_rows.direction = 'MT' then receipts.delivered_at_raw end as delivered_at_raw,
+    case when message_rows.direction = 'MT' then receipts.delivered_at end as delivered_at,
+    'false' as is_tester_raw,
+    false as is_tester,
+    message_rows.google_billing_event_id
+from message_rows
+left join mapping
+    on message_rows.direction = mapping.direction and message_rows.activity_type = mapping.activity_type
+left join receipts on message_rows.activity_id = receipts.activity_id

@@ -1,0 +1,70 @@
+{{
+    config(
+        pre_hook=[
+            "{{ load_raw_files('rbm_raw_activity_tab', var('activity_path'), activity_contract_columns(), delimiter='\\t') }}",
+            "{{ load_raw_files('rbm_raw_activity_semicolon', var('activity_semicolon_path'), activity_contract_columns(), delimiter=';') }}",
+        ],
+        post_hook=[
+            "{{ drop_raw_files('rbm_raw_activity_tab') }}",
+            "{{ drop_raw_files('rbm_raw_activity_semicolon') }}",
+        ],
+    )
+}}
+
+-- SPEC §9: Google's RBM activity logs (tab- or `;`-separated, often gzipped), one row per input line,
+-- lines that did not parse included (parse_error). user_id (already hashed by Google, still PII for
+-- us) leaves this model only as our salted key.
+
+with
+
+raw_activity as (
+    select * from rbm_raw_activity_tab
+    union all
+    select * from rbm_raw_activity_semicolon
+),
+
+raw_rejects as (
+    select * from rbm_raw_activity_tab_rejects
+    union all
+    select * from rbm_raw_activity_semicolon_rejects
+),
+
+parsed as (
+    select
+        source_file,
+        source_row,
+        cast(null as varchar) as parse_error,
+        activity_id,
+        billing_event_id as google_billing_event_id,
+        agent_id,
+        {{ pseudonymous_key('user_id') }} as user_key,
+        direction,
+        time as occurred_at_raw,
+        {{ try_parse_utc_timestamp('time') }} as occurred_at,
+        type as activity_type,
+        size_bytes as size_bytes_raw,
+        try_cast(size_bytes as bigint) as size_bytes
+    from raw_activity
+),
+
+rejected_lines as (
+    select
+        source_file,
+        source_row,
+        error_message as parse_error,
+        cast(null as varchar) as activity_id,
+        cast(null as varchar) as google_billing_event_id,
+        cast(null as varchar) as agent_id,
+        cast(null as varchar) as user_key,
+        cast(null as varchar) as direction,
+        cast(null as varchar) as occurred_at_raw,
+        cast(null as timestamp) as occurred_at,
+        cast(null as varchar) as activity_type,
+        cast(null as varchar) as size_bytes_raw,
+        cast(null as bigint) as size_bytes
+    from raw_rejects
+)
+
+select * from parsed
+union all
+select * from rejected_lines
