@@ -85,3 +85,15 @@
         cast(null as varchar)
     {%- endif -%}
 {%- endmacro %}
+
+{#- Incremental loads (SPEC §8): the input files a staging model has not loaded yet. Its own table
+    is the load manifest: a file is loaded once, with every row, or not at all. Input files are
+    treated as immutable once loaded (README "Daily operation"). -#}
+{% macro files_not_yet_loaded(paths) %}
+    {%- set all_paths = as_path_list(paths) -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(all_paths) }}
+    {%- endif -%}
+    {%- set loaded = run_query('select distinct source_file from ' ~ this).columns[0].values() -%}
+    {{ return(all_paths | reject('in', loaded) | list) }}
+{% endmacro %}

@@ -401,7 +401,7 @@ anchored as (
         least(n_messages * step_ms + 600000, {period_ms} - 300000) as span_ms,
         case
             when {single} then
-                least(floor((j + 0.8 * ub(s, j, 14)) * {slot_ms}), {period_ms} - span_ms)
+                greatest(300000, least(floor((j + 0.8 * ub(s, j, 14)) * {slot_ms}), {period_ms} - span_ms))
             when {days} >= 2 and kind in (0, 1) and ub(s, j, 15) < 0.06 then
                 -- placed to cross an interior midnight
                 greatest(300000, (1 + floor(ub(s, j, 16) * ({days} - 1))) * 86400000
@@ -482,17 +482,20 @@ kinded as (
         case
             when um(tie_key, 4) < 0.99 then floor(150 * exp(um(tie_key, 5) * ln(2000)))
             else floor(300000 * exp(um(tie_key, 5) * ln(72)))
-        end::bigint as latency_ms
+        end::bigint as raw_latency_ms,
+        -- the burst's first event happens at the anchor (delivered_at for an MT), so
+        -- follow-up bursts are exactly 24 h after their predecessor in event time
+        not is_mo and (k = 0 or (has_tie and k = 1)) as is_first_mt
     from directed
 ),
 timed as (
     select
         *,
+        -- a first MT is sent before the anchor, but never before the start date
+        case when is_first_mt then least(raw_latency_ms, anchor_ms) else raw_latency_ms end
+            as latency_ms,
         case
-            -- the burst's first event happens at the anchor (delivered_at for an MT), so
-            -- follow-up bursts are exactly 24 h after their predecessor in event time
-            when not is_mo and (k = 0 or (has_tie and k = 1))
-                then {start_ms} + anchor_ms - latency_ms
+            when is_first_mt then {start_ms} + anchor_ms - latency_ms
             when k = 0 then {start_ms} + anchor_ms
             else {start_ms} + anchor_ms + floor((k + 0.9 * um(i, 6)) * step_ms)::bigint
         end as sent_ms

@@ -1,5 +1,30 @@
--- SPEC §1, §7: an agent row is usable when it has an id, a known billing category, and no
--- other row claims the same agent_id with different content. Exact duplicates count once.
+-- SPEC §1, §7: an agent row is usable when every column of the agents contract holds exactly what
+-- SPEC §1 allows and no other row claims the same agent_id with different content (then all the
+-- rows of that agent_id are quarantined). Of identical copies of a valid row the first counts and
+-- the others are exact duplicates. Messages of an agent without a usable row are quarantined
+-- (int_messages_checked: `agent_quarantined`).
+--
+-- Reason codes (stable; README "Bad input" lists them):
+--   too_few_fields, too_many_fields, invalid_quoting, invalid_utf8, malformed_line
+--                                   the line is not a CSV record of the 5 contract columns
+--                                   (invalid_quoting: a quote left open or followed by more text)
+--   missing_agent_id, invalid_agent_id            empty / has whitespace or control characters
+--   missing_agent_name                             empty (the report carries it, SPEC §6)
+--   missing_agent_owner, invalid_agent_owner      empty / not an e-mail address (SPEC §1)
+--   missing_owner_name                             empty (the report carries it, SPEC §6)
+--   missing_billing_category, unknown_billing_category
+--                                   empty / not exactly `conversational` or `non_conversational`
+--   conflicting_duplicate_agent_id                 another row has this agent_id with other content
+
+
+{# Same id rule as int_messages_checked: no whitespace, no control or invisible characters. -#}
+{%- if target.type == 'spark' -%}
+    {%- set id_pattern = '[^\\\\p{C}\\\\p{Z}\\\\s]+' -%}
+{%- else -%}
+    {%- set id_pattern = '[^\\pC\\pZ[:space:]]+' -%}
+{%- endif -%}
+{#- An e-mail address: one `@`, no spaces, a dot in the domain. -#}
+{%- set email_pattern = '[^@ ]+@[^@ .]+([.][^@ .]+)+' %}
 
 with
 
@@ -10,21 +35,53 @@ agents as (
 fingerprinted as (
     select
         *,
+        -- Length-prefixed values: two rows have the same fingerprint only when every value is equal.
         concat_ws(
-            '|', coalesce(agent_id, '<null>'), coalesce(agent_name, '<null>'), coalesce(agent_owner, '<null>'),
-            coalesce(owner_name, '<null>'), coalesce(billing_category, '<null>')
+            '|',
+            {% for c in ['agent_id', 'agent_name', 'agent_owner', 'owner_name', 'billing_category'] -%}
+                coalesce(cast(length({{ c }}) as varchar) || ':' || {{ c }}, '-'){% if not loop.last %},{% endif %}
+            {% endfor %}
         ) as row_fingerprint
     from agents
 ),
 
-counted as (
+row_checked as (
+    select
+        *,
+        case
+            when parse_error like 'MISSING COLUMNS%' then 'too_few_fields'
+            when parse_error like 'TOO MANY COLUMNS%' then 'too_many_fields'
+            when parse_error like 'UNQUOTED VALUE%' then 'invalid_quoting'
+            when parse_error like 'INVALID ENCODING%' or parse_error like 'INVALID UNICODE%' then 'invalid_utf8'
+            when parse_error is not null then 'malformed_line'
+            when agent_id is null or trim(agent_id) = '' then 'missing_agent_id'
+            when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
+            when agent_name is null or trim(agent_name) = '' then 'missing_agent_name'
+            when agent_owner is null or trim(agent_owner) = '' then 'missing_agent_owner'
+            when not {{ matches_regex('agent_owner', email_pattern) }} then 'invalid_agent_owner'
+            when owner_name is null or trim(owner_name) = '' then 'missing_owner_name'
+            when billing_category is null then 'missing_billing_category'
+            when billing_category not in ('conversational', 'non_conversational') then 'unknown_billing_category'
+        end as row_reason
+    from fingerprinted
+),
+
+duplicates_counted as (
     select
         *,
         count(distinct row_fingerprint) over (partition by agent_id) as versions_of_agent,
         row_number() over (
             partition by agent_id, row_fingerprint order by source_file, source_row
         ) as copy_number
-    from fingerprinted
+    from row_checked
+),
+
+duplicates_flagged as (
+    select
+        *,
+        -- Only a copy of a valid row is a duplicate; rows without an agent_id always have a reason.
+        row_reason is null and versions_of_agent = 1 and copy_number > 1 as is_exact_duplicate
+    from duplicates_counted
 )
 
 select
@@ -36,12 +93,9 @@ select
     owner_name,
     billing_category,
     case
-        when parse_error is not null then 'malformed_line'
-        when agent_id is null or trim(agent_id) = '' then 'missing_agent_id'
-        when billing_category is null then 'missing_billing_category'
-        when billing_category not in ('conversational', 'non_conversational') then 'unknown_billing_category'
-        when versions_of_agent > 1 then 'conflicting_duplicate_agent_id'
+        when not is_exact_duplicate
+            then coalesce(row_reason, case when versions_of_agent > 1 then 'conflicting_duplicate_agent_id' end)
     end as quarantine_reason,
     parse_error,
-    parse_error is null and copy_number > 1 and versions_of_agent = 1 as is_exact_duplicate
-from counted
+    is_exact_duplicate
+from duplicates_flagged

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- SPEC §2: the billable messages of every conversation stream in stream order
 -- (event time, then message_id). stream_seq is the one order every later rule uses.
 -- Decision (README): a stream is one agent, one user and one carrier, since the carrier

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- SPEC §5, §6: every global-model message with the event it is billed in: a conversation when
 -- inside one's window (from its first message on), else the MT alone as a basic or single
 -- message. An MO outside every conversation is never billed on its own and is left out here

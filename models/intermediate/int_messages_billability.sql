@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- SPEC §2: every accepted message is billable or not billable with a reason. Test traffic is
 -- never billable; an MT is billable only once delivered, at delivered_at; an MO at sent_at.
 

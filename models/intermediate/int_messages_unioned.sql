@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- SPEC §1, §9: one staged shape for every input: `messages` files and Google activity logs
 -- mapped onto the messages contract. Every later model is shared by both sources.
 

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- SPEC §4, §6: one row per billable US message with the event it is billed in. Messages
 -- inside a session window (from its trigger on, in stream order) share the session's event;
 -- every other message is its own event.

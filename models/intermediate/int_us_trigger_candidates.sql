@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- SPEC §4: trigger candidates are the rich and rich-media events (MT and MO) of conversational
 -- agents on US carriers. Decision: suggested actions do not count toward a trigger.
 

@@ -1,8 +1,10 @@
 {{
     config(
+        materialized='incremental',
+        incremental_strategy='append',
         pre_hook=[
-            "{{ load_raw_files('rbm_raw_activity_tab', var('activity_path'), activity_contract_columns(), delimiter='\\t') }}",
-            "{{ load_raw_files('rbm_raw_activity_semicolon', var('activity_semicolon_path'), activity_contract_columns(), delimiter=';') }}",
+            "{{ load_raw_files('rbm_raw_activity_tab', files_not_yet_loaded(var('activity_path')), activity_contract_columns(), delimiter='\\t') }}",
+            "{{ load_raw_files('rbm_raw_activity_semicolon', files_not_yet_loaded(var('activity_semicolon_path')), activity_contract_columns(), delimiter=';') }}",
         ],
         post_hook=[
             "{{ drop_raw_files('rbm_raw_activity_tab') }}",
@@ -63,8 +65,15 @@ rejected_lines as (
         cast(null as varchar) as size_bytes_raw,
         cast(null as bigint) as size_bytes
     from raw_rejects
+),
+
+all_lines as (
+    select * from parsed
+    union all
+    select * from rejected_lines
 )
 
-select * from parsed
-union all
-select * from rejected_lines
+select
+    *,
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as loaded_at
+from all_lines

@@ -1,6 +1,8 @@
 {{
     config(
-        pre_hook="{{ load_raw_files('rbm_raw_messages', var('messages_path'), messages_contract_columns()) }}",
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ load_raw_files('rbm_raw_messages', files_not_yet_loaded(var('messages_path')), messages_contract_columns()) }}",
         post_hook="{{ drop_raw_files('rbm_raw_messages') }}",
     )
 }}
@@ -8,6 +10,7 @@
 -- SPEC §1 messages: rename, cast, parse. Each input line is one row here, lines that did not
 -- parse included (parse_error), so that nothing is dropped silently (SPEC §2, §7).
 -- user_id leaves this model only as a salted pseudonymous key (SPEC §1, PII).
+-- Incremental (SPEC §8): a run reads only the files this table does not hold yet.
 
 with
 
@@ -76,5 +79,6 @@ all_lines as (
 
 select
     *,
-    'messages' as source_kind
+    'messages' as source_kind,
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as loaded_at
 from all_lines
