@@ -44,37 +44,69 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# Written beside the report files (daily operation): the manifest of report files with their
+# final/provisional status, and the log of restated files.
+SIDE_FILES = {
+    "report_files.csv": "select file_path, carrier_id, generation_date, row_count, event_count, status"
+                        " from rpt_report_files order by file_path",
+    "restatements.csv": "select restated_at, file_path, change_kind, rows_added, rows_removed, rows_changed,"
+                        " rows_before, rows_after from rpt_restatements order by restated_at, file_path",
+}
+
+
 def export_reports(target: str, output: Path) -> list[Path]:
     """One file per carrier and generation date, written by the database with COPY into a
-    temporary folder, then moved into place: a failed run leaves the previous reports as they were."""
+    temporary folder, then moved into place: a failed run leaves the previous reports as they were.
+    Report files of an earlier run that no longer have events (late data moved them) are removed."""
     output.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".rbm-export-", dir=output))
     written: list[tuple[Path, Path]] = []
     try:
         with connect() as con:
-            files = con.sql(
-                "select distinct carrier_id, generation_date from fct_report_rows order by 1, 2"
-            ).fetchall()
+            files = con.sql("select carrier_id, generation_date from rpt_report_files order by 1, 2").fetchall()
             for carrier_id, generation_date in files:
                 relative = Path(carrier_id) / f"rbm_billable_events_{generation_date}.csv"
                 (staging / carrier_id).mkdir(parents=True, exist_ok=True)
-                con.execute(
-                    f"copy (select {', '.join(REPORT_COLUMNS)} from fct_report_rows"
+                copy_to_csv(
+                    con,
+                    f"select {', '.join(REPORT_COLUMNS)} from fct_report_rows"
                     f" where carrier_id = {sql_literal(carrier_id)}"
                     f" and generation_date = {sql_literal(generation_date)}"
-                    f" order by {REPORT_ORDER})"
-                    f" to {sql_literal(str(staging / relative))} (format csv, header true, delimiter ',')"
+                    f" order by {REPORT_ORDER}",
+                    staging / relative,
                 )
                 written.append((staging / relative, output / relative))
+            for name, query in SIDE_FILES.items():
+                copy_to_csv(con, query, staging / name)
+        previous = previous_report_files(output)
         for source, destination in written:
             destination.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, destination)
+        for name in SIDE_FILES:
+            os.replace(staging / name, output / name)
+        for stale in previous - {destination for _, destination in written}:
+            stale.unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [destination for _, destination in written]
 
 
-def print_summary(target: str, run_inputs, written: list[Path], output: Path) -> None:
+def copy_to_csv(con, query: str, path: Path) -> None:
+    con.execute(f"copy ({query}) to {sql_literal(str(path))} (format csv, header true, delimiter ',')")
+
+
+def previous_report_files(output: Path) -> set[Path]:
+    """The report files the previous run listed in its manifest (only those are ever removed)."""
+    manifest = output / "report_files.csv"
+    if not manifest.exists():
+        return set()
+    import csv
+
+    with open(manifest, newline="", encoding="utf-8") as handle:
+        return {output / row["file_path"] for row in csv.DictReader(handle)}
+
+
+def print_summary(target: str, run_inputs, written: list[Path], output: Path, run_started) -> None:
     with connect() as con:
         def rows(query: str) -> list[tuple]:
             return con.sql(query).fetchall()
@@ -96,6 +128,12 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path) ->
         quarantined = rows("select reason, count(*) from quarantined_messages group by 1 order by 2 desc, 1")
         quarantined_agents = rows("select reason, count(*) from quarantined_agents group by 1 order by 2 desc, 1")
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
+        statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
+        restated = rows(
+            "select file_path, change_kind, rows_added, rows_removed, rows_changed from rpt_restatements"
+            f" where restated_at >= {sql_literal(run_started.strftime('%Y-%m-%d %H:%M:%S'))}"
+            " order by file_path"
+        )
         reconciliation = rows(
             """
             select kind, count(*) from rpt_google_reconciliation group by 1 order by 1
@@ -133,7 +171,12 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path) ->
             print(f"  {kind:<46}{count:>8}")
     print(f"conservation audit: {'balanced' if unbalanced == 0 else f'{unbalanced} UNBALANCED group(s)'}"
           " (table audit_conservation)")
-    print(f"report files written: {len(written)} under {output.resolve()}/<carrier_id>/")
+    print(f"report files written: {len(written)} under {output.resolve()}/<carrier_id>/"
+          f"  (final {statuses.get('final', 0)}, provisional {statuses.get('provisional', 0)};"
+          " see report_files.csv)")
     for path in written:
         print(f"  {path.relative_to(output)}")
+    print(f"restated by this run: {len(restated)} file(s) (log: restatements.csv)")
+    for file_path, kind, added, removed, changed in restated:
+        print(f"  {file_path}: {kind}, rows added {added}, removed {removed}, changed {changed}")
     print("=" * 72)

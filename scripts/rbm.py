@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,13 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     dbt_vars = run_inputs.dbt_vars()
     if os.environ.get("BILLING_SALT"):
         dbt_vars["billing_salt"] = os.environ["BILLING_SALT"]
+    run_started = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     ok = report.run_dbt(["build", "--exclude-resource-type", "unit_test"], args.target, dbt_vars)
     if not ok:
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)
         return 1
     written = report.export_reports(args.target, Path(args.output))
-    report.print_summary(args.target, run_inputs, written, Path(args.output))
+    report.print_summary(args.target, run_inputs, written, Path(args.output), run_started)
     return 0
 
 

@@ -1,0 +1,122 @@
+{{ config(materialized='incremental', incremental_strategy='append') }}
+-- depends_on: {{ ref('fct_report_rows') }}
+{#- The published rows of the previous run, read before this run rebuilds them. Not a ref():
+    rpt_published_report_rows is built after this model (it depends on it). -#}
+{%- set published = adapter.get_relation(
+    database=this.database, schema=this.schema, identifier='rpt_published_report_rows'
+) if execute else none -%}
+
+-- Restatement log (daily operation): when a run changes a report file already published by an
+-- earlier run (late data joined, split or started an event), one row per changed file says when
+-- and how many rows were added, removed or changed. Rows are matched by event and exact content.
+-- The first build of a database publishes everything and restates nothing.
+
+{% if is_incremental() and published is not none %}
+
+    with
+
+    new_rows as (
+        select
+            carrier_id,
+            generation_date,
+            billing_event_id,
+            {{ report_row_fingerprint() }} as row_fingerprint
+        from {{ ref('fct_report_rows') }}
+    ),
+
+    old_rows as (
+        select * from {{ published }}
+    ),
+
+    numbered_new as (
+        select
+            *,
+            row_number() over (
+                partition by carrier_id, generation_date, billing_event_id, row_fingerprint order by row_fingerprint
+            ) as copy_number
+        from new_rows
+    ),
+
+    numbered_old as (
+        select
+            *,
+            row_number() over (
+                partition by carrier_id, generation_date, billing_event_id, row_fingerprint order by row_fingerprint
+            ) as copy_number
+        from old_rows
+    ),
+
+    matched as (
+        select
+            coalesce(numbered_new.carrier_id, numbered_old.carrier_id) as carrier_id,
+            coalesce(numbered_new.generation_date, numbered_old.generation_date) as generation_date,
+            coalesce(numbered_new.billing_event_id, numbered_old.billing_event_id) as billing_event_id,
+            numbered_new.row_fingerprint is not null as in_new,
+            numbered_old.row_fingerprint is not null as in_old
+        from numbered_new
+        full outer join numbered_old
+            on numbered_new.carrier_id = numbered_old.carrier_id
+            and numbered_new.generation_date = numbered_old.generation_date
+            and numbered_new.billing_event_id = numbered_old.billing_event_id
+            and numbered_new.row_fingerprint = numbered_old.row_fingerprint
+            and numbered_new.copy_number = numbered_old.copy_number
+    ),
+
+    per_event as (
+        select
+            carrier_id,
+            generation_date,
+            billing_event_id,
+            sum(case when in_new then 1 else 0 end) as new_rows,
+            sum(case when in_old then 1 else 0 end) as old_rows,
+            sum(case when in_new and not in_old then 1 else 0 end) as unmatched_new_rows,
+            sum(case when in_old and not in_new then 1 else 0 end) as unmatched_old_rows
+        from matched
+        group by carrier_id, generation_date, billing_event_id
+    ),
+
+    per_file as (
+        select
+            carrier_id,
+            generation_date,
+            sum(case when old_rows = 0 then new_rows else 0 end) as rows_added,
+            sum(case when new_rows = 0 then old_rows else 0 end) as rows_removed,
+            sum(case when old_rows > 0 and new_rows > 0 then unmatched_new_rows else 0 end) as rows_changed,
+            sum(case when old_rows > 0 and new_rows > 0 then unmatched_old_rows else 0 end) as rows_replaced,
+            sum(old_rows) as rows_before,
+            sum(new_rows) as rows_after
+        from per_event
+        group by carrier_id, generation_date
+    )
+
+    select
+        carrier_id,
+        generation_date,
+        concat(carrier_id, '/rbm_billable_events_', generation_date, '.csv') as file_path,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as restated_at,
+        case when rows_before = 0 then 'new_file' when rows_after = 0 then 'file_removed' else 'restated' end
+            as change_kind,
+        cast(rows_added as bigint) as rows_added,
+        cast(rows_removed as bigint) as rows_removed,
+        cast(rows_changed as bigint) as rows_changed,
+        cast(rows_before as bigint) as rows_before,
+        cast(rows_after as bigint) as rows_after
+    from per_file
+    where rows_added + rows_removed + rows_changed + rows_replaced > 0
+
+{% else %}
+
+    select
+        cast(null as varchar) as carrier_id,
+        cast(null as varchar) as generation_date,
+        cast(null as varchar) as file_path,
+        cast(null as timestamp) as restated_at,
+        cast(null as varchar) as change_kind,
+        cast(null as bigint) as rows_added,
+        cast(null as bigint) as rows_removed,
+        cast(null as bigint) as rows_changed,
+        cast(null as bigint) as rows_before,
+        cast(null as bigint) as rows_after
+    where false
+
+{% endif %}

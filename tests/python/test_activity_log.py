@@ -1,0 +1,310 @@
+"""Google RBM activity logs as input (SPEC §9), end to end through the CLI.
+
+Hand-made logs in tests/fixtures/activity/<carrier>/ (scenarios: tests/fixtures/activity/README.md), one
+global carrier (vodafone_uk) and one US carrier (att), each run on its own database. In each folder the
+three logs are mixed in one glob: tab-separated gzipped, `;`-separated (older format) and uncompressed, and
+one named like Google's renamed files (`rbm_activity_2023-08-30.csv_st.csv.gz`). Every relation below is
+compared, as a full sorted row set, with the expected CSV beside the logs:
+
+- expected_staged_messages.csv      int_activity_log_messages (the §9 mapping onto the messages contract)
+- expected_billed_events.csv        fct_billable_messages (a billing_event_id written `sha256(salt|<id>)`
+                                    is SHA-256 of `<BILLING_SALT>|<id>`, the event's first message, SPEC §6)
+- expected_reconciliation.csv       rpt_google_reconciliation, every column
+- expected_outcomes_not_billed.csv  int_message_outcomes rows that are not billed (receipts, spam report,
+                                    unknown activity type, malformed line, undelivered MTs, …)
+- expected_report.csv               the rows of every report file, with the file's name
+
+The same traffic written as a `messages` file (SPEC §1) gives byte-identical report files.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import ROOT, run_cli
+
+FIXTURES = ROOT / "tests/fixtures/activity"
+AGENTS = FIXTURES / "agents.csv"
+SALT = "activity-fixture-salt"
+CARRIERS = ["vodafone_uk", "att"]
+LOG_GLOB = "rbm_activity_*.csv*"
+# Report files per carrier: events start on 2023-08-28, 29 and 30, so the files are dated G = day + 2 (SPEC §6).
+REPORT_FILES = ["rbm_billable_events_2023-08-30.csv", "rbm_billable_events_2023-08-31.csv",
+                "rbm_billable_events_2023-09-01.csv"]
+ACTIVITY_COLUMNS = ["activity_id", "billing_event_id", "agent_id", "user_id", "direction", "time", "type",
+                    "size_bytes"]
+MESSAGES_COLUMNS = ["message_id", "agent_id", "user_id", "carrier_id", "direction", "content_kind", "text",
+                    "file_size_bytes", "suggestions", "status", "sent_at", "delivered_at", "is_tester"]
+# SPEC §9 mapping, written out here independently of the seed activity_type_mapping.
+CONTENT_KIND = {
+    ("MT", "text_message"): "text", ("MT", "rich_card/carousel"): "rich_card", ("MT", "file_transfer"): "file",
+    ("MO", "text_message"): "text", ("MO", "suggestion_tap"): "suggested_reply", ("MO", "file_transfer"): "file",
+}
+TIME = "'%Y-%m-%dT%H:%M:%S.%gZ'"
+QUERIES = {
+    "staged_messages": f"""
+        select source_file, message_id, direction, content_kind, status, strftime(sent_at, {TIME}),
+               strftime(delivered_at, {TIME}), file_size_bytes, google_billing_event_id
+        from int_activity_log_messages""",
+    "billed_events": """
+        select message_id, billing_event_id, event_type, google_billing_event_id from fct_billable_messages""",
+    "reconciliation": """
+        select google_billing_event_id, billing_event_id, carrier_id, kind, shared_messages,
+               google_event_messages, our_event_messages, our_event_type, our_reason
+        from rpt_google_reconciliation""",
+    "outcomes_not_billed": """
+        select source_file, message_id, cast(sent_date as varchar), google_billing_event_id, outcome,
+               outcome_reason
+        from int_message_outcomes where outcome != 'billed'""",
+}
+EVENT_ID = re.compile(r"sha256\(salt\|(.+)\)")
+
+
+def event_id(first_message_id: str) -> str:
+    return hashlib.sha256(f"{SALT}|{first_message_id}".encode()).hexdigest()
+
+
+def logs(carrier: str) -> list[Path]:
+    return sorted((FIXTURES / carrier).glob(LOG_GLOB))
+
+
+def read_log(path: Path) -> tuple[str, list[list[str]]]:
+    """The delimiter and the lines of an activity log (header first), as SPEC §9 describes it."""
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    text = raw.decode("utf-8")
+    delimiter = "\t" if text.split("\n", 1)[0].count("\t") else ";"
+    return delimiter, list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+def text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith("/"):
+        return Path(value).name  # source_file: the file name is enough (and independent of the checkout)
+    return str(value)
+
+
+def query(db: Path, sql: str) -> list[tuple[str, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [tuple(text(v) for v in row) for row in con.sql(sql).fetchall()]
+
+
+def expected(carrier: str, name: str) -> tuple[list[str], list[tuple[str, ...]]]:
+    with open(FIXTURES / carrier / f"expected_{name}.csv", newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    expand = lambda cell: event_id(m.group(1)) if (m := EVENT_ID.fullmatch(cell)) else cell  # noqa: E731
+    return header, [tuple(expand(cell) for cell in row) for row in rows]
+
+
+def assert_same_rows(actual: list[tuple], wanted: list[tuple], what: str) -> None:
+    """Full row sets, duplicates counted; on failure the rows only on either side are listed."""
+    if sorted(actual) == sorted(wanted):
+        return
+    missing, extra = list(wanted), []
+    for row in actual:
+        if row in missing:
+            missing.remove(row)
+        else:
+            extra.append(row)
+    lines = [f"{what}: {len(actual)} rows, {len(wanted)} expected"]
+    lines += ["  expected, not found: " + ",".join(r) for r in sorted(missing)]
+    lines += ["  found, not expected: " + ",".join(r) for r in sorted(extra)]
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
+class Run:
+    def __init__(self, done, db: Path, output: Path):
+        self.done, self.db, self.output = done, db, output
+
+    def report_files(self) -> dict[str, bytes]:
+        return {str(p.relative_to(self.output)): p.read_bytes()
+                for p in sorted(self.output.glob("*/rbm_billable_events_*.csv"))}
+
+
+def cli_run(tmp: Path, *args: str) -> Run:
+    done = run_cli(tmp, *args, "--agents", str(AGENTS), "--output", str(tmp / "out"),
+                   env={"BILLING_SALT": SALT})
+    return Run(done, tmp / "rbm.duckdb", tmp / "out")
+
+
+@pytest.fixture(scope="module", params=CARRIERS)
+def carrier(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def activity_run(carrier, tmp_path_factory) -> tuple[str, Run]:
+    tmp = tmp_path_factory.mktemp(f"activity_{carrier}")
+    run = cli_run(tmp, "--activity", str(FIXTURES / carrier / LOG_GLOB), "--carrier", carrier)
+    assert run.done.returncode == 0, run.done.stdout[-4000:] + run.done.stderr[-4000:]
+    return carrier, run
+
+
+# --------------------------------------------------------------------------------------------------------
+# The fixture logs are what they claim to be.
+
+def test_fixture_logs_cover_every_format(carrier):
+    files = logs(carrier)
+    assert [p.name for p in files] == ["rbm_activity_2023-08-28.csv" + (".gz" if carrier == "vodafone_uk" else ""),
+                                       "rbm_activity_2023-08-29.csv" + ("" if carrier == "vodafone_uk" else ".gz"),
+                                       "rbm_activity_2023-08-30.csv_st.csv.gz"]
+    formats = {(read_log(p)[0], p.suffix == ".gz") for p in files}
+    assert {d for d, _ in formats} == {"\t", ";"} and {gz for _, gz in formats} == {True, False}
+    for path in files:
+        delimiter, (header, *rows) = read_log(path)
+        assert header == ACTIVITY_COLUMNS
+        types = {row[6] for row in rows if len(row) == 8}
+        assert {"delivery_receipt_event", "suggestion_tap", "spam_report", "text_message"} & types
+
+
+# --------------------------------------------------------------------------------------------------------
+# The activity-log runs.
+
+def test_run_succeeds_and_summarises_the_reconciliation(activity_run):
+    carrier, run = activity_run
+    out = run.done.stdout
+    assert "Google reconciliation (table rpt_google_reconciliation)" in out
+    assert "conservation audit: balanced" in out
+    _, rows = expected(carrier, "reconciliation")
+    kinds = {}
+    for row in rows:
+        kinds[row[3]] = kinds.get(row[3], 0) + 1
+    assert set(kinds) == {"identical", "google_merged", "google_split", "regrouped", "different_members",
+                          "google_only", "ours_only"}  # the fixture has every kind
+    for kind, count in kinds.items():
+        assert re.search(rf"^\s+{kind}\s+{count}$", out, re.MULTILINE), f"summary line for {kind} {count}"
+    assert sorted(p.name for p in run.output.glob(f"{carrier}/*.csv")) == REPORT_FILES
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_relation_matches_expected(activity_run, name):
+    carrier, run = activity_run
+    header, wanted = expected(carrier, name)
+    assert len(header) == len(wanted[0])
+    assert_same_rows(query(run.db, QUERIES[name]), wanted, f"{carrier} {name}")
+
+
+def test_report_files_match_expected(activity_run):
+    """Every row and column of the carrier's report files (SPEC §6); text messages of a log have
+    segment_count 1 on the US model and are basic messages on the global one (SPEC §9)."""
+    carrier, run = activity_run
+    header, wanted = expected(carrier, "report")
+    actual = []
+    for path in sorted((run.output / carrier).glob("rbm_billable_events_*.csv")):
+        with open(path, newline="", encoding="utf-8") as handle:
+            file_header, *rows = list(csv.reader(handle))
+        assert file_header == header[1:], path.name
+        actual += [(path.name, *row) for row in rows]
+    assert_same_rows(actual, wanted, f"{carrier} report files")
+
+
+def test_reconciliation_columns_are_all_compared(activity_run):
+    _, run = activity_run
+    header, _ = expected(activity_run[0], "reconciliation")
+    with duckdb.connect(str(run.db), read_only=True) as con:
+        columns = [c[0] for c in con.sql("describe rpt_google_reconciliation").fetchall()]
+    assert columns == header
+
+
+def test_conservation_audit_balances(activity_run):
+    carrier, run = activity_run
+    assert query(run.db, "select count(*) from audit_conservation where not is_balanced") == [("0",)]
+    assert query(run.db, "select count(*) from audit_conservation where is_balanced is null") == [("0",)]
+    # Every line of every log (receipts, malformed line included) is an input row, per file.
+    per_file = dict(query(run.db, "select source_file, sum(input_rows) from audit_conservation group by 1"))
+    assert per_file == {p.name: str(len(read_log(p)[1]) - 1) for p in logs(carrier)}
+
+
+def test_hashed_user_ids_never_leave_staging(activity_run):
+    """Google's hashed user_id is still PII (SPEC §9): in no report, no relation, no summary."""
+    carrier, run = activity_run
+    users = {row[3] for p in logs(carrier) for row in read_log(p)[1][1:] if len(row) > 3 and row[3]}
+    assert len(users) >= 5
+    for path in run.output.rglob("*.csv"):
+        content = path.read_text(encoding="utf-8")
+        assert not [u for u in users if u in content], path
+    assert not [u for u in users if u in run.done.stdout + run.done.stderr]
+    with duckdb.connect(str(run.db), read_only=True) as con:
+        tables = [t for (t,) in con.sql(
+            "select table_name from information_schema.tables where table_schema = 'main'").fetchall()]
+        for table in tables:
+            content = "\n".join(map(str, con.sql(f'select * from "{table}"').fetchall()))
+            assert not [u for u in users if u in content], table
+
+
+# --------------------------------------------------------------------------------------------------------
+# The same traffic as a messages file (SPEC §1) bills the same.
+
+def activity_to_messages(carrier: str, destination: Path) -> int:
+    """SPEC §9 mapping, by hand: one message per message activity, message_id = activity_id, an MT is
+    delivered at its delivery receipt (else sent), text empty, is_tester false. Lines that are not
+    records of the 8 columns, receipts and other activities are not messages."""
+    records = [row for p in logs(carrier) for row in read_log(p)[1][1:] if len(row) == len(ACTIVITY_COLUMNS)]
+    delivered = {}
+    for activity_id, _, _, _, direction, time, kind, _ in records:
+        if direction == "MO" and kind == "delivery_receipt_event":
+            delivered[activity_id] = min(time, delivered.get(activity_id, time))
+    messages = []
+    for activity_id, _, agent_id, user_id, direction, time, kind, size_bytes in records:
+        if (direction, kind) not in CONTENT_KIND:
+            continue
+        status = "received" if direction == "MO" else ("delivered" if activity_id in delivered else "sent")
+        messages.append([activity_id, agent_id, user_id, carrier, direction, CONTENT_KIND[direction, kind], "",
+                         size_bytes, "", status, time, delivered.get(activity_id, "") if direction == "MT" else "",
+                         "false"])
+    with open(destination, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(MESSAGES_COLUMNS)
+        writer.writerows(messages)
+    return len(messages)
+
+
+@pytest.fixture(scope="module")
+def messages_run(carrier, tmp_path_factory) -> tuple[str, Run]:
+    tmp = tmp_path_factory.mktemp(f"messages_{carrier}")
+    assert activity_to_messages(carrier, tmp / "messages.csv") > 20
+    run = cli_run(tmp, "--messages", str(tmp / "messages.csv"))
+    assert run.done.returncode == 0, run.done.stdout[-4000:] + run.done.stderr[-4000:]
+    return carrier, run
+
+
+def test_messages_file_gives_byte_identical_reports(activity_run, messages_run):
+    carrier, from_activity = activity_run
+    _, from_messages = messages_run
+    reports = from_activity.report_files()
+    assert sorted(reports) == [f"{carrier}/{name}" for name in REPORT_FILES]
+    assert from_messages.report_files() == reports
+
+
+# --------------------------------------------------------------------------------------------------------
+# A log that cannot be used stops the run before anything is built.
+
+def test_wrong_header_stops_the_run_naming_the_file(tmp_path):
+    logs_dir = tmp_path / "landing"
+    logs_dir.mkdir()
+    for path in logs("vodafone_uk"):
+        shutil.copy(path, logs_dir / path.name)
+    bad = logs_dir / "rbm_activity_2023-08-31.csv.gz"
+    wrong = "\t".join(c if c != "time" else "timestamp" for c in ACTIVITY_COLUMNS)
+    bad.write_bytes(gzip.compress(f"{wrong}\nv1\tG1\tacme_conv_agent\tu1\tMT\t2023-08-31T00:00:00.000Z"
+                                  "\ttext_message\t0\n".encode()))
+    output = tmp_path / "out"
+    (output / "vodafone_uk").mkdir(parents=True)
+    previous = output / "vodafone_uk/rbm_billable_events_2023-08-01.csv"
+    previous.write_text("a previous report\n")
+    done = run_cli(tmp_path, "--activity", str(logs_dir / LOG_GLOB), "--carrier", "vodafone_uk",
+                   "--agents", str(AGENTS), "--output", str(output))
+    assert done.returncode != 0
+    assert str(bad.resolve()) in done.stderr
+    assert "time" in done.stderr and "timestamp" in done.stderr
+    assert not (tmp_path / "rbm.duckdb").exists()
+    assert [p.name for p in output.rglob("*.csv")] == [previous.name]
+    assert previous.read_text() == "a previous report\n"

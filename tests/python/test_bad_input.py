@@ -1,0 +1,429 @@
+"""Bad input never breaks a run or loses a row (issue "bad input"; SPEC §1, §2, §7, §8).
+
+Fixture tests/fixtures/bad_input (built by its make_fixture.py):
+  good/   contract-valid traffic only;
+  mixed/  the same traffic with one row per kind of defect interleaved, spread over two files, and the
+          expected reason of each defect row in expected_quarantined_messages.csv / _agents.csv.
+Checked here, with one CLI run on each (module-scoped, ~6 s each):
+  - the run on mixed/ exits 0; every defect row lands in quarantined_messages (or quarantined_agents) with
+    its expected reason, with its source file, load time and raw values; no other row is quarantined;
+  - exact duplicates count once; the report files of mixed/ equal byte for byte those of good/;
+  - the conservation audit balances, and its dbt test fails when a row is lost or counted twice;
+  - the printed summary lists the quarantine reasons;
+  - a file that cannot be used at all stops the run (non-zero exit, a message naming the file and the
+    problem) and leaves the previous report folder byte-identical.
+Known gaps of the CSV reading (macros/raw_inputs.sql, rbm/inputs.py) are xfail tests at the end.
+"""
+from __future__ import annotations
+
+import collections
+import csv
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from test_pii import Scanner, run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests/fixtures/bad_input"
+DBT = Path(sys.executable).parent / "dbt"
+
+# A line with invalid UTF-8, appended to the end of a copy of mixed/messages_a.csv by the test (every file
+# under tests/fixtures must be UTF-8: dbt reads them as unit-test fixtures).
+LATIN1_LINE = (b"bad-latin1,agent-0_conv@rbm.goog,+15550990004,att,MT,text,caf\xe9,,,delivered,"
+               b"2025-05-10T10:00:00Z,2025-05-10T10:00:05Z,false\n")
+
+
+@dataclass
+class Run:
+    workdir: Path
+    db: Path
+    output: Path
+    process: subprocess.CompletedProcess
+
+    def sql(self, query: str) -> list[tuple]:
+        with duckdb.connect(str(self.db), read_only=True) as con:
+            return con.sql(query).fetchall()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under folder, relative path -> bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def expected_messages() -> list[dict]:
+    rows = read_csv(FIXTURE / "expected_quarantined_messages.csv")
+    records_a = sum(1 for _ in csv.reader(open(FIXTURE / "mixed/messages_a.csv", newline="", encoding="utf-8"))) - 1
+    rows.append(dict(source_file="messages_a.csv", record=str(records_a + 1), message_id="", has_message_id="false",
+                     reason="invalid_utf8", defect="invalid UTF-8 (appended by the test)"))
+    return rows
+
+
+def key(source_file: str, row_id: str | None, reason: str) -> tuple:
+    return (Path(source_file).name, row_id, reason)
+
+
+def expected_keys(rows: list[dict], id_column: str) -> collections.Counter:
+    return collections.Counter(
+        key(r["source_file"], r[id_column] if r[f"has_{id_column}"] == "true" else None, r["reason"]) for r in rows
+    )
+
+
+def start_run(workdir: Path, messages: str, agents: str, db: Path | None = None, output: Path | None = None) -> Run:
+    output = output or workdir / "out"
+    db = db or workdir / "rbm.duckdb"
+    return Run(workdir, db, output, run_cli(workdir, messages, agents, output, db=db))
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory) -> Run:
+    workdir = tmp_path_factory.mktemp("good")
+    run = start_run(workdir, str(FIXTURE / "good/messages.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-3000:] + run.process.stderr[-3000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def mixed_run(tmp_path_factory) -> Run:
+    workdir = tmp_path_factory.mktemp("mixed")
+    inputs = workdir / "inputs"
+    shutil.copytree(FIXTURE / "mixed", inputs)
+    with open(inputs / "messages_a.csv", "ab") as handle:
+        handle.write(LATIN1_LINE)
+    return start_run(workdir, str(inputs / "messages_*.csv"), str(inputs / "agents.csv"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Quarantine
+
+
+def test_run_with_bad_rows_exits_0(mixed_run):
+    assert mixed_run.process.returncode == 0, mixed_run.process.stdout[-3000:] + mixed_run.process.stderr[-3000:]
+
+
+def test_every_defect_row_is_quarantined_with_its_reason(mixed_run):
+    rows = mixed_run.sql("select source_file, message_id, reason from quarantined_messages")
+    actual = collections.Counter(key(*row) for row in rows)
+    expected = expected_keys(expected_messages(), "message_id")
+    assert actual - expected == collections.Counter(), "quarantined but not expected (a good row lost?)"
+    assert expected - actual == collections.Counter(), "expected in quarantine, with this reason, but not there"
+
+
+def test_every_agents_defect_row_is_quarantined_with_its_reason(mixed_run):
+    rows = mixed_run.sql("select source_file, agent_id, reason from quarantined_agents")
+    assert collections.Counter(key(*row) for row in rows) == expected_keys(
+        read_csv(FIXTURE / "expected_quarantined_agents.csv"), "agent_id")
+
+
+def test_quarantine_keeps_file_load_time_and_raw_values(mixed_run):
+    rows = mixed_run.sql("select source_file, loaded_at, source_row from quarantined_messages")
+    assert rows and all(Path(f).name in ("messages_a.csv", "messages_b.csv") for f, _, _ in rows)
+    assert all(loaded_at is not None and source_row is not None for _, loaded_at, source_row in rows)
+    raw = {r[0]: r[1:] for r in mixed_run.sql(
+        "select message_id, file_size_bytes, sent_at, is_tester, direction, carrier_id from quarantined_messages"
+        " where message_id like 'bad-%'")}
+    assert raw["bad-size-padded"][0] == " 12 "
+    assert raw["bad-size-fraction"][0] == "1.5"
+    assert raw["bad-sent-word"][1] == "yesterday"
+    assert raw["bad-sent-padded"][1] == " 2025-05-10T10:00:00Z"
+    assert raw["bad-tester-padded"][2] == " false"
+    assert raw["bad-direction-case"][3] == "mt"
+    assert raw["bad-carrier-space"][4] == " att"
+    reasons = dict(mixed_run.sql("select reason, max(reason_detail) from quarantined_messages group by 1"))
+    assert "Expected Number of Columns" in reasons["too_few_fields"]
+
+
+def test_quarantine_holds_no_user_id_column(mixed_run):
+    for table in ("quarantined_messages", "quarantined_agents"):
+        columns = [r[0] for r in mixed_run.sql(f"describe {table}")]
+        assert not [c for c in columns if c in ("user_id", "user_key")], columns
+
+
+def test_valid_rows_are_never_quarantined(good_run):
+    assert good_run.sql("select count(*) from quarantined_messages") == [(0,)]
+    assert good_run.sql("select count(*) from quarantined_agents") == [(0,)]
+    # The accepted edge forms (offset, space separator, TRUE/False, unicode id, ...) are billed or not
+    # billable for a SPEC §2 reason, never quarantined.
+    outcomes = dict(good_run.sql("select message_id, outcome from int_message_outcomes where message_id like 'ok-%'"))
+    assert len(outcomes) == 9 and set(outcomes.values()) <= {"billed", "not_billable"}, outcomes
+
+
+def test_exact_duplicates_count_once(mixed_run):
+    expected = read_csv(FIXTURE / "expected_exact_duplicates.csv")
+    rows = mixed_run.sql("select source_file, message_id from int_message_outcomes where outcome = 'exact_duplicate'")
+    assert sorted((Path(f).name, m) for f, m in rows) == sorted((r["source_file"], r["message_id"]) for r in expected)
+    for row in expected:
+        counted = mixed_run.sql(
+            f"select outcome from int_message_outcomes where message_id = '{row['message_id']}'"
+            " and outcome != 'exact_duplicate'")
+        assert len(counted) == 1 and counted[0][0] in ("billed", "not_billable"), (row, counted)
+
+
+def test_rows_without_message_id_never_collapse(mixed_run):
+    null_ids = mixed_run.sql("select outcome, count(*) from int_message_outcomes where message_id is null group by 1")
+    expected = sum(1 for r in expected_messages() if r["has_message_id"] == "false")
+    assert null_ids == [("quarantined", expected)]
+
+
+def test_reports_of_good_rows_are_unchanged_by_bad_rows(good_run, mixed_run):
+    good, mixed = tree(good_run.output), tree(mixed_run.output)
+    assert len(good) > 5
+    assert sorted(mixed) == sorted(good)
+    assert [name for name in good if good[name] != mixed[name]] == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Conservation audit
+
+
+def test_conservation_audit_balances(mixed_run):
+    assert mixed_run.sql("select count(*) from audit_conservation where not is_balanced or is_balanced is null") \
+        == [(0,)]
+    per_file = {Path(f).name: rest for f, *rest in mixed_run.sql(
+        "select source_file, sum(input_rows), sum(quarantined_rows), sum(exact_duplicate_rows),"
+        " sum(billed_rows + not_billable_rows) from audit_conservation group by 1")}
+    quarantined = collections.Counter(r["source_file"] for r in expected_messages())
+    for name in ("messages_a.csv", "messages_b.csv"):
+        with open(FIXTURE / "mixed" / name, newline="", encoding="utf-8") as handle:
+            records = sum(1 for _ in csv.reader(handle)) - 1 + (1 if name == "messages_a.csv" else 0)
+        # input rows = every record of the file (+ the appended invalid-UTF-8 line); one exact duplicate each.
+        assert per_file[name] == [records, quarantined[name], 1, records - quarantined[name] - 1], name
+
+
+def dbt_build(db: Path, workdir: Path, select: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(db), DBT_TARGET_PATH=str(workdir / "target"),
+               DBT_LOG_PATH=str(workdir / "logs"))
+    return subprocess.run(
+        [str(DBT), "build", "--select", *select.split(), "--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
+         "--target", "duckdb", "--exclude-resource-type", "unit_test"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+
+
+TAMPERING = {
+    "billed row lost": (
+        "delete from fct_billable_messages where message_id ="
+        " (select min(message_id) from fct_billable_messages where billing_model = 'us')",
+        "int_message_outcomes audit_conservation"),
+    "quarantined row lost": (
+        "delete from int_message_outcomes where message_id ="
+        " (select min(message_id) from int_message_outcomes where outcome = 'quarantined')",
+        "audit_conservation"),
+    "row counted twice": (
+        "insert into int_message_outcomes select * from int_message_outcomes where outcome = 'billed' limit 1",
+        "audit_conservation"),
+}
+
+
+def test_conservation_test_passes_on_untouched_tables(mixed_run, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(mixed_run.db, db)
+    done = dbt_build(db, tmp_path, "int_message_outcomes audit_conservation")
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+@pytest.mark.parametrize("tampering", TAMPERING)
+def test_conservation_test_fails_when_the_equation_does_not_hold(mixed_run, tmp_path, tampering):
+    statement, select = TAMPERING[tampering]
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(mixed_run.db, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute(statement)
+    done = dbt_build(db, tmp_path, select)
+    assert done.returncode != 0, done.stdout[-3000:]
+    failed = re.findall(r"FAIL \d+ (\S*audit_conservation\S*)", done.stdout)
+    assert "assert_audit_conservation_balanced" in failed, done.stdout[-3000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("select count(*) from audit_conservation where not is_balanced").fetchone()[0] >= 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The printed summary
+
+
+def test_summary_lists_quarantined_rows_by_reason(mixed_run):
+    out = mixed_run.process.stdout
+    for reason, count in collections.Counter(r["reason"] for r in expected_messages()).items():
+        assert re.search(rf"messages\s+{reason}\s+{count}\b", out), f"{reason} {count} not in the summary"
+    for reason, count in collections.Counter(
+            r["reason"] for r in read_csv(FIXTURE / "expected_quarantined_agents.csv")).items():
+        assert re.search(rf"agents\s+{reason}\s+{count}\b", out), f"{reason} {count} not in the summary"
+    assert re.search(rf"quarantined\s+{len(expected_messages())}\b", out)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Files that cannot be used at all
+
+
+def _rewrite(source: Path, target: Path, transform) -> Path:
+    with open(source, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(transform(rows))
+    return target
+
+
+def _missing_column(tmp: Path):
+    path = _rewrite(FIXTURE / "good/messages.csv", tmp / "messages.csv", lambda rows: [r[:-1] for r in rows])
+    return path, FIXTURE / "good/agents.csv", path, r"missing column.*is_tester"
+
+
+def _wrong_order(tmp: Path):
+    path = _rewrite(FIXTURE / "good/messages.csv", tmp / "messages.csv",
+                    lambda rows: [[r[0], r[2], r[1], *r[3:]] for r in rows])
+    return path, FIXTURE / "good/agents.csv", path, r"order"
+
+
+def _empty(tmp: Path):
+    path = tmp / "messages.csv"
+    path.write_bytes(b"")
+    return path, FIXTURE / "good/agents.csv", path, r"empty"
+
+
+def _nonexistent(tmp: Path):
+    path = tmp / "no_such_messages.csv"
+    return path, FIXTURE / "good/agents.csv", path, r"no file|not found|does not exist|no such"
+
+
+def _non_utf8_header(tmp: Path):
+    path = tmp / "messages.csv"
+    data = (FIXTURE / "good/messages.csv").read_bytes()
+    path.write_bytes(data.replace(b"message_id", b"m\xe9ssage_id", 1))
+    return path, FIXTURE / "good/agents.csv", path, r"utf-?8|decode|encoding|cannot be read"
+
+
+def _gzip_named_csv(tmp: Path):
+    path = tmp / "messages.csv"
+    path.write_bytes(gzip.compress((FIXTURE / "good/messages.csv").read_bytes()))
+    return path, FIXTURE / "good/agents.csv", path, r"utf-?8|decode|encoding|cannot be read"
+
+
+def _semicolons(tmp: Path):
+    path = tmp / "messages.csv"
+    path.write_text((FIXTURE / "good/messages.csv").read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    return path, FIXTURE / "good/agents.csv", path, r"missing column"
+
+
+def _agents_missing_column(tmp: Path):
+    path = _rewrite(FIXTURE / "good/agents.csv", tmp / "agents.csv", lambda rows: [r[:-1] for r in rows])
+    return FIXTURE / "good/messages.csv", path, path, r"missing column.*billing_category"
+
+
+def _agents_misspelled_header(tmp: Path):
+    path = tmp / "agents.csv"
+    path.write_bytes((FIXTURE / "good/agents.csv").read_bytes().replace(b"agent_name", b"agentname", 1))
+    return FIXTURE / "good/messages.csv", path, path, r"missing column.*agent_name"
+
+
+def _one_bad_file_in_a_glob(tmp: Path):
+    folder = tmp / "glob"
+    folder.mkdir()
+    shutil.copy(FIXTURE / "good/messages.csv", folder / "messages_1.csv")
+    (folder / "messages_2.csv").write_bytes(b"")
+    return folder / "messages_*.csv", FIXTURE / "good/agents.csv", folder / "messages_2.csv", r"empty"
+
+
+UNUSABLE = {f.__name__.lstrip("_"): f for f in (
+    _missing_column, _wrong_order, _empty, _nonexistent, _non_utf8_header, _gzip_named_csv, _semicolons,
+    _agents_missing_column, _agents_misspelled_header, _one_bad_file_in_a_glob)}
+
+
+@pytest.mark.parametrize("case", UNUSABLE)
+def test_unusable_file_stops_the_run_and_keeps_previous_reports(good_run, tmp_path, case):
+    messages, agents, culprit, problem = UNUSABLE[case](tmp_path)
+    output, db = tmp_path / "previous_out", tmp_path / "previous.duckdb"
+    shutil.copytree(good_run.output, output)
+    shutil.copy(good_run.db, db)
+    before = tree(output)
+    done = run_cli(tmp_path, str(messages), str(agents), output, db=db)
+    assert done.returncode != 0
+    assert culprit.name in done.stderr, done.stderr
+    assert re.search(problem, done.stderr, re.IGNORECASE), done.stderr
+    assert tree(output) == before
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("select count(*) from quarantined_messages").fetchone() == (0,)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Known gaps of the CSV reading (outside the quarantine models): xfail until fixed, then drop the marker.
+
+GAP_ROW = "{id},agent-0_conv@rbm.goog,+15550990005,att,MO,text,{text},,,received,2025-05-11T10:0{n}:00Z,,false\n"
+HEADER = (FIXTURE / "good/messages.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
+
+
+@pytest.fixture(scope="module")
+def gaps_run(tmp_path_factory) -> Run:
+    """A small file: a line with invalid UTF-8 near the top, an unterminated quote mid-file followed by good
+    rows, a row whose user_id sits in the agent_id column; an agents file with an invalid UTF-8 line."""
+    workdir = tmp_path_factory.mktemp("gaps")
+    messages = (
+        HEADER.encode()
+        + GAP_ROW.format(id="gap-before", text="ok", n=1).encode()
+        + GAP_ROW.format(id="gap-latin1", text="caf\xe9", n=2).encode("latin-1")
+        + "gap-shifted,+15550990077,agent-0_conv@rbm.goog,att,MO,text,Hi,,,received,2025-05-11T10:03:00Z,,false\n"
+        .encode()
+        + GAP_ROW.format(id="gap-unterminated", text='"Hi', n=4).encode()
+        + GAP_ROW.format(id="gap-after-1", text="ok", n=5).encode()
+        + GAP_ROW.format(id="gap-after-2", text="ok", n=6).encode()
+    )
+    (workdir / "messages.csv").write_bytes(messages)
+    (workdir / "agents.csv").write_bytes(
+        (FIXTURE / "good/agents.csv").read_bytes() + b"agent-latin1@rbm.goog,Caf\xe9,a@b.example,B,conversational\n")
+    return start_run(workdir, str(workdir / "messages.csv"), str(workdir / "agents.csv"))
+
+
+@pytest.mark.xfail(reason="rbm/inputs.py read_header decodes a whole 8 KB buffer, so an invalid UTF-8 byte in"
+                          " a data row near the top of a file stops the run as 'cannot be read'", strict=False)
+def test_invalid_utf8_rows_near_the_top_of_a_file_are_quarantined(gaps_run):
+    assert gaps_run.process.returncode == 0, gaps_run.process.stderr[-2000:]
+    assert gaps_run.sql("select reason from quarantined_messages where source_row = 3") == [("invalid_utf8",)]
+    assert ("invalid_utf8",) in gaps_run.sql("select reason from quarantined_agents")
+
+
+@pytest.mark.xfail(reason="macros/raw_inputs.sql: DuckDB's reader takes everything after an unterminated quote"
+                          " as one rejected record, so the good rows after it are lost", strict=False)
+def test_rows_after_an_unterminated_quote_are_kept(gaps_run):
+    assert gaps_run.process.returncode == 0, gaps_run.process.stderr[-2000:]
+    kept = gaps_run.sql("select message_id from int_message_outcomes where message_id like 'gap-after-%'"
+                        " and outcome != 'quarantined'")
+    assert sorted(kept) == [("gap-after-1",), ("gap-after-2",)]
+
+
+@pytest.mark.xfail(reason="staging keeps every other column as read: a user_id shifted into agent_id is"
+                          " shown in clear in stg_messages, int_messages_checked and quarantined_messages",
+                   strict=False)
+def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
+    assert gaps_run.process.returncode == 0, gaps_run.process.stderr[-2000:]
+    findings = Scanner({"+15550990077": "user_id +15550990077 in clear"}).scan_database(gaps_run.db)
+    assert not findings, "\n".join(map(str, findings[:10]))
+
+
+@pytest.mark.xfail(reason="macros/raw_inputs.sql: DuckDB's strict CSV reader aborts the whole read on a"
+                          " line ending in CR LF inside an LF file, or on a lone CR", strict=False)
+def test_mixed_line_endings_do_not_break_the_run(tmp_path):
+    messages = (
+        HEADER
+        + GAP_ROW.format(id="cr-before", text="ok", n=1)
+        + GAP_ROW.format(id="cr-crlf", text="ok", n=2).replace("\n", "\r\n")
+        + GAP_ROW.format(id="cr-lone", text="a\rb", n=3)
+        + GAP_ROW.format(id="cr-after", text="ok", n=4)
+    )
+    (tmp_path / "messages.csv").write_bytes(messages.encode())
+    run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:]
+    assert run.sql("select count(*) from audit_conservation where not is_balanced") == [(0,)]
+    kept = run.sql("select message_id from int_message_outcomes where outcome != 'quarantined' order by 1")
+    assert ("cr-before",) in kept and ("cr-after",) in kept

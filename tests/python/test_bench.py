@@ -1,0 +1,75 @@
+"""Smoke test of the benchmark script (bench/bench.py) at a tiny size: it runs every step it is
+asked for and writes bench/results.md with every row and every target. Timings are not checked."""
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("rbm_bench", ROOT / "bench" / "bench.py")
+bench = importlib.util.module_from_spec(_spec)
+sys.modules["rbm_bench"] = bench  # dataclasses look their module up
+_spec.loader.exec_module(bench)
+
+
+def test_bench_smoke(tmp_path: Path) -> None:
+    results = tmp_path / "results.md"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench.py"), "--messages", "3000", "--work-dir", str(tmp_path / "work"),
+         "--results", str(results), "--skip-single-stream", "--memory-limit", "1GB"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = results.read_text(encoding="utf-8")
+
+    assert "cores (nproc)" in text and "memory" in text
+    assert "DuckDB memory limit: **1GB**" in text
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    for key, label in bench.STEPS:
+        assert label in rows, f"no row for {key}"
+    # the measured steps have a wall time, a rate, a peak RSS and a ratio to the floor
+    number = r"[0-9][0-9,]*(\.[0-9]+)?"
+    for key in ("floor", "full_run", "incremental_base", "incremental_day", "peer_total"):
+        cells = [c.strip() for c in rows[dict(bench.STEPS)[key]].strip("|").split("|")]
+        assert all(re.fullmatch(number, c) for c in cells[1:6]), (key, cells)
+    for key in ("single_stream_floor", "single_stream"):
+        assert "skipped" in rows[dict(bench.STEPS)[key]]
+    assert "adds messages_2026-11-07.csv" in rows[dict(bench.STEPS)["incremental_day"]]
+
+    for target in ("within 3× the floor", "within 4× the floor", "single stream of 1M messages under 60 s",
+                   "memory limit at 8 GiB", "plain-Python state machine"):
+        assert target in text, target
+    assert "report rows: full run" in text and "(equal)" in text
+    assert "## Where the time goes: full run" in text and "main.stg_messages" in text
+
+    # the data was generated (nothing to reuse in a fresh work dir), once per kind
+    assert "reusing" not in done.stdout
+    data = sorted(p.name for p in (tmp_path / "work" / "data").iterdir())
+    assert data == ["days-3000-s42", "main-3000-s42"]
+
+
+def test_tree_rss_counts_descendants() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+         "'import time; x = bytearray(64 << 20); time.sleep(3)'])"],
+    )
+    try:
+        peak = 0
+        deadline = time.time() + 2.5
+        while time.time() < deadline:
+            peak = max(peak, bench.tree_rss_kib(process.pid))
+            time.sleep(0.05)
+    finally:
+        process.wait()
+    assert peak > 64 * 1024  # the grandchild's 64 MiB buffer is counted
+
+
+def test_memory_bytes() -> None:
+    assert bench.memory_bytes("8GiB") == 8 * 1024 ** 3
+    assert bench.memory_bytes("4GB") == 4 * 1000 ** 3
+    assert bench.memory_bytes("512MB") == 512 * 1000 ** 2
+    assert bench.memory_bytes("80%") is None

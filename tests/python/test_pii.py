@@ -1,0 +1,260 @@
+"""No PII (SPEC §1): after a run on input holding user_ids, no input user_id appears anywhere the project
+writes: in clear, or as its MD5 or SHA-256 hex digest (lower or upper case), in any table or view of the
+DuckDB database, in the database file itself, in any report file, in dbt's target/ folder (run_results.json,
+manifest, compiled SQL) and logs/, or in what the run printed. The scan itself is shown able to fail: a
+user_id planted in a scratch table, view or file in any of those forms is found.
+
+The run uses the bad-input fixture (tests/fixtures/bad_input/mixed), so the user_ids of malformed lines
+(rows the CSV reader rejects, quarantined rows) are scanned for too. dbt's target/ and logs/ are given
+their own folders (DBT_TARGET_PATH, DBT_LOG_PATH) so that what is scanned is exactly what this run wrote.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests/fixtures/bad_input"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The scan
+
+
+def input_user_ids(paths: list[Path]) -> set[str]:
+    """Every user_id (3rd column) of the messages files, malformed lines included: the files are read
+    leniently as text (invalid bytes replaced), so a line the pipeline rejects still gives its user_id
+    (ids shorter than 6 characters are left out: they would match unrelated text)."""
+    found: set[str] = set()
+    for path in paths:
+        text = path.read_bytes().decode("utf-8", errors="replace").replace("\x00", "")
+        records = list(csv.reader(io.StringIO(text, newline="")))
+        for record in records[1:]:
+            if len(record) >= 3 and len(record[2].strip()) >= 6:
+                found.add(record[2])
+    return found
+
+
+def pii_needles(user_ids: set[str]) -> dict[str, str]:
+    """Lower-case needle -> what it is. The haystacks are lower-cased, so upper-case hex is found too."""
+    needles = {}
+    for user_id in sorted(user_ids):
+        for form in {user_id, user_id.strip()}:
+            data = form.encode("utf-8")
+            needles[form.lower()] = f"user_id {user_id!r} in clear"
+            needles[hashlib.md5(data).hexdigest()] = f"MD5 of user_id {user_id!r}"
+            needles[hashlib.sha256(data).hexdigest()] = f"SHA-256 of user_id {user_id!r}"
+    return needles
+
+
+@dataclass
+class Finding:
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.what} found in {self.where}"
+
+
+class Scanner:
+    def __init__(self, needles: dict[str, str]):
+        self.needles = needles
+        self.pattern = re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)))
+
+    def search(self, haystack: str, where: str) -> list[Finding]:
+        return [Finding(where, self.needles[m.group(0)]) for m in self.pattern.finditer(haystack.lower())]
+
+    def search_value(self, value, where: str) -> list[Finding]:
+        if value is None:
+            return []
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raw = bytes(value)
+            return self.search(raw.hex() + " " + raw.decode("utf-8", errors="replace"), where)
+        return self.search(str(value), where)
+
+    def scan_database(self, db_path: Path) -> list[Finding]:
+        """Every row of every table and view (information_schema), every column as text."""
+        findings = []
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            relations = con.sql(
+                "select table_catalog, table_schema, table_name, table_type from information_schema.tables"
+                " order by all"
+            ).fetchall()
+            assert relations, f"no relation in {db_path}"
+            for catalog, schema, name, kind in relations:
+                qualified = ".".join('"' + part.replace('"', '""') + '"' for part in (catalog, schema, name))
+                cursor = con.sql(f"select * from {qualified}")
+                columns = cursor.columns
+                for row in cursor.fetchall():
+                    for column, value in zip(columns, row):
+                        findings += self.search_value(value, f"{kind.lower()} {schema}.{name}.{column}")
+                findings += self.search(" ".join(columns), f"column names of {schema}.{name}")
+        return findings
+
+    def scan_file(self, path: Path, where: str | None = None) -> list[Finding]:
+        data = path.read_bytes()
+        return self.search(data.decode("utf-8", errors="replace") + " " + data.decode("latin-1"), where or str(path))
+
+    def scan_tree(self, folder: Path) -> list[Finding]:
+        findings = []
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            findings += self.scan_file(path)
+        return findings
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The run
+
+
+@dataclass
+class Run:
+    workdir: Path
+    db: Path
+    output: Path
+    target: Path
+    logs: Path
+    process: subprocess.CompletedProcess
+    messages: list[Path]
+
+
+def run_cli(workdir: Path, messages: str, agents: str, output: Path, db: Path | None = None,
+            extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    """`scripts/rbm.py run` (what `make run` calls), with its own database, dbt target/ and logs/ folders."""
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(db or workdir / "rbm.duckdb"),
+               DBT_TARGET_PATH=str(workdir / "target"), DBT_LOG_PATH=str(workdir / "logs"), **(extra_env or {}))
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts/rbm.py"), "run", "--messages", messages, "--agents", agents,
+         "--output", str(output)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def pii_run(tmp_path_factory) -> Run:
+    workdir = tmp_path_factory.mktemp("pii")
+    inputs = workdir / "inputs"
+    shutil.copytree(FIXTURE / "mixed", inputs)
+    output = workdir / "out"
+    process = run_cli(workdir, str(inputs / "messages_*.csv"), str(inputs / "agents.csv"), output)
+    # What the run printed is part of its log.
+    (workdir / "logs").mkdir(exist_ok=True)
+    (workdir / "logs/cli_stdout.txt").write_text(process.stdout, encoding="utf-8")
+    (workdir / "logs/cli_stderr.txt").write_text(process.stderr, encoding="utf-8")
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    return Run(workdir, workdir / "rbm.duckdb", output, workdir / "target", workdir / "logs", process,
+               sorted(inputs.glob("messages_*.csv")))
+
+
+@pytest.fixture(scope="module")
+def scanner(pii_run) -> Scanner:
+    return Scanner(pii_needles(input_user_ids(pii_run.messages)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The tests
+
+
+def test_user_ids_of_every_input_row_are_scanned_for(pii_run, scanner):
+    user_ids = input_user_ids(pii_run.messages)
+    assert len(user_ids) >= 10
+    # Good traffic, a quarantined row, a line with too few fields, the unterminated quote on the last line.
+    assert {"+15550100001", "+15550990002", "+15550990003", "+15550990001"} <= user_ids
+    assert len(scanner.needles) >= 3 * len(user_ids)
+
+
+def test_no_user_id_in_any_table_or_view(pii_run, scanner):
+    findings = scanner.scan_database(pii_run.db)
+    assert not findings, "\n".join(map(str, findings[:20]))
+
+
+def test_no_user_id_in_the_database_files(pii_run, scanner):
+    files = [p for p in pii_run.workdir.iterdir() if p.is_file() and p.name.startswith("rbm.duckdb")]
+    assert files
+    findings = [f for path in files for f in scanner.scan_file(path)]
+    assert not findings, "\n".join(map(str, findings[:20]))
+
+
+def test_no_user_id_in_the_report_files(pii_run, scanner):
+    assert any(pii_run.output.rglob("*.csv"))
+    findings = scanner.scan_tree(pii_run.output)
+    assert not findings, "\n".join(map(str, findings[:20]))
+
+
+def test_no_user_id_in_dbt_target_folder(pii_run, scanner):
+    for artifact in ("run_results.json", "manifest.json"):
+        assert (pii_run.target / artifact).is_file()
+    assert any((pii_run.target / "compiled").rglob("*.sql"))
+    findings = scanner.scan_tree(pii_run.target)
+    assert not findings, "\n".join(map(str, findings[:20]))
+
+
+def test_no_user_id_in_logs_or_printed_output(pii_run, scanner):
+    assert (pii_run.logs / "dbt.log").is_file()
+    findings = scanner.scan_tree(pii_run.logs)
+    assert not findings, "\n".join(map(str, findings[:20]))
+
+
+# The scan can fail: a user_id planted in any form, anywhere it looks, is found.
+PLANTED_USER = "+15550100003"
+FORMS = {
+    "clear": lambda u: u,
+    "clear inside a longer value": lambda u: f"call {u} tomorrow",
+    "md5 lower": lambda u: hashlib.md5(u.encode()).hexdigest(),
+    "md5 upper": lambda u: hashlib.md5(u.encode()).hexdigest().upper(),
+    "sha256 lower": lambda u: hashlib.sha256(u.encode()).hexdigest(),
+    "sha256 upper": lambda u: hashlib.sha256(u.encode()).hexdigest().upper(),
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("kind", ["table", "view"])
+def test_scan_finds_a_user_id_planted_in_a_relation(pii_run, scanner, tmp_path, form, kind):
+    assert PLANTED_USER in input_user_ids(pii_run.messages)
+    scratch = tmp_path / "scratch.duckdb"
+    shutil.copy(pii_run.db, scratch)
+    value = FORMS[form](PLANTED_USER).replace("'", "''")
+    with duckdb.connect(str(scratch)) as con:
+        if kind == "table":
+            con.execute("create schema leaks")
+            con.execute("create table leaks.leak (id integer, note varchar)")
+            con.execute(f"insert into leaks.leak values (1, '{value}')")
+        else:
+            con.execute(f"create view main.leaky_view as select 1 as id, '{value}' as note")
+    findings = scanner.scan_database(scratch)
+    assert findings, f"the scan missed a planted {form} user_id in a {kind}"
+    assert all(PLANTED_USER in f.what for f in findings)
+    expected_where = "base table leaks.leak.note" if kind == "table" else "view main.leaky_view.note"
+    assert {f.where for f in findings} == {expected_where}
+
+
+def test_scan_finds_a_user_id_planted_in_a_blob_column(pii_run, scanner, tmp_path):
+    scratch = tmp_path / "scratch.duckdb"
+    shutil.copy(pii_run.db, scratch)
+    digest = hashlib.sha256(PLANTED_USER.encode()).digest()
+    with duckdb.connect(str(scratch)) as con:
+        con.execute("create table main.digests (d blob)")
+        con.execute("insert into main.digests values (?)", [digest])
+    assert {f.where for f in scanner.scan_database(scratch)} == {"base table main.digests.d"}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("place", ["output", "target", "logs"])
+def test_scan_finds_a_user_id_planted_in_a_file(pii_run, scanner, tmp_path, form, place):
+    folder = tmp_path / place
+    shutil.copytree(getattr(pii_run, place), folder)
+    victim = sorted(p for p in folder.rglob("*") if p.is_file())[0]
+    victim.write_bytes(victim.read_bytes() + f"\n{FORMS[form](PLANTED_USER)}\n".encode())
+    findings = scanner.scan_tree(folder)
+    assert findings, f"the scan missed a planted {form} user_id in {place}"
+    assert {f.where for f in findings} == {str(victim)}
