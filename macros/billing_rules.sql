@@ -3,12 +3,17 @@
 {#- SPEC §6: salted SHA-256 of the event's first message id: deterministic across runs and
     engines, unique per event, and built from no user data at all. -#}
 {% macro billing_event_id(first_message_id) -%}
-    lower({{ sha256_hex("concat('" ~ var('billing_salt') ~ "', '|', " ~ first_message_id ~ ")") }})
+    lower({{ sha256_hex("concat(" ~ salt_literal() ~ ", '|', " ~ first_message_id ~ ")") }})
+{%- endmacro %}
+
+{#- The secret salt (var billing_salt) as a SQL string literal. -#}
+{% macro salt_literal() -%}
+    '{{ var("billing_salt") | replace("'", "''") }}'
 {%- endmacro %}
 
 {#- Pseudonymous key of a user: salted, so it is neither the user_id nor its plain hash (SPEC §1). -#}
 {% macro pseudonymous_key(expr) -%}
-    case when {{ expr }} is not null then {{ sha256_hex("concat('" ~ var('billing_salt') ~ "', '|user|', " ~ expr ~ ")") }} end
+    case when {{ expr }} is not null then {{ sha256_hex("concat(" ~ salt_literal() ~ ", '|user|', " ~ expr ~ ")") }} end
 {%- endmacro %}
 
 {#- SPEC §3: a file's own size in KiB, rounded to the nearest integer with halves up. -#}

@@ -31,3 +31,9 @@
 {% macro matches_regex(expr, pattern) %}{{ return(adapter.dispatch('matches_regex', 'rbm_billing')(expr, pattern)) }}{% endmacro %}
 {% macro default__matches_regex(expr, pattern) %}regexp_full_match({{ expr }}, '{{ pattern }}'){% endmacro %}
 {% macro spark__matches_regex(expr, pattern) %}({{ expr }} rlike '^(?:{{ pattern }})$'){% endmacro %}
+
+{#- count(distinct expr) over (partition by …): Spark has no DISTINCT window aggregates; the size
+    of the set of values is the same number (both ignore NULLs). -#}
+{% macro count_distinct_over(expr, partition_by) %}{{ return(adapter.dispatch('count_distinct_over', 'rbm_billing')(expr, partition_by)) }}{% endmacro %}
+{% macro default__count_distinct_over(expr, partition_by) %}count(distinct {{ expr }}) over (partition by {{ partition_by }}){% endmacro %}
+{% macro spark__count_distinct_over(expr, partition_by) %}size(collect_set({{ expr }}) over (partition by {{ partition_by }})){% endmacro %}

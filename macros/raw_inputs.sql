@@ -69,6 +69,10 @@
 {% endmacro %}
 
 {% macro drop_raw_files(name) %}
+    {{ return(adapter.dispatch('drop_raw_files', 'rbm_billing')(name)) }}
+{% endmacro %}
+
+{% macro default__drop_raw_files(name) %}
     drop table if exists {{ name }}; drop table if exists {{ name }}_rejects;
     drop table if exists {{ name }}_csv_errors; drop table if exists {{ name }}_csv_scans
 {% endmacro %}
@@ -82,7 +86,7 @@
     {%- if var('activity_carrier') -%}
         '{{ var("activity_carrier") | replace("'", "''") }}'
     {%- else -%}
-        cast(null as varchar)
+        cast(null as string)
     {%- endif -%}
 {%- endmacro %}
 

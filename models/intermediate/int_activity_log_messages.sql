@@ -68,7 +68,8 @@ select
     case when message_rows.direction = 'MT' then receipts.delivered_at end as delivered_at,
     'false' as is_tester_raw,
     false as is_tester,
-    message_rows.google_billing_event_id
+    message_rows.google_billing_event_id,
+    message_rows.loaded_at
 from message_rows
 left join mapping
     on message_rows.direction = mapping.direction and message_rows.activity_type = mapping.activity_type

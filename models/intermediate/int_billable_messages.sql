@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(**stream_scoped_config()) }}
 
 -- SPEC §2: the billable messages of every conversation stream in stream order
 -- (event time, then message_id). stream_seq is the one order every later rule uses.
@@ -7,16 +7,22 @@
 
 with
 
-messages as (
-    select * from {{ ref('int_messages_billability') }}
+billable as (
+    select
+        *,
+        {{ stream_key('agent_id', 'user_key', 'carrier_id') }} as stream_key
+    from {{ ref('int_messages_billability') }}
     where not_billable_reason is null
+),
+
+messages as (
+    select * from billable
+    {{ where_stream_is_touched() }}
 )
 
 select
-    {{ sha256_hex("concat_ws('|', agent_id, user_key, carrier_id)") }} as stream_key,
-    row_number() over (
-        partition by agent_id, user_key, carrier_id order by event_at, message_id
-    ) as stream_seq,
+    stream_key,
+    row_number() over (partition by stream_key order by event_at, message_id) as stream_seq,
     message_id,
     agent_id,
     carrier_id,

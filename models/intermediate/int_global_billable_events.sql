@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(**stream_scoped_config()) }}
 
 -- SPEC §5, §6: every global-model message with the event it is billed in: a conversation when
 -- inside one's window (from its first message on), else the MT alone as a basic or single
@@ -12,6 +12,11 @@ messages as (
     where billing_model = 'global'
 ),
 
+scoped_messages as (
+    select * from messages
+    {{ where_stream_is_touched() }}
+),
+
 conversations as (
     select
         stream_key,
@@ -20,9 +25,10 @@ conversations as (
         window_end_at,
         conversation_type as event_type
     from {{ ref('int_global_conversations') }}
+    {{ where_stream_is_touched() }}
 ),
 
-{{ assign_to_windows_cte('assigned', 'messages', 'conversations') }},
+{{ assign_to_windows_cte('assigned', 'scoped_messages', 'conversations') }},
 
 billed as (
     select * from assigned

@@ -1,3 +1,5 @@
+{{ config(**stream_scoped_config()) }}
+
 -- SPEC §5: outside a conversation, a conversation starts from two consecutive messages of a
 -- conversational agent's stream in opposite directions, the second less than 24 h after the
 -- first. MT then MO: the latest pending MT and its reply (A2P). MO then MT: the latest waiting
@@ -10,12 +12,17 @@ messages as (
     where billing_model = 'global' and billing_category = 'conversational'
 ),
 
+scoped as (
+    select * from messages
+    {{ where_stream_is_touched() }}
+),
+
 paired as (
     select
         *,
         lead(direction) over (partition by stream_key order by stream_seq) as next_direction,
         lead(event_at) over (partition by stream_key order by stream_seq) as next_event_at
-    from messages
+    from scoped
 )
 
 select

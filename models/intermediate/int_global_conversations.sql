@@ -1,3 +1,5 @@
+{{ config(**stream_scoped_config()) }}
+
 -- SPEC §5: the pairs that open conversations: the first of a stream, then the first one that
 -- starts at or after the end of the previous conversation's window ("the stream starts afresh").
 
@@ -5,6 +7,7 @@ with recursive
 
 triggers as (
     select * from {{ ref('int_global_conversation_triggers') }}
+    {{ where_stream_is_touched() }}
 ),
 
 {{ greedy_window_chain_ctes('triggers', 'conversation') }}

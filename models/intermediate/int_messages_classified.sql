@@ -1,3 +1,5 @@
+{{ config(**stream_scoped_config()) }}
+
 -- Classify every billable message: its US event type (SPEC §3) or its global message type
 -- (SPEC §5), by its carrier's billing model, with its own segment_count and size_kilobytes.
 
@@ -5,6 +7,7 @@ with
 
 messages as (
     select * from {{ ref('int_billable_messages') }}
+    {{ where_stream_is_touched() }}
 ),
 
 flagged as (

@@ -35,7 +35,8 @@ select
     delivered_at,
     is_tester_raw,
     is_tester,
-    cast(null as varchar) as google_billing_event_id
+    cast(null as varchar) as google_billing_event_id,
+    loaded_at
 from messages
 
 union all
@@ -62,5 +63,6 @@ select
     delivered_at,
     is_tester_raw,
     is_tester,
-    google_billing_event_id
+    google_billing_event_id,
+    loaded_at
 from activity_log_messages

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(**stream_scoped_config()) }}
 
 -- SPEC §4, §6: one row per billable US message with the event it is billed in. Messages
 -- inside a session window (from its trigger on, in stream order) share the session's event;
@@ -11,6 +11,11 @@ messages as (
     where billing_model = 'us'
 ),
 
+scoped_messages as (
+    select * from messages
+    {{ where_stream_is_touched() }}
+),
+
 sessions as (
     select
         stream_key,
@@ -19,8 +24,9 @@ sessions as (
         window_end_at,
         session_type as event_type
     from {{ ref('int_us_sessions') }}
+    {{ where_stream_is_touched() }}
 ),
 
-{{ assign_to_windows_cte('assigned', 'messages', 'sessions') }},
+{{ assign_to_windows_cte('assigned', 'scoped_messages', 'sessions') }},
 
 {{ billable_event_rows('assigned', 'sessions') }}

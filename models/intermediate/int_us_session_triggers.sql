@@ -1,3 +1,5 @@
+{{ config(**stream_scoped_config()) }}
+
 -- SPEC §4: candidate i triggers a session when candidates i..i+3 all fall before
 -- time(i) + 24 h and hold at least 2 MO and at least 1 MT.
 
@@ -5,6 +7,7 @@ with
 
 candidates as (
     select * from {{ ref('int_us_trigger_candidates') }}
+    {{ where_stream_is_touched() }}
 ),
 
 next_four as (

@@ -1,3 +1,5 @@
+{{ config(**stream_scoped_config()) }}
+
 -- SPEC §6: the rows of the carrier report, with the carrier and generation date that decide
 -- the file each lands in. US: one row per billed message, session rows carrying the session's
 -- totals. Global: one row per event.
@@ -6,6 +8,7 @@ with
 
 billed as (
     select * from {{ ref('fct_billable_messages') }}
+    {{ where_stream_is_touched() }}
 ),
 
 agents as (
@@ -19,6 +22,7 @@ report_grain as (
 )
 
 select
+    report_grain.stream_key,
     report_grain.carrier_id,
     -- SPEC §6 Decision: the file of generation date G holds the events starting on G - 2.
     {{ format_iso_date("cast(report_grain.event_first_at as date) + interval '2' day") }} as generation_date,

@@ -19,6 +19,7 @@ The same traffic written as a `messages` file (SPEC §1) gives byte-identical re
 from __future__ import annotations
 
 import csv
+import difflib
 import gzip
 import hashlib
 import io
@@ -132,6 +133,10 @@ class Run:
 def cli_run(tmp: Path, *args: str) -> Run:
     done = run_cli(tmp, *args, "--agents", str(AGENTS), "--output", str(tmp / "out"),
                    env={"BILLING_SALT": SALT})
+    if done.returncode != 0:
+        problems = [line for line in done.stdout.splitlines() if re.search(r"ERROR|FAIL|Error|Failure", line)]
+        pytest.fail(f"rbm.py run {' '.join(args)} exited {done.returncode}:\n" + "\n".join(problems[-20:])
+                    + "\n" + done.stderr[-3000:], pytrace=False)
     return Run(done, tmp / "rbm.duckdb", tmp / "out")
 
 
@@ -158,11 +163,15 @@ def test_fixture_logs_cover_every_format(carrier):
                                        "rbm_activity_2023-08-30.csv_st.csv.gz"]
     formats = {(read_log(p)[0], p.suffix == ".gz") for p in files}
     assert {d for d, _ in formats} == {"\t", ";"} and {gz for _, gz in formats} == {True, False}
+    types, malformed = set(), 0
     for path in files:
-        delimiter, (header, *rows) = read_log(path)
+        _, (header, *rows) = read_log(path)
         assert header == ACTIVITY_COLUMNS
-        types = {row[6] for row in rows if len(row) == 8}
-        assert {"delivery_receipt_event", "suggestion_tap", "spam_report", "text_message"} & types
+        types |= {row[6] for row in rows if len(row) == len(ACTIVITY_COLUMNS)}
+        malformed += sum(len(row) != len(ACTIVITY_COLUMNS) for row in rows)
+    assert types >= {"text_message", "rich_card/carousel", "file_transfer", "suggestion_tap",
+                     "delivery_receipt_event", "read_receipt_event", "spam_report"}
+    assert malformed == 1
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -281,7 +290,13 @@ def test_messages_file_gives_byte_identical_reports(activity_run, messages_run):
     _, from_messages = messages_run
     reports = from_activity.report_files()
     assert sorted(reports) == [f"{carrier}/{name}" for name in REPORT_FILES]
-    assert from_messages.report_files() == reports
+    others = from_messages.report_files()
+    assert sorted(others) == sorted(reports)
+    for name, content in reports.items():
+        if others[name] != content:
+            diff = difflib.unified_diff(content.decode().splitlines(), others[name].decode().splitlines(),
+                                        "activity log", "messages file", lineterm="")
+            pytest.fail(f"{name} differs:\n" + "\n".join(diff), pytrace=False)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     results = tmp_path / "results.md"
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "bench.py"), "--messages", "3000", "--work-dir", str(tmp_path / "work"),
-         "--results", str(results), "--skip-single-stream", "--memory-limit", "1GB"],
+         "--results", str(results), "--skip-single-stream", "--memory-limit", "1GB", "--floor-repeats", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

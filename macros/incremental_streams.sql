@@ -1,0 +1,32 @@
+{#- Incremental daily loads (README "Daily operation"). A late or new row can only change the
+    billing of its own conversation stream (every rule of SPEC §4/§5 is per stream), so the stream
+    models recompute just the streams int_touched_streams lists: each such model deletes those
+    streams' rows, then inserts their recomputed rows. A first build computes everything.
+
+    On Spark the stream models are plain tables (full recompute): delete is not available on its
+    file formats, and the outcome is the same. -#}
+
+{% macro stream_scoped_config() %}
+    {% if target.type == 'spark' %}
+        {{ return({'materialized': 'table'}) }}
+    {% endif %}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'pre_hook': "{% if is_incremental() %}delete from {{ this }} where stream_key in (select stream_key from "
+                    ~ "{{ ref('int_touched_streams') }}){% endif %}",
+    }) }}
+{% endmacro %}
+
+{#- The filter of a stream model's input: only the touched streams, on an incremental run. -#}
+{% macro where_stream_is_touched(stream_key_column='stream_key') %}
+    {%- set touched = ref('int_touched_streams') -%}
+    {%- if is_incremental() -%}
+        where {{ stream_key_column }} in (select stream_key from {{ touched }})
+    {%- endif -%}
+{% endmacro %}
+
+{#- Pseudonymous key of a conversation stream (README decision 5: agent, user and carrier). -#}
+{% macro stream_key(agent_id, user_key, carrier_id) -%}
+    {{ sha256_hex("concat_ws('|', " ~ agent_id ~ ", " ~ user_key ~ ", " ~ carrier_id ~ ")") }}
+{%- endmacro %}

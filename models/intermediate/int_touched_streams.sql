@@ -1,0 +1,28 @@
+-- Daily operation: the conversation streams whose billing a run may change. A stream is touched
+-- when a row of it arrived in this run, or when it holds a row sharing a message_id with a row that
+-- arrived (a duplicate can quarantine an earlier row, SPEC §7). Only these streams are recomputed.
+
+with
+
+staged as (
+    select * from {{ ref('int_messages_unioned') }}
+),
+
+arrived as (
+    select * from staged
+    where loaded_at = cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+),
+
+sharing_an_id as (
+    select staged.* from staged
+    where staged.message_id in (select arrived.message_id from arrived where arrived.message_id is not null)
+),
+
+touched_rows as (
+    select agent_id, user_key, carrier_id from arrived
+    union all
+    select agent_id, user_key, carrier_id from sharing_an_id
+)
+
+select distinct {{ stream_key('agent_id', 'user_key', 'carrier_id') }} as stream_key
+from touched_rows
