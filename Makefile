@@ -11,6 +11,8 @@ ACTIVITY ?=
 CARRIER ?=
 OUTPUT ?= output
 TARGET ?= duckdb
+# FULL_REFRESH=1 rebuilds everything from the input files.
+FULL_REFRESH ?=
 # Database of `make test`, kept apart from the one of `make run`.
 TEST_DB := target/test/rbm_test.duckdb
 
@@ -27,12 +29,12 @@ $(VENV)/.installed: requirements.txt
 
 run: $(VENV)/.installed  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER=)
 	$(BIN)/python scripts/rbm.py run --messages "$(MESSAGES)" --agents "$(AGENTS)" --output "$(OUTPUT)" \
-		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)"
+		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)" $(if $(FULL_REFRESH),--full-refresh)
 
 test: lint dbt-test pytest  ## lint + every dbt test + every Python test
 
 lint: $(VENV)/.installed  ## sqlfluff on the models, macros and analyses
-	$(BIN)/sqlfluff lint models analyses tests/data
+	$(BIN)/sqlfluff lint models tests/dbt
 
 dbt-test: $(VENV)/.installed  ## every dbt unit and data test, on the test fixtures
 	rm -f $(TEST_DB) && mkdir -p $(dir $(TEST_DB))

@@ -21,6 +21,11 @@ def duckdb_path() -> Path:
     return Path(os.environ.get("RBM_DUCKDB_PATH") or ROOT / "rbm_billing.duckdb").resolve()
 
 
+def database_location(target: str) -> Path:
+    """Where the built relations live: the DuckDB file, or the Spark warehouse folder."""
+    return duckdb_path() if target == "duckdb" else ROOT / "spark-warehouse"
+
+
 def run_dbt(args: list[str], target: str, dbt_vars: dict) -> bool:
     """Run dbt in its own process (it holds the database open with its own settings)."""
     import json

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rbm import inputs, report  # noqa: E402
+from rbm import inputs, report, state  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -31,6 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--carrier", default="", help="carrier_id of the activity logs (SPEC §9)")
     run.add_argument("--output", default=str(ROOT / "output"), help="folder of the report files")
     run.add_argument("--target", default="duckdb", choices=["duckdb", "spark"], help="dbt target")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild everything from the input files")
     return parser.parse_args(argv)
 
 
@@ -50,12 +51,20 @@ def main(argv: list[str] | None = None) -> int:
     dbt_vars = run_inputs.dbt_vars()
     if os.environ.get("BILLING_SALT"):
         dbt_vars["billing_salt"] = os.environ["BILLING_SALT"]
+    database = report.database_location(args.target)
+    current = state.fingerprint(run_inputs.agents, dbt_vars.get("billing_salt", ""), args.target)
+    build = ["build", "--exclude-resource-type", "unit_test"]
+    reason = "asked for (--full-refresh)" if args.full_refresh else state.needs_full_refresh(database, current)
+    if reason:
+        print(f"full rebuild: {reason}")
+        build.append("--full-refresh")
     run_started = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    ok = report.run_dbt(["build", "--exclude-resource-type", "unit_test"], args.target, dbt_vars)
+    ok = report.run_dbt(build, args.target, dbt_vars)
     if not ok:
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)
         return 1
+    state.save(database, current)
     written = report.export_reports(args.target, Path(args.output))
     report.print_summary(args.target, run_inputs, written, Path(args.output), run_started)
     return 0

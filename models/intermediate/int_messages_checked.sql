@@ -202,6 +202,7 @@ select
     is_tester_raw,
     is_tester,
     google_billing_event_id,
+    loaded_at,
     parse_error,
     is_exact_duplicate,
     case

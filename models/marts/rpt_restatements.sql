@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
 -- depends_on: {{ ref('fct_report_rows') }}
 {#- The published rows of the previous run, read before this run rebuilds them. Not a ref():
     rpt_published_report_rows is built after this model (it depends on it). -#}

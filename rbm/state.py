@@ -1,0 +1,49 @@
+"""When an incremental run would be wrong, rebuild in full (README "Daily operation").
+
+An incremental run recomputes only the streams touched by new input rows. That is right only
+while everything else is unchanged: the agents file (billing categories), the salt, the seeds and
+the project's code. Their fingerprint is kept beside the database; a different one means a full
+rebuild (`dbt build --full-refresh`), as does a new database file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE_FOLDERS = ("models", "macros", "seeds")
+
+
+def fingerprint(agents_files: list[str], salt: str, target: str) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"target={target}\nsalt={salt}\n".encode())
+    for path in sorted(agents_files):
+        digest.update(Path(path).read_bytes())
+    for folder in CODE_FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(ROOT)).encode())
+                digest.update(path.read_bytes())
+    digest.update((ROOT / "dbt_project.yml").read_bytes())
+    return digest.hexdigest()
+
+
+def state_file(database: Path) -> Path:
+    return database.with_name(database.name + ".rbm-state.json")
+
+
+def needs_full_refresh(database: Path, current: str) -> str | None:
+    """Why the next build must be a full one, or None when an incremental run is right."""
+    if not database.exists():
+        return None  # a new database file is a full build anyway
+    saved = state_file(database)
+    if not saved.exists():
+        return "no record of the previous run's inputs"
+    if json.loads(saved.read_text()).get("fingerprint") != current:
+        return "the agents file, the salt, the seeds or the project code changed since the previous run"
+    return None
+
+
+def save(database: Path, current: str) -> None:
+    state_file(database).write_text(json.dumps({"fingerprint": current}) + "\n")

@@ -1,0 +1,86 @@
+"""Daily operation (README): loading one arrival-day file at a time, with rows 2-3 days late and
+sessions crossing midnight, gives after every load the same report files, byte for byte, as one
+full build of the files loaded so far on a fresh database; a re-run with no new file changes nothing."""
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+
+def report_bytes(output: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(output)): p.read_bytes() for p in sorted(output.glob("*/rbm_billable_events_*.csv"))}
+
+
+@pytest.fixture(scope="module")
+def arrival_files(tmp_path_factory) -> tuple[list[Path], Path]:
+    work = tmp_path_factory.mktemp("arrivals")
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/generate_traffic.py"), "--out-dir", str(work), "--messages", "4000",
+         "--days", "3", "--files-per-day", "--seed", "7"],
+        check=True, capture_output=True,
+    )
+    files = sorted((work / "messages").glob("messages_*.csv"))
+    assert len(files) >= 4
+    return files, work / "agents.csv"
+
+
+def late_rows(path: Path) -> int:
+    """Rows of an arrival file sent two or more days before the file's day."""
+    day = path.stem.removeprefix("messages_")
+    with open(path, newline="", encoding="utf-8") as handle:
+        return sum(1 for row in csv.DictReader(handle) if row["sent_at"][:10] < day and
+                   (int(day[8:10]) - int(row["sent_at"][8:10])) >= 2)
+
+
+def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
+    files, agents = arrival_files
+    assert sum(late_rows(f) for f in files) > 0, "the fixture must hold rows arriving 2+ days late"
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    incremental_db, incremental_out = tmp_path / "daily.duckdb", tmp_path / "daily_out"
+    restated_total = 0
+    for count, path in enumerate(files, start=1):
+        shutil.copy(path, landing / path.name)
+        daily = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
+                        "--output", str(incremental_out), db=incremental_db)
+        assert daily.returncode == 0, daily.stdout[-2000:] + daily.stderr[-2000:]
+        assert "full rebuild" not in daily.stdout
+
+        full_db, full_out = tmp_path / f"full{count}.duckdb", tmp_path / f"full_out{count}"
+        full = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
+                       "--output", str(full_out), db=full_db)
+        assert full.returncode == 0, full.stdout[-2000:] + full.stderr[-2000:]
+        assert report_bytes(incremental_out) == report_bytes(full_out), f"after loading {count} file(s)"
+        assert (incremental_out / "report_files.csv").read_bytes() == (full_out / "report_files.csv").read_bytes()
+        with open(incremental_out / "restatements.csv", newline="") as handle:
+            restated_total = sum(1 for _ in csv.DictReader(handle))
+    assert restated_total > 0, "late rows and midnight-crossing sessions must restate published files"
+
+    # A re-run with no new file: identical files, nothing restated.
+    before = {p: p.read_bytes() for p in incremental_out.rglob("*.csv")}
+    again = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
+                    "--output", str(incremental_out), db=incremental_db)
+    assert again.returncode == 0
+    assert "restated by this run: 0 file(s)" in again.stdout
+    assert {p: p.read_bytes() for p in incremental_out.rglob("*.csv")} == before
+
+
+def test_changed_agents_file_forces_a_full_rebuild(tmp_path, arrival_files):
+    files, agents = arrival_files
+    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    first = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(agents), "--output", str(output), db=database)
+    assert first.returncode == 0 and "full rebuild" not in first.stdout
+    changed = tmp_path / "agents.csv"
+    text = agents.read_text(encoding="utf-8")
+    changed.write_text(text.replace("non_conversational", "conversational"), encoding="utf-8")
+    second = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(changed), "--output", str(output),
+                     db=database)
+    assert second.returncode == 0
+    assert "full rebuild: the agents file" in second.stdout
