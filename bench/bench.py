@@ -222,6 +222,7 @@ con = duckdb.connect(database)
 con.execute(f"set memory_limit = '{{memory_limit}}'")
 con.execute(f"set temp_directory = '{{temp_dir}}'")
 con.execute("set TimeZone = 'UTC'")
+con.execute("set enable_progress_bar = false")
 con.execute(
     "create table sorted as select * from read_csv("
     + "'" + pattern.replace("'", "''") + "'"
@@ -391,14 +392,10 @@ class Bench:
     settings: Settings
     rows: dict[str, Row] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    timings: list[tuple[str, float]] = field(default_factory=list)
-    tests: tuple[int, float] = (0, 0.0)
-    single_stream_tests: tuple[int, float] = (0, 0.0)
-    full_run_dbt_seconds: float | None = None
+    # step key -> the dbt log of that run (per-model timings for the lead)
+    logs: dict[str, str] = field(default_factory=dict)
     full_run_report_rows: int | None = None
     single_stream_messages: int | None = None
-    single_stream_timings: list[tuple[str, float]] = field(default_factory=list)
-    single_stream_dbt_seconds: float | None = None
     load_before: str = "?"
     load_after: str = "?"
 
@@ -460,9 +457,7 @@ def run(args: argparse.Namespace) -> Bench:
     measured = run_rbm(str(main_csv), main_data / "agents.csv", database, step / "output", step / "log.txt",
                        settings)
     row = bench.record("full_run", measured, n, floor)
-    bench.timings = model_timings(measured.output)
-    bench.tests = test_timings(measured.output)
-    bench.full_run_dbt_seconds = dbt_seconds(measured.output)
+    bench.logs["full_run"] = measured.output
     read = input_rows(measured.output)
     if row.ok:
         bench.full_run_report_rows = report_rows(step / "output")
@@ -503,6 +498,7 @@ def run(args: argparse.Namespace) -> Bench:
             if read is not None:
                 note += f"; the build then holds {read} rows"
             bench.record("incremental_day", measured, day_rows, floor, note=note)
+            bench.logs["incremental_day"] = measured.output
             if late:
                 late_rows = count_csv_rows(late)
                 bench.notes.append(
@@ -530,9 +526,7 @@ def run(args: argparse.Namespace) -> Bench:
         measured = run_rbm(str(single_csv), single_data / "agents.csv", database, step / "output",
                            step / "log.txt", settings)
         bench.record("single_stream", measured, single_n, single_floor, floor_name="single-stream floor")
-        bench.single_stream_timings = model_timings(measured.output)
-        bench.single_stream_tests = test_timings(measured.output)
-        bench.single_stream_dbt_seconds = dbt_seconds(measured.output)
+        bench.logs["single_stream"] = measured.output
         drop_database(database)
 
     # --- peer
@@ -731,15 +725,18 @@ def render(bench: Bench) -> str:
     for name, measured, verdict in targets(bench):
         lines.append(f"| {name} | {measured} | **{verdict}** |")
 
-    def timing_table(title: str, timings: list[tuple[str, float]], tests: tuple[int, float], dbt_s: float | None,
-                     wall: float | None) -> None:
-        if not timings:
-            return
-        lines.extend(["", f"## {title}", ""])
-        if dbt_s is not None and wall is not None:
+    for key, title in (("full_run", "full run"), ("incremental_day", "one-day incremental (second run)"),
+                       ("single_stream", "single stream")):
+        log, row = bench.logs.get(key), bench.rows.get(key)
+        timings = model_timings(log or "")
+        if not timings or row is None or row.seconds is None:
+            continue
+        lines.extend(["", f"## Where the time goes: {title}, slowest dbt models", ""])
+        dbt_s = dbt_seconds(log)
+        if dbt_s is not None:
             lines.append(
-                f"Wall {wall:.1f} s, of which dbt's build (\"Finished running … in\") {dbt_s:.1f} s; the rest "
-                f"({wall - dbt_s:.1f} s) is Python and dbt start-up (parsing the project), the input checks, "
+                f"Wall {row.seconds:.1f} s, of which dbt's build (\"Finished running … in\") {dbt_s:.1f} s; the rest "
+                f"({row.seconds - dbt_s:.1f} s) is Python and dbt start-up (parsing the project), the input checks, "
                 "the report export and the summary. dbt runs 2 threads, so the times below overlap."
             )
             lines.append("")
@@ -750,14 +747,9 @@ def render(bench: Bench) -> str:
         if rest:
             lines.append(f"| {len(rest)} other models | {sum(s for _, s in rest):.2f} |")
         lines.append(f"| all {len(timings)} models (sum) | {sum(s for _, s in timings):.2f} |")
-        if tests[0]:
-            lines.append(f"| {tests[0]} data tests (sum) | {tests[1]:.2f} |")
-
-    full, single = bench.rows.get("full_run"), bench.rows.get("single_stream")
-    timing_table("Where the time goes: full run, slowest dbt models", bench.timings, bench.tests, bench.full_run_dbt_seconds,
-                 full.seconds if full else None)
-    timing_table("Where the time goes: single stream, slowest dbt models", bench.single_stream_timings,
-                 bench.single_stream_tests, bench.single_stream_dbt_seconds, single.seconds if single else None)
+        tests, tests_s = test_timings(log)
+        if tests:
+            lines.append(f"| {tests} data tests (sum) | {tests_s:.2f} |")
     if bench.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in bench.notes]
     lines += ["", f"Logs of every step: `{bench.settings.work / 'runs'}`.", ""]

@@ -13,7 +13,7 @@
 
 {#- Pseudonymous key of a user: salted, so it is neither the user_id nor its plain hash (SPEC §1). -#}
 {% macro pseudonymous_key(expr) -%}
-    case when {{ expr }} is not null then {{ sha256_hex("concat(" ~ salt_literal() ~ ", '|user|', " ~ expr ~ ")") }} end
+    case when trim({{ expr }}) != '' then {{ sha256_hex("concat(" ~ salt_literal() ~ ", '|user|', " ~ expr ~ ")") }} end
 {%- endmacro %}
 
 {#- SPEC §3: a file's own size in KiB, rounded to the nearest integer with halves up. -#}
@@ -22,8 +22,8 @@
 {%- endmacro %}
 
 {#- SPEC §3: segments of 160 UTF-8 bytes, at least one; a missing text counts as empty. -#}
-{% macro segment_count(text) -%}
-    greatest(1, cast(ceil(coalesce({{ utf8_byte_length(text) }}, 0) / {{ var('segment_bytes') }}.0) as bigint))
+{% macro segment_count(text_bytes) -%}
+    greatest(1, cast(ceil(coalesce({{ text_bytes }}, 0) / {{ var('segment_bytes') }}.0) as bigint))
 {%- endmacro %}
 
 {#- SPEC §4/§5: a later time is inside a 24 h window opened at `start` when it is strictly

@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import glob
 import gzip
-import io
+import hashlib
+import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,20 +56,52 @@ def expand(pattern: str, what: str) -> list[str]:
     return matches
 
 
-def _open_text(path: str) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+def _open_binary(path: str):
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
 def read_header(path: str, delimiter: str = ",") -> list[str]:
+    """The header line only: a bad byte further down is a row problem (quarantine), not a file problem."""
     try:
-        with _open_text(path) as handle:
+        with _open_binary(path) as handle:
             first = handle.readline()
-    except (OSError, UnicodeDecodeError, EOFError) as error:
+    except (OSError, EOFError) as error:
         raise InputError(f"{path}: cannot be read ({error})") from error
-    if not first.strip():
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: the header line is not UTF-8 ({error})") from error
+    if not text.strip():
         raise InputError(f"{path}: the file is empty (no header line)")
-    return [c.strip() for c in next(csv.reader([first.rstrip("\r\n")], delimiter=delimiter))]
+    return [c.strip() for c in next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))]
+
+
+def has_mixed_line_endings(path: str) -> bool:
+    """True when a file mixes CR, CRLF and LF line ends, which the CSV reader cannot split reliably."""
+    with _open_binary(path) as handle:
+        if path.endswith(".gz"):
+            data = handle.read()
+        else:
+            try:
+                data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:  # an empty file cannot be mapped
+                return False
+        if data.find(b"\r") < 0:
+            return False
+        data = bytes(data)  # rare: only files holding a CR are read whole
+        crlf, cr, lf = data.count(b"\r\n"), data.count(b"\r"), data.count(b"\n")
+        return not (crlf == cr == lf)
+
+
+def normalized_copy(path: str, cache: Path) -> str:
+    """A copy of the file with every CRLF and lone CR turned into LF, so that each physical line is a
+    line again: a stray CR then breaks only its own line, which is quarantined, never the file."""
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / (hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + Path(path).name.removesuffix(".gz"))
+    with _open_binary(path) as handle:
+        data = handle.read()
+    target.write_bytes(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+    return str(target)
 
 
 def parquet_columns(path: str) -> list[str]:
@@ -115,7 +148,20 @@ def activity_delimiter(path: str) -> str:
     return "\t"
 
 
-def resolve(messages: str, agents: str, activity: str = "", carrier: str = "") -> RunInputs:
+def normalize_line_endings(paths: list[str], cache: Path) -> list[str]:
+    result = []
+    for path in paths:
+        if not path.endswith(".parquet") and has_mixed_line_endings(path):
+            copy = normalized_copy(path, cache)
+            print(f"warning: {path}: mixed line endings (CR/CRLF/LF); reading a normalized copy {copy}")
+            result.append(copy)
+        else:
+            result.append(path)
+    return result
+
+
+def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
+            cache: Path | None = None) -> RunInputs:
     if activity and messages:
         raise InputError("give either MESSAGES or ACTIVITY, not both")
     if activity and not carrier:
@@ -132,4 +178,12 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "") -
         result.messages = expand(messages, "MESSAGES")
         for path in result.messages:
             check_file(path, MESSAGES_COLUMNS, "messages")
+    if cache is not None:
+        result.messages = normalize_line_endings(result.messages, cache)
+        result.agents = normalize_line_endings(result.agents, cache)
+        normalized = normalize_line_endings(result.activity, cache)
+        result.activity_delimiters = {
+            new: result.activity_delimiters[old] for old, new in zip(result.activity, normalized)
+        }
+        result.activity = normalized
     return result

@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         args.messages = str(ROOT / "data/demo/messages.csv")
     try:
         run_inputs = inputs.resolve(
-            messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier
+            messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier,
+            cache=report.database_location(args.target).parent / ".rbm-normalized",
         )
     except inputs.InputError as error:
         print(f"error: {error}", file=sys.stderr)

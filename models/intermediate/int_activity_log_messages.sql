@@ -53,7 +53,8 @@ select
     {{ activity_carrier_id() }} as carrier_id,
     message_rows.direction,
     mapping.content_kind,
-    cast(null as varchar) as text,  -- noqa: RF04
+    cast(null as bigint) as text_bytes,
+    cast(null as varchar) as text_key,
     message_rows.size_bytes_raw as file_size_bytes_raw,
     message_rows.size_bytes as file_size_bytes,
     cast(null as varchar) as suggestions,

@@ -30,7 +30,7 @@ select
     billing_category,
     direction,
     content_kind,
-    text,
+    text_bytes,
     file_size_bytes,
     suggestions,
     event_at,

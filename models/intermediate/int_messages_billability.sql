@@ -31,7 +31,7 @@ select
     agents.billing_category,
     checked.direction,
     checked.content_kind,
-    checked.text,
+    checked.text_bytes,
     checked.file_size_bytes,
     checked.suggestions,
     checked.status,

@@ -71,22 +71,12 @@ carriers as (
     select * from {{ ref('carriers') }}
 ),
 
-fingerprinted as (
+referenced as (
     select
         messages.*,
         agent_status.agent_id is not null as is_listed_agent,
         coalesce(agent_status.is_usable, false) as is_known_agent,
-        carriers.carrier_id is not null as is_known_carrier,
-        -- Length-prefixed values: two rows have the same fingerprint only when every value is equal.
-        concat_ws(
-            '|',
-            {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text',
-                         'file_size_bytes_raw', 'suggestions', 'status', 'sent_at_raw', 'delivered_at_raw',
-                         'is_tester_raw'] -%}
-                coalesce(cast(length(messages.{{ c }}) as varchar) || ':' || messages.{{ c }}, '-')
-                {%- if not loop.last %},{% endif %}
-            {% endfor %}
-        ) as row_fingerprint
+        carriers.carrier_id is not null as is_known_carrier
     from messages
     left join agent_status on messages.agent_id = agent_status.agent_id
     left join carriers on messages.carrier_id = carriers.carrier_id
@@ -158,17 +148,57 @@ row_checked as (
             when not is_known_agent then 'agent_quarantined'
             when not is_known_carrier then 'unknown_carrier'
         end as row_reason
-    from fingerprinted
+    from referenced
 ),
 
-duplicates_counted as (
+repeated_ids as (
+    -- Only a message_id that occurs more than once needs its rows compared (SPEC §7).
+    select message_id from row_checked
+    where message_id is not null
+    group by message_id
+    having count(*) > 1
+),
+
+repeated_rows as (
     select
-        *,
+        source_file,
+        source_row,
+        message_id,
+        -- Length-prefixed values: two rows have the same fingerprint only when every value is equal.
+        concat_ws(
+            '|',
+            {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text_key',
+                         'file_size_bytes_raw', 'suggestions', 'status', 'sent_at_raw', 'delivered_at_raw',
+                         'is_tester_raw'] -%}
+                coalesce(cast(length(row_checked.{{ c }}) as varchar) || ':' || row_checked.{{ c }}, '-')
+                {%- if not loop.last %},{% endif %}
+            {% endfor %}
+        ) as row_fingerprint
+    from row_checked
+    where message_id in (select repeated_ids.message_id from repeated_ids)
+),
+
+repeated_counted as (
+    select
+        source_file,
+        source_row,
         count(distinct row_fingerprint) over (partition by message_id) as versions_of_message,
         row_number() over (
             partition by message_id, row_fingerprint order by source_file, source_row
         ) as copy_number
+    from repeated_rows
+),
+
+duplicates_counted as (
+    select
+        row_checked.*,
+        coalesce(repeated_counted.versions_of_message, 1) as versions_of_message,
+        coalesce(repeated_counted.copy_number, 1) as copy_number
     from row_checked
+    left join repeated_counted
+        on row_checked.message_id is not null
+        and row_checked.source_file = repeated_counted.source_file
+        and row_checked.source_row = repeated_counted.source_row
 ),
 
 duplicates_flagged as (
@@ -190,7 +220,7 @@ select
     carrier_id,
     direction,
     content_kind,
-    text,
+    text_bytes,
     file_size_bytes_raw,
     file_size_bytes,
     suggestions,

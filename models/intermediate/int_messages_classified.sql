@@ -19,7 +19,7 @@ flagged as (
         or {{ matches_regex('suggestions', '(reply|dial|open_url)?([|](reply|dial|open_url)?)*') }}
             as has_only_rich_suggestions,
         coalesce(suggestions, '') = '' as has_no_suggestions,
-        coalesce({{ utf8_byte_length('text') }}, 0) as text_bytes
+        coalesce(text_bytes, 0) as text_byte_count
     from messages
 ),
 
@@ -40,7 +40,7 @@ classified as (
             -- SPEC §5 (Decision: bytes, not characters): basic = plain text of at most 160 bytes.
             when
                 direction = 'MT' and content_kind = 'text' and has_no_suggestions
-                and text_bytes <= {{ var('basic_message_max_bytes') }}
+                and text_byte_count <= {{ var('basic_message_max_bytes') }}
                 then 'basic_message'
             when direction = 'MT' then 'single_message'
             -- SPEC §5: an MO is never billed on its own; it is billed only inside a conversation.
@@ -61,7 +61,7 @@ select
     event_at,
     message_type,
     case
-        when message_type in ('a2p_rich_message', 'p2a_rich_message') then {{ segment_count('text') }}
+        when message_type in ('a2p_rich_message', 'p2a_rich_message') then {{ segment_count('text_bytes') }}
         else 0
     end as segment_count,
     {{ bytes_to_rounded_kilobytes('file_size_bytes') }} as size_kilobytes,

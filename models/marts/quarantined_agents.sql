@@ -1,5 +1,5 @@
 -- SPEC §7: every agents row that breaks the contract, with its reason code and values as read.
--- Messages of a quarantined agent are quarantined as unknown_agent.
+-- Messages of a quarantined agent are quarantined as agent_quarantined.
 
 with
 

@@ -26,5 +26,5 @@ select
     sent_at_raw as sent_at,
     delivered_at_raw as delivered_at,
     is_tester_raw as is_tester,
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as loaded_at
+    loaded_at
 from checked

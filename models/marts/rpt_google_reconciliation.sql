@@ -26,9 +26,11 @@ billed as (
         event_type,
         nullif(google_billing_event_id, '') as google_billing_event_id
     from {{ ref('fct_billable_messages') }}
-    where
-        message_id in (select message_id from activity_messages)
-        or google_billing_event_id is not null
+    -- Every billed message of an activity log, with or without Google's id (ours_only rows).
+    where message_id in (
+        select message_id from {{ ref('int_message_outcomes') }}
+        where source_kind = 'activity_log' and outcome = 'billed'
+    )
 ),
 
 google_sizes as (

@@ -9,7 +9,9 @@
 
 -- SPEC §1 messages: rename, cast, parse. Each input line is one row here, lines that did not
 -- parse included (parse_error), so that nothing is dropped silently (SPEC §2, §7).
--- user_id leaves this model only as a salted pseudonymous key (SPEC §1, PII).
+-- user_id leaves this model only as a salted pseudonymous key (SPEC §1, PII). The message text
+-- is not kept either (it may hold personal data): only its UTF-8 byte length, which is all the
+-- rules use (SPEC §3, §5), and a salted key of it to tell duplicates apart (SPEC §7).
 -- Incremental (SPEC §8): a run reads only the files this table does not hold yet.
 
 with
@@ -33,7 +35,8 @@ parsed as (
         carrier_id,
         direction,
         content_kind,
-        text,
+        {{ utf8_byte_length('text') }} as text_bytes,
+        {{ pseudonymous_key('text') }} as text_key,
         file_size_bytes as file_size_bytes_raw,
         try_cast(file_size_bytes as bigint) as file_size_bytes,
         suggestions,
@@ -55,10 +58,12 @@ rejected_lines as (
         source_file,
         source_row,
         error_message as parse_error,
-        {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text',
-                     'file_size_bytes_raw'] -%}
+        {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind'] -%}
             cast(null as varchar) as {{ c }},
         {% endfor -%}
+        cast(null as bigint) as text_bytes,
+        cast(null as varchar) as text_key,
+        cast(null as varchar) as file_size_bytes_raw,
         cast(null as bigint) as file_size_bytes,
         cast(null as varchar) as suggestions,
         cast(null as varchar) as status,

@@ -1,0 +1,170 @@
+from lib import *
+
+D1, D2 = "2026-11-10", "2026-11-11"
+tests = []
+
+HEADER = """
+# Unit tests of the rules shared by both billing models (SPEC §2: what is billable, event time,
+# stream order). Every test states the FULL expected rows of the model under test.
+# stream_key = sha256(agent_id || '|' || user_key || '|' || carrier_id), computed with Python hashlib.
+"""
+
+CHECKED_IN = ["source_kind", "source_file", "source_row", "message_id", "agent_id", "user_key", "carrier_id",
+              "direction", "content_kind", "text", "file_size_bytes", "suggestions", "status", "sent_at",
+              "delivered_at", "is_tester", "google_billing_event_id", "is_exact_duplicate", "quarantine_reason"]
+AGENTS_IN = ["agent_id", "agent_name", "agent_owner", "owner_name", "billing_category", "quarantine_reason",
+             "is_exact_duplicate"]
+CARRIERS = ["carrier_id", "carrier_name", "country", "billing_model"]
+BILLABILITY_OUT = ["source_kind", "source_file", "source_row", "message_id", "agent_id", "user_key", "carrier_id",
+                   "billing_model", "billing_category", "direction", "content_kind", "text", "file_size_bytes",
+                   "suggestions", "status", "sent_at", "delivered_at", "is_tester", "google_billing_event_id",
+                   "event_at", "not_billable_reason"]
+AGENTS = [
+    ["agent_conv", "Conv Agent", "owner@example.com", "Owner Inc", "conversational", None, False],
+    ["agent_nonconv", "Notify Agent", "ops@example.com", "Ops Ltd", "non_conversational", None, False],
+]
+CARRIER_ROWS = [["att", "AT&T", "US", "us"], ["vodafone_uk", "Vodafone UK", "GB", "global"]]
+CATEGORY = {"agent_conv": "conversational", "agent_nonconv": "non_conversational"}
+MODEL = {"att": "us", "vodafone_uk": "global"}
+
+
+def chk(row_no, mid, direction, kind, status, sent, delivered=None, tester=False, agent="agent_conv",
+        carrier="att", text=None, size=None, sugg=None, user="uk_1", dup=False, reason=None):
+    return {"source_kind": "messages", "source_file": "messages.csv", "source_row": row_no, "message_id": mid,
+            "agent_id": agent, "user_key": user, "carrier_id": carrier, "direction": direction, "content_kind": kind,
+            "text": text, "file_size_bytes": size, "suggestions": sugg, "status": status, "sent_at": sent,
+            "delivered_at": delivered, "is_tester": tester, "google_billing_event_id": None,
+            "is_exact_duplicate": dup, "quarantine_reason": reason}
+
+
+def out(r, event_at, reason):
+    o = {c: r[c] for c in BILLABILITY_OUT if c in r}
+    o.update({"billing_model": MODEL[r["carrier_id"]], "billing_category": CATEGORY[r["agent_id"]],
+              "event_at": event_at, "not_billable_reason": reason})
+    return o
+
+
+rows = [
+    chk(1, "mt_delivered", "MT", "text", "delivered", f"{D1} 09:00:00", f"{D1} 09:00:05", text="Hi", sugg="reply"),
+    chk(2, "mt_sent", "MT", "text", "sent", f"{D1} 09:01:00", text="Hi"),
+    chk(3, "mt_failed", "MT", "file", "failed", f"{D1} 09:02:00", size=2048),
+    chk(4, "mt_revoked", "MT", "rich_card", "revoked", f"{D1} 09:03:00"),
+    chk(5, "gl_mt_sent", "MT", "text", "sent", f"{D1} 09:04:00", carrier="vodafone_uk", text="Hi"),
+    chk(6, "gl_mt_revoked", "MT", "carousel", "revoked", f"{D1} 09:05:00", carrier="vodafone_uk"),
+    chk(7, "gl_mt_delivered", "MT", "text", "delivered", f"{D1} 09:06:00", f"{D1} 09:07:00", carrier="vodafone_uk"),
+]
+exp = [out(rows[0], f"{D1} 09:00:05", None)] + [out(r, None, "mt_not_delivered") for r in rows[1:6]] \
+    + [out(rows[6], f"{D1} 09:07:00", None)]
+tests.append(Test(
+    "billability_undelivered_failed_revoked_mt_not_billable", "int_messages_billability",
+    "SPEC §2: an MT is billable only when delivered; sent-but-undelivered, failed and revoked MTs are not billable, "
+    "with the reason mt_not_delivered (both billing models), and keep a NULL event time.",
+).give("int_messages_checked", CHECKED_IN, rows).give("int_agents_checked", AGENTS_IN, AGENTS)
+ .give("carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, exp))
+
+rows = [
+    chk(1, "t_mt_delivered", "MT", "text", "delivered", f"{D1} 09:00:00", f"{D1} 09:00:01", tester=True),
+    chk(2, "t_mo", "MO", "text", "received", f"{D1} 09:01:00", tester=True, text="Yo"),
+    chk(3, "t_mt_failed", "MT", "text", "failed", f"{D1} 09:02:00", tester=True),
+    chk(4, "t_gl_mt", "MT", "file", "delivered", f"{D1} 09:03:00", f"{D1} 09:03:30", tester=True,
+        carrier="vodafone_uk", size=10),
+    chk(5, "t_nc_mo", "MO", "file", "received", f"{D1} 09:04:00", tester=True, agent="agent_nonconv", size=1),
+    chk(6, "real_mo", "MO", "text", "received", f"{D1} 09:05:00", text="Yo"),
+]
+exp = [out(rows[0], f"{D1} 09:00:01", "tester"), out(rows[1], f"{D1} 09:01:00", "tester"),
+       out(rows[2], None, "tester"), out(rows[3], f"{D1} 09:03:30", "tester"),
+       out(rows[4], f"{D1} 09:04:00", "tester"), out(rows[5], f"{D1} 09:05:00", None)]
+tests.append(Test(
+    "billability_tester_traffic_never_billable", "int_messages_billability",
+    "SPEC §2: test traffic (is_tester) is never billable - delivered MT, MO, either billing model, either agent "
+    "category - and its reason is tester (before any other reason).",
+).give("int_messages_checked", CHECKED_IN, rows).give("int_agents_checked", AGENTS_IN, AGENTS)
+ .give("carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, exp))
+
+rows = [
+    chk(1, "mt_late", "MT", "text", "delivered", f"{D1} 23:59:00", f"{D2} 00:01:00.250000", text="A"),
+    chk(2, "mo_a", "MO", "suggested_reply", "received", f"{D1} 23:59:30.5", text="B"),
+    chk(3, "mo_action", "MO", "suggested_action", "received", f"{D2} 00:00:00"),
+    chk(4, "gl_mt", "MT", "rich_card", "delivered", f"{D1} 10:00:00", f"{D1} 11:30:00", carrier="vodafone_uk",
+        size=700),
+    chk(5, "gl_mo", "MO", "file", "received", f"{D1} 10:15:00", carrier="vodafone_uk", size=5000),
+]
+exp = [out(rows[0], f"{D2} 00:01:00.250000", None), out(rows[1], f"{D1} 23:59:30.5", None),
+       out(rows[2], f"{D2} 00:00:00", None), out(rows[3], f"{D1} 11:30:00", None),
+       out(rows[4], f"{D1} 10:15:00", None)]
+tests.append(Test(
+    "billability_event_time_mt_delivered_at_mo_sent_at", "int_messages_billability",
+    "SPEC §2: a billable MT's event time is delivered_at (not sent_at, even across midnight); an MO's event time is "
+    "sent_at; the billing model comes from the carrier and the category from the agent.",
+).give("int_messages_checked", CHECKED_IN, rows).give("int_agents_checked", AGENTS_IN, AGENTS)
+ .give("carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, exp))
+
+rows = [
+    chk(1, "ok_mo", "MO", "text", "received", f"{D1} 09:00:00", text="Hi"),
+    chk(2, "ok_mo", "MO", "text", "received", f"{D1} 09:00:00", text="Hi", dup=True),
+    chk(3, "bad_status", "MT", "text", "lost", f"{D1} 09:01:00", reason="invalid_status"),
+    chk(4, "bad_agent", "MO", "text", "received", f"{D1} 09:02:00", agent="agent_gone", reason="unknown_agent"),
+]
+agents = AGENTS + [["agent_conv", "Conv Agent", "owner@example.com", "Owner Inc", "conversational", None, True]]
+tests.append(Test(
+    "billability_only_accepted_rows_once", "int_messages_billability",
+    "SPEC §2, §7: only rows that passed the contract checks reach billability, once: quarantined rows and the extra "
+    "copies of exact duplicates (of messages or agents) are left to their own outcomes.",
+).give("int_messages_checked", CHECKED_IN, rows).give("int_agents_checked", AGENTS_IN, agents)
+ .give("carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, [out(rows[0], f"{D1} 09:00:00", None)]))
+
+# ---------------------------------------------------------------- stream order
+BILL_IN = ["message_id", "agent_id", "user_key", "carrier_id", "billing_model", "billing_category", "direction",
+           "content_kind", "text", "file_size_bytes", "suggestions", "event_at", "google_billing_event_id",
+           "not_billable_reason"]
+BILL_OUT = ["stream_key", "stream_seq", "message_id", "agent_id", "carrier_id", "billing_model", "billing_category",
+            "direction", "content_kind", "text", "file_size_bytes", "suggestions", "event_at",
+            "google_billing_event_id"]
+
+
+def bil(mid, direction, at, user="uk_1", carrier="att", agent="agent_conv", reason=None, kind="text", text=None,
+        size=None, sugg=None):
+    return {"message_id": mid, "agent_id": agent, "user_key": user, "carrier_id": carrier,
+            "billing_model": MODEL[carrier], "billing_category": CATEGORY[agent], "direction": direction,
+            "content_kind": kind, "text": text, "file_size_bytes": size, "suggestions": sugg, "event_at": at,
+            "google_billing_event_id": None, "not_billable_reason": reason}
+
+
+def bout(r, seq):
+    o = {c: r[c] for c in BILL_OUT if c in r}
+    o.update({"stream_key": sha(f"{r['agent_id']}|{r['user_key']}|{r['carrier_id']}"), "stream_seq": seq})
+    return o
+
+
+rows = [
+    bil("m9", "MT", f"{D1} 09:00:00", text="nine"),
+    bil("m10", "MO", f"{D1} 09:00:00", text="ten"),
+    bil("m100", "MO", f"{D1} 09:00:00", kind="suggested_action"),
+    bil("m1", "MT", f"{D1} 09:00:00.000001", kind="file", size=10),
+    bil("m0", "MO", f"{D1} 08:59:59.999999", text="zero"),
+    bil("m2", "MT", None, reason="mt_not_delivered"),
+    bil("m3", "MO", f"{D1} 08:00:00", reason="tester"),
+]
+tests.append(Test(
+    "stream_order_ties_by_message_id_as_strings", "int_billable_messages",
+    "SPEC §2: the stream order is (event time, message_id); ties in event time are ordered by message_id compared "
+    "as strings ('m10' < 'm100' < 'm9'); not-billable rows are not in any stream.",
+).give("int_messages_billability", BILL_IN, rows).expect_rows(BILL_OUT, [
+    bout(rows[4], 1), bout(rows[1], 2), bout(rows[2], 3), bout(rows[0], 4), bout(rows[3], 5)]))
+
+rows = [
+    bil("a1", "MT", f"{D1} 09:00:00"),
+    bil("a2", "MO", f"{D1} 09:05:00"),
+    bil("b1", "MO", f"{D1} 09:01:00", user="uk_2"),
+    bil("c1", "MO", f"{D1} 09:02:00", carrier="vodafone_uk"),
+    bil("c2", "MT", f"{D1} 08:00:00", carrier="vodafone_uk"),
+    bil("d1", "MT", f"{D1} 09:03:00", agent="agent_nonconv"),
+]
+tests.append(Test(
+    "stream_is_one_agent_one_user_one_carrier", "int_billable_messages",
+    "SPEC §2 (Decision in README): a conversation stream is one agent, one user and one carrier; stream_seq restarts "
+    "at 1 in every stream and follows the stream order.",
+).give("int_messages_billability", BILL_IN, rows).expect_rows(BILL_OUT, [
+    bout(rows[0], 1), bout(rows[1], 2), bout(rows[2], 1), bout(rows[4], 1), bout(rows[3], 2), bout(rows[5], 1)]))
+
+write(str(ROOT) + "/models/intermediate/_unit_tests__shared.yml", HEADER, tests)
