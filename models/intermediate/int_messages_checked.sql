@@ -161,9 +161,9 @@ repeated_ids as (
 
 repeated_rows as (
     select
-        source_file,
-        source_row,
-        message_id,
+        row_checked.source_file,
+        row_checked.source_row,
+        row_checked.message_id,
         -- Length-prefixed values: two rows have the same fingerprint only when every value is equal.
         concat_ws(
             '|',
@@ -175,7 +175,7 @@ repeated_rows as (
             {% endfor %}
         ) as row_fingerprint
     from row_checked
-    where message_id in (select repeated_ids.message_id from repeated_ids)
+    where row_checked.message_id in (select repeated_ids.message_id from repeated_ids)
 ),
 
 repeated_counted as (
@@ -196,9 +196,10 @@ duplicates_counted as (
         coalesce(repeated_counted.copy_number, 1) as copy_number
     from row_checked
     left join repeated_counted
-        on row_checked.message_id is not null
-        and row_checked.source_file = repeated_counted.source_file
-        and row_checked.source_row = repeated_counted.source_row
+        on
+            row_checked.message_id is not null
+            and row_checked.source_file = repeated_counted.source_file
+            and row_checked.source_row = repeated_counted.source_row
 ),
 
 duplicates_flagged as (

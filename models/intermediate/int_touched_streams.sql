@@ -15,13 +15,24 @@ arrived as (
 
 sharing_an_id as (
     select staged.* from staged
-    where staged.message_id in (select arrived.message_id from arrived where arrived.message_id is not null)
+    where staged.message_id in (
+        select arrived.message_id from arrived
+        where arrived.message_id is not null
+    )
 ),
 
 touched_rows as (
-    select agent_id, user_key, carrier_id from arrived
+    select
+        agent_id,
+        user_key,
+        carrier_id
+    from arrived
     union all
-    select agent_id, user_key, carrier_id from sharing_an_id
+    select
+        agent_id,
+        user_key,
+        carrier_id
+    from sharing_an_id
 )
 
 select distinct {{ stream_key('agent_id', 'user_key', 'carrier_id') }} as stream_key

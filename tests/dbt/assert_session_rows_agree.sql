@@ -33,7 +33,10 @@ counted as (
     group by billing_event_id
 )
 
-select per_event.*, counted.billed_mt, counted.billed_mo
+select
+    per_event.*,
+    counted.billed_mt,
+    counted.billed_mo
 from per_event
 left join counted on per_event.billing_event_id = counted.billing_event_id
 where
