@@ -403,8 +403,6 @@ def gaps_run(tmp_path_factory) -> Run:
     return start_run(workdir, str(workdir / "messages.csv"), str(workdir / "agents.csv"))
 
 
-@pytest.mark.xfail(reason="rbm/inputs.py read_header decodes a whole 8 KB buffer, so an invalid UTF-8 byte in"
-                          " a data row near the top of a file stops the run as 'cannot be read'", strict=False)
 def test_invalid_utf8_rows_near_the_top_of_a_file_are_quarantined(gaps_run):
     assert gaps_run.process.returncode == 0, gaps_run.process.stderr[-2000:]
     assert gaps_run.sql("select reason from quarantined_messages where source_row = 3") == [("invalid_utf8",)]
@@ -429,8 +427,6 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
     assert not findings, "\n".join(map(str, findings[:10]))
 
 
-@pytest.mark.xfail(reason="macros/raw_inputs.sql: DuckDB's strict CSV reader aborts the whole read on a"
-                          " line ending in CR LF inside an LF file, or on a lone CR", strict=False)
 def test_mixed_line_endings_do_not_break_the_run(tmp_path):
     messages = (
         HEADER
