@@ -6,11 +6,11 @@
                'owner_name', 'segment_count', 'session_type']) }}
 {% endmacro %}
 
-{#- Fingerprint of one report row: two rows print the same line exactly when their fingerprints match. -#}
+{#- Fingerprint of one report row (MD5, dbt's cross-database hash: a change detector, not a secret). -#}
 {% macro report_row_fingerprint() -%}
     {%- set parts = [] -%}
     {%- for column in report_columns() -%}
         {%- do parts.append("coalesce(cast(" ~ column ~ " as varchar), '<null>')") -%}
     {%- endfor -%}
-    {{ sha256_hex("concat_ws('|', " ~ parts | join(', ') ~ ")") }}
+    {{ dbt.hash("concat_ws('|', " ~ parts | join(', ') ~ ")") }}
 {%- endmacro %}

@@ -2,6 +2,11 @@
 -- when a row of it arrived in this run, or when it holds a row sharing a message_id with a row that
 -- arrived (a duplicate can quarantine an earlier row, SPEC §7). Only these streams are recomputed.
 
+{#- On a first or full build every stream is computed and nothing reads this list: skip the work. -#}
+{%- set stream_models_exist = execute and not flags.FULL_REFRESH and adapter.get_relation(
+    database=this.database, schema=this.schema, identifier='int_billable_messages'
+) is not none %}
+
 with
 
 staged as (
@@ -10,7 +15,9 @@ staged as (
 
 arrived as (
     select * from staged
-    where loaded_at = cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+    where
+        loaded_at = cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+        {% if not stream_models_exist %}and false{% endif %}
 ),
 
 sharing_an_id as (
