@@ -375,13 +375,13 @@ class Row:
 
     @property
     def rate(self) -> float | None:
-        if self.messages and self.seconds:
+        if self.ok and self.messages and self.seconds:
             return self.messages / self.seconds
         return None
 
     @property
     def ratio(self) -> float | None:
-        if self.seconds is not None and self.floor_seconds:
+        if self.ok and self.seconds is not None and self.floor_seconds:
             return self.seconds / self.floor_seconds
         return None
 
@@ -642,8 +642,10 @@ def targets(bench: Bench) -> list[tuple[str, str, str]]:
 
     peer = bench.rows.get("peer_total")
     name = "peer: plain-Python state machine of the same rules (report the ratio)"
-    if peer is None or peer.seconds is None or full is None or not full.seconds:
+    if peer is None or peer.seconds is None:
         out.append((name, "not measured: " + (peer.note if peer else "skipped"), "n/a"))
+    elif full is None or not full.ok or not full.seconds:
+        out.append((name, f"peer parse + bill() {peer.seconds:.1f} s; no ratio: the full run failed", "n/a"))
     else:
         bill_row = bench.rows["peer_bill"]
         out.append((name, f"peer parse + bill() {peer.seconds:.1f} s, bill() alone {bill_row.seconds:.1f} s; "

@@ -3,8 +3,8 @@
     resumes at the first trigger that starts at or after that window's end; repeat.
 
     `triggers` is a CTE with one row per possible trigger: stream_key, start_seq (stream_seq of
-    its first message), starts_at, window_end_at. Renders CTEs ending in `<prefix>_chosen`, the
-    triggers that open a window. The calling model must begin with `with recursive`.
+    its first message), starts_at, window_end_at. Renders CTEs ending in `<prefix>_chosen`: the rows
+    of `triggers` that open a window. The calling model must begin with `with recursive`.
 
     Linear: each trigger's successor is found with one sorted window pass, and the recursion
     only walks chains inside "segments": a trigger starting at or after the end of every earlier
@@ -75,8 +75,10 @@
 ),
 
 {{ prefix }}_chosen as (
-    select ranked.*
-    from {{ prefix }}_ranked as ranked
+    select {{ triggers }}.*
+    from {{ triggers }}
+    inner join {{ prefix }}_ranked as ranked
+        on {{ triggers }}.stream_key = ranked.stream_key and {{ triggers }}.start_seq = ranked.start_seq
     inner join {{ prefix }}_walk as walk
         on ranked.stream_key = walk.stream_key and ranked.trigger_rank = walk.trigger_rank
 )

@@ -13,12 +13,10 @@ triggers as (
 {{ greedy_window_chain_ctes('triggers', 'conversation') }}
 
 select
-    triggers.stream_key,
-    triggers.start_seq,
-    triggers.start_message_id,
-    triggers.starts_at,
-    triggers.window_end_at,
-    triggers.conversation_type
-from triggers
-inner join conversation_chosen
-    on triggers.stream_key = conversation_chosen.stream_key and triggers.start_seq = conversation_chosen.start_seq
+    stream_key,
+    start_seq,
+    start_message_id,
+    starts_at,
+    window_end_at,
+    conversation_type
+from conversation_chosen

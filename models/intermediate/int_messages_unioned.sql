@@ -13,29 +13,14 @@ activity_log_messages as (
     select * from {{ ref('int_activity_log_messages') }}
 )
 
+{%- set columns = [
+    'source_kind', 'source_file', 'source_row', 'parse_error', 'message_id', 'agent_id', 'user_key', 'carrier_id',
+    'direction', 'content_kind', 'text_bytes', 'text_key', 'file_size_bytes_raw', 'file_size_bytes', 'suggestions',
+    'status', 'sent_at_raw', 'sent_at', 'delivered_at_raw', 'delivered_at', 'is_tester_raw', 'is_tester',
+] %}
+
 select
-    source_kind,
-    source_file,
-    source_row,
-    parse_error,
-    message_id,
-    agent_id,
-    user_key,
-    carrier_id,
-    direction,
-    content_kind,
-    text_bytes,
-    text_key,
-    file_size_bytes_raw,
-    file_size_bytes,
-    suggestions,
-    status,
-    sent_at_raw,
-    sent_at,
-    delivered_at_raw,
-    delivered_at,
-    is_tester_raw,
-    is_tester,
+    {{ columns | join(',\n    ') }},
     cast(null as varchar) as google_billing_event_id,
     loaded_at
 from messages
@@ -43,28 +28,7 @@ from messages
 union all
 
 select
-    source_kind,
-    source_file,
-    source_row,
-    parse_error,
-    message_id,
-    agent_id,
-    user_key,
-    carrier_id,
-    direction,
-    content_kind,
-    text_bytes,
-    text_key,
-    file_size_bytes_raw,
-    file_size_bytes,
-    suggestions,
-    status,
-    sent_at_raw,
-    sent_at,
-    delivered_at_raw,
-    delivered_at,
-    is_tester_raw,
-    is_tester,
+    {{ columns | join(',\n    ') }},
     google_billing_event_id,
     loaded_at
 from activity_log_messages

@@ -13,12 +13,10 @@ triggers as (
 {{ greedy_window_chain_ctes('triggers', 'session') }}
 
 select
-    triggers.stream_key,
-    triggers.start_seq,
-    triggers.start_message_id,
-    triggers.starts_at,
-    triggers.window_end_at,
-    triggers.session_type
-from triggers
-inner join session_chosen
-    on triggers.stream_key = session_chosen.stream_key and triggers.start_seq = session_chosen.start_seq
+    stream_key,
+    start_seq,
+    start_message_id,
+    starts_at,
+    window_end_at,
+    session_type
+from session_chosen
