@@ -27,7 +27,12 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-run: $(VENV)/.installed  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER=)
+# The Spark extras (TARGET=spark, test-spark; README "Spark"), installed on demand into the same environment.
+$(VENV)/.spark-installed: requirements-spark.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.txt -r requirements-spark.txt
+	touch $@
+
+run: $(VENV)/.installed $(if $(filter spark,$(TARGET)),$(VENV)/.spark-installed)  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER=)
 	$(BIN)/python scripts/rbm.py run --messages "$(MESSAGES)" --agents "$(AGENTS)" --output "$(OUTPUT)" \
 		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)" $(if $(FULL_REFRESH),--full-refresh)
 
@@ -44,8 +49,18 @@ dbt-test: $(VENV)/.installed  ## every dbt unit and data test, on the test fixtu
 pytest: $(VENV)/.installed  ## every Python test (reference, cross-check, CLI, generator)
 	$(BIN)/python -m pytest tests/python -q
 
+# Spark (README "Spark"): every dbt unit and data test on the test fixtures on a local Spark, then DuckDB and
+# Spark runs compared (tests/python/test_spark.py). Each Spark run has its own warehouse (RBM_SPARK_DIR).
+SPARK_TEST_DIR := target/test-spark
+
+test-spark: $(VENV)/.spark-installed  ## the dbt tests on Spark, and DuckDB and Spark write identical files (Java 17)
+	rm -rf $(SPARK_TEST_DIR) && mkdir -p $(SPARK_TEST_DIR)
+	RBM_SPARK_DIR=$(SPARK_TEST_DIR) $(DBT) build --profiles-dir . --target spark \
+		--vars '{messages_path: tests/fixtures/messages.csv, agents_path: tests/fixtures/agents.csv}'
+	RBM_SPARK_TESTS=1 $(BIN)/python -m pytest tests/python/test_spark.py -q
+
 docs: $(VENV)/.installed  ## generate the dbt docs site (target/index.html)
 	$(DBT) docs generate --profiles-dir .
 
 clean:  ## remove build products (not the virtual environment)
-	rm -rf target logs output rbm_billing.duckdb .duckdb_tmp
+	rm -rf target logs output rbm_billing.duckdb .duckdb_tmp spark-warehouse spark-warehouse.rbm-state.json metastore_db derby.log

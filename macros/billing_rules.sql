@@ -8,7 +8,7 @@
 
 {#- The secret salt (var billing_salt) as a SQL string literal. -#}
 {% macro salt_literal() -%}
-    '{{ var("billing_salt") | replace("'", "''") }}'
+    {{ string_literal(var("billing_salt")) }}
 {%- endmacro %}
 
 {#- Pseudonymous key of a user: salted, so it is neither the user_id nor its plain hash (SPEC §1). -#}

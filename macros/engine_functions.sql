@@ -37,3 +37,8 @@
 {% macro count_distinct_over(expr, partition_by) %}{{ return(adapter.dispatch('count_distinct_over', 'rbm_billing')(expr, partition_by)) }}{% endmacro %}
 {% macro default__count_distinct_over(expr, partition_by) %}count(distinct {{ expr }}) over (partition by {{ partition_by }}){% endmacro %}
 {% macro spark__count_distinct_over(expr, partition_by) %}size(collect_set({{ expr }}) over (partition by {{ partition_by }})){% endmacro %}
+
+{#- A SQL string literal of a text value (a var): Spark reads backslash escapes inside literals, DuckDB does not. -#}
+{% macro string_literal(value) %}{{ return(adapter.dispatch('string_literal', 'rbm_billing')(value)) }}{% endmacro %}
+{% macro default__string_literal(value) %}'{{ value | replace("'", "''") }}'{% endmacro %}
+{% macro spark__string_literal(value) %}{{ spark_string_literal(value) }}{% endmacro %}

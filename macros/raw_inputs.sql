@@ -84,7 +84,7 @@
 {#- SPEC §9: an activity log is per carrier, so the carrier comes from the run (CARRIER=…). -#}
 {% macro activity_carrier_id() -%}
     {%- if var('activity_carrier') -%}
-        '{{ var("activity_carrier") | replace("'", "''") }}'
+        {{ string_literal(var("activity_carrier")) }}
     {%- else -%}
         cast(null as string)
     {%- endif -%}

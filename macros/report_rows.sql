@@ -10,7 +10,7 @@
 {% macro report_row_fingerprint() -%}
     {%- set parts = [] -%}
     {%- for column in report_columns() -%}
-        {%- do parts.append("coalesce(cast(" ~ column ~ " as varchar), '<null>')") -%}
+        {%- do parts.append("coalesce(cast(" ~ column ~ " as string), '<null>')") -%}
     {%- endfor -%}
     {{ dbt.hash("concat_ws('|', " ~ parts | join(', ') ~ ")") }}
 {%- endmacro %}

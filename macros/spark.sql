@@ -55,36 +55,52 @@
         {%- else -%}
             {#- Read as ISO-8859-1, which maps every byte to one character: the CSV structure
                 (delimiter, quote, line ends: all ASCII) parses exactly as in UTF-8, and the bytes of
-                each value are recovered unchanged below, so invalid UTF-8 can be told apart. -#}
-            {%- do statements.append(
-                'create or replace temporary view ' ~ file_view ~ ' ('
-                ~ (columns | join(' string, ')) ~ ' string, _rbm_corrupt_record string) using csv options ('
-                ~ 'path ' ~ spark_string_literal(spark_escape_glob(path))
-                ~ ", header 'true', enforceSchema 'true', multiLine 'true', encoding 'ISO-8859-1'"
-                ~ ', sep ' ~ spark_string_literal(delimiter) ~ ", quote '\"', escape '\"'"
-                ~ ", mode 'PERMISSIVE', columnNameOfCorruptRecord '_rbm_corrupt_record'"
-                ~ ", nullValue '', ignoreLeadingWhiteSpace 'false', ignoreTrailingWhiteSpace 'false')"
-            ) -%}
+                each value are recovered unchanged below, so invalid UTF-8 can be told apart.
+                Read twice: as is, and with values holding a stray quote (`"Hi"x`) skipped to NULL;
+                a value present in the first read and NULL in the second marks a line DuckDB rejects
+                as an unquoted value. -#}
+            {%- for handling in ['STOP_AT_DELIMITER', 'SKIP_VALUE'] -%}
+                {%- do statements.append(
+                    'create or replace temporary view ' ~ file_view ~ ('_strict' if handling == 'SKIP_VALUE' else '')
+                    ~ ' (' ~ (columns | join(' string, ')) ~ ' string, _rbm_corrupt_record string) using csv options ('
+                    ~ 'path ' ~ spark_string_literal(spark_escape_glob(path))
+                    ~ ", header 'true', enforceSchema 'true', multiLine 'true', encoding 'ISO-8859-1'"
+                    ~ ', sep ' ~ spark_string_literal(delimiter) ~ ", quote '\"', escape '\"'"
+                    ~ ", unescapedQuoteHandling '" ~ handling ~ "'"
+                    ~ ", mode 'PERMISSIVE', columnNameOfCorruptRecord '_rbm_corrupt_record'"
+                    ~ ", nullValue '', ignoreLeadingWhiteSpace 'false', ignoreTrailingWhiteSpace 'false')"
+                ) -%}
+            {%- endfor -%}
             {%- set part -%}
                 select
-                    {% for c in columns %}{{ c }}, {% endfor %}
+                    {% for c in columns %}as_read.{{ c }}, {% endfor %}
                     {{ spark_string_literal(path) }} as source_file,
-                    row_number() over (order by record_position) as record_number,
+                    as_read.record_number,
                     case
-                        when _rbm_corrupt_record is not null then
-                            {{ spark_csv_field_count_error('_rbm_corrupt_record', columns | length, delimiter) }}
+                        when as_read._rbm_corrupt_record is not null then
+                            {{ spark_csv_record_error('as_read._rbm_corrupt_record', columns | length, delimiter) }}
                         when not (
-                            {% for c in columns %}coalesce(is_valid_utf8({{ c }}), true){% if not loop.last %} and {% endif %}{% endfor %}
+                            {% for c in columns %}coalesce(is_valid_utf8(as_read.{{ c }}), true){% if not loop.last %} and {% endif %}{% endfor %}
                         )
                             then 'INVALID ENCODING: Invalid unicode (byte sequence mismatch) detected.'
+                        when
+                            {% for c in columns %}(as_read.{{ c }} is not null and strict.{{ c }} is null){% if not loop.last %} or {% endif %}{% endfor %}
+                            then 'UNQUOTED VALUE: Value with unterminated quote found.'
                     end as error_message
                 from (
                     select
                         {% for c in columns %}cast(encode({{ c }}, 'ISO-8859-1') as string) as {{ c }}, {% endfor %}
                         _rbm_corrupt_record,
-                        monotonically_increasing_id() as record_position
-                    from {{ file_view }}
-                ) as decoded
+                        row_number() over (order by record_position) as record_number
+                    from (select *, monotonically_increasing_id() as record_position from {{ file_view }}) as numbered
+                ) as as_read
+                left join (
+                    select
+                        {% for c in columns %}{{ c }}, {% endfor %}
+                        row_number() over (order by record_position) as record_number
+                    from (select *, monotonically_increasing_id() as record_position from {{ file_view }}_strict) as numbered
+                ) as strict
+                    on as_read.record_number = strict.record_number
             {%- endset -%}
         {%- endif -%}
         {%- do parts.append(part) -%}
@@ -119,17 +135,26 @@
 {% endmacro %}
 
 {#- The reject message of a line the CSV reader could not split into the contract's columns, in
-    the words of DuckDB's reader (the quarantine reason codes are derived from its first words). -#}
-{% macro spark_csv_field_count_error(record, expected, delimiter) -%}
+    the words of DuckDB's reader (the quarantine reason codes are derived from their first words):
+    invalid UTF-8; a field opening a quote that does not close where the field ends; else too few or
+    too many fields (counted with the quoted fields taken out). -#}
+{% macro spark_csv_record_error(record, expected, delimiter) -%}
+    {%- set d = '\\Q' ~ delimiter ~ '\\E' -%}
+    {%- set unquoted -%}
+        regexp_replace({{ record }}, {{ spark_string_literal('(^|' ~ d ~ ')"([^"]|"")*"(?=' ~ d ~ '|$)') }}, '$1')
+    {%- endset -%}
+    {%- set fields -%}
+        size(split({{ unquoted }}, {{ spark_string_literal(d) }}, -1))
+    {%- endset -%}
     case
-        when size(split(regexp_replace({{ record }}, '"([^"]|"")*"', ''), {{ spark_string_literal('\\Q' ~ delimiter ~ '\\E') }}, -1))
-            < {{ expected }}
-            then concat('MISSING COLUMNS: Expected Number of Columns: {{ expected }} Found: ',
-                size(split(regexp_replace({{ record }}, '"([^"]|"")*"', ''), {{ spark_string_literal('\\Q' ~ delimiter ~ '\\E') }}, -1)))
-        when size(split(regexp_replace({{ record }}, '"([^"]|"")*"', ''), {{ spark_string_literal('\\Q' ~ delimiter ~ '\\E') }}, -1))
-            > {{ expected }}
-            then concat('TOO MANY COLUMNS: Expected Number of Columns: {{ expected }} Found: ',
-                size(split(regexp_replace({{ record }}, '"([^"]|"")*"', ''), {{ spark_string_literal('\\Q' ~ delimiter ~ '\\E') }}, -1)))
+        when not is_valid_utf8(cast(encode({{ record }}, 'ISO-8859-1') as string))
+            then 'INVALID ENCODING: Invalid unicode (byte sequence mismatch) detected.'
+        when {{ unquoted }} rlike {{ spark_string_literal('(^|' ~ d ~ ')"') }}
+            then 'UNQUOTED VALUE: Value with unterminated quote found.'
+        when {{ fields }} < {{ expected }}
+            then concat('MISSING COLUMNS: Expected Number of Columns: {{ expected }} Found: ', {{ fields }})
+        when {{ fields }} > {{ expected }}
+            then concat('TOO MANY COLUMNS: Expected Number of Columns: {{ expected }} Found: ', {{ fields }})
         else 'MALFORMED LINE: the line is not a CSV record'
     end
 {%- endmacro %}

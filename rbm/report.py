@@ -21,9 +21,14 @@ def duckdb_path() -> Path:
     return Path(os.environ.get("RBM_DUCKDB_PATH") or ROOT / "rbm_billing.duckdb").resolve()
 
 
+def spark_dir() -> Path:
+    """README "Spark": $RBM_SPARK_DIR holds the Spark warehouse and its metastore (default: the project)."""
+    return Path(os.environ.get("RBM_SPARK_DIR") or ROOT).resolve()
+
+
 def database_location(target: str) -> Path:
     """Where the built relations live: the DuckDB file, or the Spark warehouse folder."""
-    return duckdb_path() if target == "duckdb" else ROOT / "spark-warehouse"
+    return duckdb_path() if target == "duckdb" else spark_dir() / "spark-warehouse"
 
 
 def run_dbt(args: list[str], target: str, dbt_vars: dict) -> bool:
@@ -32,14 +37,18 @@ def run_dbt(args: list[str], target: str, dbt_vars: dict) -> bool:
     import subprocess
     import sys
 
-    env = dict(os.environ, RBM_DUCKDB_PATH=str(duckdb_path()))
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(duckdb_path()), RBM_SPARK_DIR=str(spark_dir()))
     dbt = Path(sys.executable).parent / "dbt"
     command = [str(dbt), *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", target,
                "--vars", json.dumps(dbt_vars)]
     return subprocess.run(command, cwd=ROOT, env=env).returncode == 0
 
 
-def connect(read_only: bool = True):
+def connect(read_only: bool = True, *, target: str = "duckdb"):
+    if target == "spark":  # the same queries on the Spark tables (rbm/spark_export.py)
+        from rbm import spark_export
+
+        return spark_export.connect()
     import duckdb
 
     return duckdb.connect(str(duckdb_path()), read_only=read_only)
@@ -112,7 +121,7 @@ def previous_report_files(output: Path) -> set[Path]:
 
 
 def print_summary(target: str, run_inputs, written: list[Path], output: Path, run_started) -> None:
-    with connect() as con:
+    with connect(target=target) as con:
         def rows(query: str) -> list[tuple]:
             return con.sql(query).fetchall()
 
@@ -148,7 +157,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     files = len(run_inputs.messages or run_inputs.activity)
     print()
     print("=" * 72)
-    print(f"rbm-billing run summary  (target {target}, database {duckdb_path()})")
+    print(f"rbm-billing run summary  (target {target}, database {database_location(target)})")
     print("=" * 72)
     print(f"input rows read        {input_rows:>10}  from {files} file(s)")
     print(f"  billed               {outcome.get('billed', 0):>10}")

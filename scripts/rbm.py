@@ -68,7 +68,12 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     state.save(database, current)
-    written = report.export_reports(args.target, Path(args.output))
+    if args.target == "spark":  # Spark writes the same files (README "Spark")
+        from rbm import spark_export
+
+        written = spark_export.export_reports(Path(args.output))
+    else:
+        written = report.export_reports(args.target, Path(args.output))
     report.print_summary(args.target, run_inputs, written, Path(args.output), run_started)
     return 0
 

@@ -54,10 +54,10 @@ select
     message_rows.direction,
     mapping.content_kind,
     cast(null as bigint) as text_bytes,
-    cast(null as varchar) as text_key,
+    cast(null as string) as text_key,
     message_rows.size_bytes_raw as file_size_bytes_raw,
     message_rows.size_bytes as file_size_bytes,
-    cast(null as varchar) as suggestions,
+    cast(null as string) as suggestions,
     case
         when message_rows.direction = 'MO' then 'received'
         when message_rows.direction = 'MT' and receipts.activity_id is not null then 'delivered'

@@ -39,7 +39,7 @@ fingerprinted as (
         concat_ws(
             '|',
             {% for c in ['agent_id', 'agent_name', 'agent_owner', 'owner_name', 'billing_category'] -%}
-                coalesce(cast(length({{ c }}) as varchar) || ':' || {{ c }}, '-'){% if not loop.last %},{% endif %}
+                coalesce(cast(length({{ c }}) as string) || ':' || {{ c }}, '-'){% if not loop.last %},{% endif %}
             {% endfor %}
         ) as row_fingerprint
     from agents
@@ -69,7 +69,7 @@ row_checked as (
 duplicates_counted as (
     select
         *,
-        count(distinct row_fingerprint) over (partition by agent_id) as versions_of_agent,
+        {{ count_distinct_over("row_fingerprint", "agent_id") }} as versions_of_agent,
         row_number() over (
             partition by agent_id, row_fingerprint order by source_file, source_row
         ) as copy_number

@@ -63,7 +63,7 @@ select
     carrier_id,
     cast(occurred_at as date) as sent_date,
     -- Receipts share their message's Google id; only the message itself counts for reconciliation.
-    cast(null as varchar) as google_billing_event_id,
+    cast(null as string) as google_billing_event_id,
     'not_billable' as outcome,
     activity_role as outcome_reason
 from activity_other_rows

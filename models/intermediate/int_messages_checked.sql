@@ -170,7 +170,7 @@ repeated_rows as (
             {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text_key',
                          'file_size_bytes_raw', 'suggestions', 'status', 'sent_at_raw', 'delivered_at_raw',
                          'is_tester_raw'] -%}
-                coalesce(cast(length(row_checked.{{ c }}) as varchar) || ':' || row_checked.{{ c }}, '-')
+                coalesce(cast(length(row_checked.{{ c }}) as string) || ':' || row_checked.{{ c }}, '-')
                 {%- if not loop.last %},{% endif %}
             {% endfor %}
         ) as row_fingerprint
@@ -182,7 +182,7 @@ repeated_counted as (
     select
         source_file,
         source_row,
-        count(distinct row_fingerprint) over (partition by message_id) as versions_of_message,
+        {{ count_distinct_over("row_fingerprint", "message_id") }} as versions_of_message,
         row_number() over (
             partition by message_id, row_fingerprint order by source_file, source_row
         ) as copy_number

@@ -21,7 +21,7 @@ activity_log_messages as (
 
 select
     {{ columns | join(',\n    ') }},
-    cast(null as varchar) as google_billing_event_id,
+    cast(null as string) as google_billing_event_id,
     loaded_at
 from messages
 

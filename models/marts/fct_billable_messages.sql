@@ -1,17 +1,16 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(materialized='view') }}
 
 -- SPEC §8: one row per billed message of either billing model, with the event it is billed in.
+-- A view: the two event tables are the stored rows (no second copy of every billed message).
 
 with
 
 us_events as (
     select * from {{ ref('int_us_billable_events') }}
-    {{ where_stream_is_touched() }}
 ),
 
 global_events as (
     select * from {{ ref('int_global_billable_events') }}
-    {{ where_stream_is_touched() }}
 ),
 
 all_events as (

@@ -1,4 +1,7 @@
--- SPEC §6: the carrier billing report, column for column (an enforced contract).
+{{ config(materialized='view') }}
+
+-- SPEC §6: the carrier billing report, column for column (an enforced contract on a view: the
+-- rows are stored once, in fct_report_rows).
 
 with
 

@@ -88,7 +88,7 @@ paired as (
         google_sizes.google_event_messages,
         our_sizes.our_event_messages,
         fan_out.our_event_type,
-        cast(null as varchar) as our_reason
+        cast(null as string) as our_reason
     from fan_out
     inner join google_sizes on fan_out.google_billing_event_id = google_sizes.google_billing_event_id
     inner join our_sizes on fan_out.billing_event_id = our_sizes.billing_event_id
@@ -98,13 +98,13 @@ google_only as (
     -- Messages Google bills that we do not, with the rule (our outcome reason) that says so.
     select
         activity_messages.google_billing_event_id,
-        cast(null as varchar) as billing_event_id,
+        cast(null as string) as billing_event_id,
         min(activity_messages.carrier_id) as carrier_id,
         'google_only' as kind,
         count(*) as shared_messages,
         min(google_sizes.google_event_messages) as google_event_messages,
         cast(0 as bigint) as our_event_messages,
-        cast(null as varchar) as our_event_type,
+        cast(null as string) as our_event_type,
         activity_messages.outcome_reason as our_reason
     from activity_messages
     inner join google_sizes on activity_messages.google_billing_event_id = google_sizes.google_billing_event_id
@@ -114,7 +114,7 @@ google_only as (
 
 ours_only as (
     select
-        cast(null as varchar) as google_billing_event_id,
+        cast(null as string) as google_billing_event_id,
         billed.billing_event_id,
         min(billed.carrier_id) as carrier_id,
         'ours_only' as kind,
@@ -122,7 +122,7 @@ ours_only as (
         cast(0 as bigint) as google_event_messages,
         min(our_sizes.our_event_messages) as our_event_messages,
         min(billed.event_type) as our_event_type,
-        cast(null as varchar) as our_reason
+        cast(null as string) as our_reason
     from billed
     inner join our_sizes on billed.billing_event_id = our_sizes.billing_event_id
     where billed.google_billing_event_id is null

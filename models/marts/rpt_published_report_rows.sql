@@ -12,5 +12,5 @@ select
     carrier_id,
     generation_date,
     billing_event_id,
-    {{ report_row_fingerprint() }} as row_fingerprint
+    row_fingerprint
 from report_rows

@@ -20,7 +20,7 @@
             carrier_id,
             generation_date,
             billing_event_id,
-            {{ report_row_fingerprint() }} as row_fingerprint
+            row_fingerprint
         from {{ ref('fct_report_rows') }}
     ),
 
@@ -107,11 +107,11 @@
 {% else %}
 
     select
-        cast(null as varchar) as carrier_id,
-        cast(null as varchar) as generation_date,
-        cast(null as varchar) as file_path,
+        cast(null as string) as carrier_id,
+        cast(null as string) as generation_date,
+        cast(null as string) as file_path,
         cast(null as timestamp) as restated_at,
-        cast(null as varchar) as change_kind,
+        cast(null as string) as change_kind,
         cast(null as bigint) as rows_added,
         cast(null as bigint) as rows_removed,
         cast(null as bigint) as rows_changed,

@@ -21,7 +21,7 @@ parsed as (
     select
         source_file,
         source_row,
-        cast(null as varchar) as parse_error,
+        cast(null as string) as parse_error,
         agent_id,
         agent_name,
         agent_owner,
@@ -35,11 +35,11 @@ rejected_lines as (
         source_file,
         source_row,
         error_message as parse_error,
-        cast(null as varchar) as agent_id,
-        cast(null as varchar) as agent_name,
-        cast(null as varchar) as agent_owner,
-        cast(null as varchar) as owner_name,
-        cast(null as varchar) as billing_category
+        cast(null as string) as agent_id,
+        cast(null as string) as agent_name,
+        cast(null as string) as agent_owner,
+        cast(null as string) as owner_name,
+        cast(null as string) as billing_category
     from raw_rejects
 )
 

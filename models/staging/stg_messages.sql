@@ -28,7 +28,7 @@ parsed as (
     select
         source_file,
         source_row,
-        cast(null as varchar) as parse_error,
+        cast(null as string) as parse_error,
         message_id,
         agent_id,
         {{ pseudonymous_key('user_id') }} as user_key,
@@ -59,19 +59,19 @@ rejected_lines as (
         source_row,
         error_message as parse_error,
         {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind'] -%}
-            cast(null as varchar) as {{ c }},
+            cast(null as string) as {{ c }},
         {% endfor -%}
         cast(null as bigint) as text_bytes,
-        cast(null as varchar) as text_key,
-        cast(null as varchar) as file_size_bytes_raw,
+        cast(null as string) as text_key,
+        cast(null as string) as file_size_bytes_raw,
         cast(null as bigint) as file_size_bytes,
-        cast(null as varchar) as suggestions,
-        cast(null as varchar) as status,
-        cast(null as varchar) as sent_at_raw,
+        cast(null as string) as suggestions,
+        cast(null as string) as status,
+        cast(null as string) as sent_at_raw,
         cast(null as timestamp) as sent_at,
-        cast(null as varchar) as delivered_at_raw,
+        cast(null as string) as delivered_at_raw,
         cast(null as timestamp) as delivered_at,
-        cast(null as varchar) as is_tester_raw,
+        cast(null as string) as is_tester_raw,
         cast(null as boolean) as is_tester
     from raw_rejects
 ),

@@ -15,8 +15,8 @@ per_event as (
     select
         billing_event_id,
         count(distinct concat_ws(
-            '|', start_time, cast(duration as varchar), cast(mt_messages as varchar),
-            cast(mo_messages as varchar), coalesce(session_type, ''), carrier_id, generation_date
+            '|', start_time, cast(duration as string), cast(mt_messages as string),
+            cast(mo_messages as string), coalesce(session_type, ''), carrier_id, generation_date
         )) as versions,
         max(mt_messages) as mt_messages,
         max(mo_messages) as mo_messages

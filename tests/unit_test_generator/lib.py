@@ -115,7 +115,7 @@ class Test:
             # Daily operation: stream models read the touched streams (used on incremental runs only).
             out.append("      - input: ref('int_touched_streams')")
             out.append("        format: sql")
-            out.append("        rows: select cast(null as varchar) as stream_key where false")
+            out.append("        rows: select cast(null as string) as stream_key where false")
         for ref, cols, rows in self.given:
             if ref.startswith("ref("):
                 out.append(f"      - input: {ref}")

@@ -1,0 +1,167 @@
+"""The same project on Apache Spark gives the same results as on DuckDB (README "Spark").
+
+The Spark tests run with `make test-spark` (which installs the Spark extras and sets RBM_SPARK_TESTS=1);
+`make test` skips them. Each one runs the CLI (`scripts/rbm.py run`, as `make run` does) on both
+targets, each on its own database / Spark warehouse, and compares:
+  - the demo data (generated traffic with every kind of message): every output file, byte for byte;
+  - the bad-input fixture (one row per kind of defect): the report files, and where every input row
+    ended (billed / not billable / quarantined, with its reason);
+  - Google activity logs (tab- and `;`-separated, gzipped and renamed): the report files, the billed
+    messages with both event ids, and the reconciliation.
+Spark's tables are read from its warehouse's Parquet files with DuckDB (no second Spark session).
+
+The first test needs no Spark: it keeps the models free of the two DuckDB-only spellings that Spark
+rejects (README "Spark": writing SQL that runs on both engines).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import ROOT, run_cli
+
+SPARK_INSTALLED = all(importlib.util.find_spec(m) is not None for m in ("pyspark", "dbt.adapters.spark"))
+spark = pytest.mark.skipif(
+    os.environ.get("RBM_SPARK_TESTS") != "1" or not SPARK_INSTALLED,
+    reason="Spark tests run with `make test-spark` (installs the Spark extras, needs Java 17)",
+)
+SALT = "spark-equality-salt"
+
+
+def test_models_use_sql_that_runs_on_spark():
+    """`varchar` without a length is a syntax error on Spark (`string` is VARCHAR on DuckDB), and Spark
+    has no count(distinct …) over (…) (macro count_distinct_over)."""
+    offenders = []
+    for path in sorted([*ROOT.glob("models/**/*.sql"), *ROOT.glob("models/**/*.yml"), *ROOT.glob("tests/dbt/*.sql"),
+                        *ROOT.glob("macros/**/*.sql"), ROOT / "dbt_project.yml", ROOT / "tests/unit_test_generator/lib.py"]):
+        text = path.read_text(encoding="utf-8")
+        if path.name in ("raw_inputs.sql", "engine_functions.sql"):  # where the DuckDB variants live
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.lstrip().startswith(("#", "--", "{#")):  # comments
+                continue
+            if re.search(r"\bvarchar\b(?!\s*\()", line, re.IGNORECASE) or re.search(
+                r"count\(\s*distinct\b[^)]*\)\s*over\b", line, re.IGNORECASE
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not offenders, "SQL that does not run on Spark:\n" + "\n".join(offenders)
+
+
+class Run:
+    """One CLI run: its process, its output folder, and a reader of its tables."""
+
+    def __init__(self, tmp: Path, target: str, args: tuple[str, ...]):
+        self.target = target
+        self.output = tmp / f"out_{target}"
+        self.db = tmp / "rbm.duckdb"
+        self.spark_dir = tmp / "spark"
+        env = {"BILLING_SALT": SALT, "RBM_SPARK_DIR": str(self.spark_dir)}
+        self.done = run_cli(tmp, *args, "--output", str(self.output), "--target", target, db=self.db, env=env)
+        assert self.done.returncode == 0, f"{target}: " + self.done.stdout[-4000:] + self.done.stderr[-4000:]
+
+    def rows(self, query: str, tables: list[str]) -> list[tuple]:
+        """`query` over `tables`: the DuckDB database, or the Parquet files of the Spark warehouse."""
+        con = duckdb.connect()
+        try:
+            if self.target == "spark":
+                for table in tables:
+                    files = self.spark_dir / "spark-warehouse" / "rbm_billing.db" / table / "*.parquet"
+                    con.execute(f"create view {table} as select * from read_parquet('{files}')")
+            else:
+                con.execute(f"attach '{self.db}' as rbm (read_only)")
+                con.execute("use rbm")
+            return sorted(tuple("<NULL>" if v is None else str(v) for v in row) for row in con.sql(query).fetchall())
+        finally:
+            con.close()
+
+    def files(self) -> dict[str, bytes]:
+        return {str(p.relative_to(self.output)): p.read_bytes() for p in sorted(self.output.rglob("*")) if p.is_file()}
+
+    def summary(self) -> list[str]:
+        """The run summary's counts (not the lines naming the target, the database or folders)."""
+        text = self.done.stdout[self.done.stdout.rindex("rbm-billing run summary"):]
+        return [line for line in text.splitlines()[2:] if not re.search(r"/|target|database", line)]
+
+
+def both(tmp: Path, *args: str) -> tuple[Run, Run]:
+    (tmp / "duckdb").mkdir()
+    (tmp / "spark").mkdir()
+    return Run(tmp / "duckdb", "duckdb", args), Run(tmp / "spark", "spark", args)
+
+
+def assert_same_files(duck: Run, spark_run: Run, pattern: str = "") -> None:
+    duck_files, spark_files = duck.files(), spark_run.files()
+    if pattern:
+        duck_files = {k: v for k, v in duck_files.items() if re.search(pattern, k)}
+        spark_files = {k: v for k, v in spark_files.items() if re.search(pattern, k)}
+    assert duck_files, "no output files"
+    assert sorted(spark_files) == sorted(duck_files)
+    different = [name for name in duck_files if duck_files[name] != spark_files[name]]
+    assert not different, f"files that differ between DuckDB and Spark: {different}"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[Run, Run]:
+    return both(tmp_path_factory.mktemp("spark_demo"))  # the bundled demo data (make run's default)
+
+
+@spark
+def test_demo_data_gives_byte_identical_files(demo):
+    duck, spark_run = demo
+    assert any(name.endswith(".csv") and "/rbm_billable_events_" in name for name in duck.files())
+    assert_same_files(duck, spark_run)
+
+
+@spark
+def test_demo_data_summary_is_the_same(demo):
+    duck, spark_run = demo
+    assert spark_run.summary() == duck.summary()
+
+
+@pytest.fixture(scope="module")
+def bad_input(tmp_path_factory) -> tuple[Run, Run]:
+    fixture = ROOT / "tests/fixtures/bad_input/mixed"
+    return both(tmp_path_factory.mktemp("spark_bad_input"), "--messages", str(fixture / "messages_*.csv"),
+                "--agents", str(fixture / "agents.csv"))
+
+
+@spark
+def test_bad_input_gives_identical_reports(bad_input):
+    assert_same_files(*bad_input, pattern=r"rbm_billable_events_")
+
+
+@spark
+def test_bad_input_rows_end_in_the_same_place(bad_input):
+    query = ("select source_kind, source_file, source_row, message_id, outcome, outcome_reason"
+             " from int_message_outcomes")
+    duck, spark_run = (run.rows(query, ["int_message_outcomes"]) for run in bad_input)
+    assert spark_run == duck
+    query = "select source_file, source_row, message_id, reason from quarantined_messages"
+    duck, spark_run = (run.rows(query, ["quarantined_messages"]) for run in bad_input)
+    assert spark_run == duck
+    query = "select source_file, source_row, agent_id, reason from quarantined_agents"
+    duck, spark_run = (run.rows(query, ["quarantined_agents"]) for run in bad_input)
+    assert spark_run == duck
+
+
+@pytest.fixture(scope="module")
+def activity(tmp_path_factory) -> tuple[Run, Run]:
+    fixture = ROOT / "tests/fixtures/activity"
+    return both(tmp_path_factory.mktemp("spark_activity"), "--activity", str(fixture / "att/rbm_activity_*.csv*"),
+                "--carrier", "att", "--agents", str(fixture / "agents.csv"))
+
+
+@spark
+def test_activity_logs_give_identical_reports_and_reconciliation(activity):
+    assert_same_files(*activity, pattern=r"rbm_billable_events_")
+    query = "select message_id, billing_event_id, google_billing_event_id, event_type from fct_billable_messages"
+    duck, spark_run = (run.rows(query, ["fct_billable_messages"]) for run in activity)
+    assert duck and spark_run == duck
+    duck, spark_run = (run.rows("select * from rpt_google_reconciliation", ["rpt_google_reconciliation"])
+                       for run in activity)
+    assert spark_run == duck
