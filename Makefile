@@ -59,6 +59,12 @@ test-spark: $(VENV)/.spark-installed  ## the dbt tests on Spark, and DuckDB and 
 		--vars '{messages_path: tests/fixtures/messages.csv, agents_path: tests/fixtures/agents.csv}'
 	RBM_SPARK_TESTS=1 $(BIN)/python -m pytest tests/python/test_spark.py -q
 
+# Messages of `make bench` (N=10000000 for 10M; results in bench/results.md).
+N ?= 1000000
+
+bench: $(VENV)/.installed  ## benchmark: floor, full run, one-day increment, single stream, Python peer (N=)
+	$(BIN)/python bench/bench.py --messages $(N)
+
 docs: $(VENV)/.installed  ## generate the dbt docs site (target/index.html)
 	$(DBT) docs generate --profiles-dir .
 

@@ -43,7 +43,7 @@
     where false
     {%- if csv_paths %}
     union all
-    select {% for c in columns %}{{ c }}, {% endfor %}filename as source_file,
+    select {% for c in columns %}{{ c }}, {% endfor %}{{ original_file_name('filename') }} as source_file,
         row_number() over (partition by filename) as source_row
     from read_csv(
         {{ sql_string_list(csv_paths) }}, columns = {{ column_spec }}, auto_detect = false, header = true,
@@ -60,7 +60,7 @@
     insert into {{ name }}_rejects
     -- One row per broken line (DuckDB may report several errors for one line).
     select
-        s.file_path, e.line, arg_min(e.column_name, e.column_idx),
+        {{ original_file_name('s.file_path') }}, e.line, arg_min(e.column_name, e.column_idx),
         arg_min(e.error_type || ': ' || e.error_message, e.column_idx)
     from {{ name }}_csv_errors as e
     inner join {{ name }}_csv_scans as s on e.scan_id = s.scan_id and e.file_id = s.file_id
@@ -99,5 +99,21 @@
         {{ return(all_paths) }}
     {%- endif -%}
     {%- set loaded = run_query('select distinct source_file from ' ~ this).columns[0].values() -%}
-    {{ return(all_paths | reject('in', loaded) | list) }}
+    {%- set names = var('source_file_names', {}) -%}
+    {%- set new_paths = [] -%}
+    {%- for path in all_paths if names.get(path, path) not in loaded -%}
+        {%- do new_paths.append(path) -%}
+    {%- endfor -%}
+    {{ return(new_paths) }}
 {% endmacro %}
+
+{#- The run script may read a repaired copy of a broken file (rbm/inputs.py); rows keep the name of
+    the file as delivered (var source_file_names: copy -> original). -#}
+{% macro original_file_name(expr) -%}
+    {%- set names = var('source_file_names', {}) -%}
+    {%- if names -%}
+        case {{ expr }}{% for copy, original in names.items() %} when '{{ copy | replace("'", "''") }}' then '{{ original | replace("'", "''") }}'{% endfor %} else {{ expr }} end
+    {%- else -%}
+        {{ expr }}
+    {%- endif -%}
+{%- endmacro %}

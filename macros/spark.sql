@@ -40,17 +40,14 @@
     {%- for path in all_paths -%}
         {%- set file_view = name ~ '_file_' ~ loop.index -%}
         {%- if path.lower().endswith('.parquet') -%}
-            {%- do statements.append(
-                'create or replace temporary view ' ~ file_view ~ ' using parquet options (path '
-                ~ spark_string_literal(spark_escape_glob(path)) ~ ')'
-            ) -%}
+            {#- Read by path (a view over the Parquet source would hide the row index). -#}
             {%- set part -%}
                 select
                     {% for c in columns %}cast({{ c }} as string) as {{ c }}, {% endfor %}
-                    {{ spark_string_literal(path) }} as source_file,
+                    {{ spark_string_literal(var('source_file_names', {}).get(path, path)) }} as source_file,
                     _metadata.row_index + 1 as record_number,
                     cast(null as string) as error_message
-                from {{ file_view }}
+                from parquet.`{{ spark_escape_glob(path) | replace('`', '``') }}`
             {%- endset -%}
         {%- else -%}
             {#- Read as ISO-8859-1, which maps every byte to one character: the CSV structure
@@ -74,7 +71,7 @@
             {%- set part -%}
                 select
                     {% for c in columns %}as_read.{{ c }}, {% endfor %}
-                    {{ spark_string_literal(path) }} as source_file,
+                    {{ spark_string_literal(var('source_file_names', {}).get(path, path)) }} as source_file,
                     as_read.record_number,
                     case
                         when as_read._rbm_corrupt_record is not null then

@@ -35,6 +35,8 @@ class RunInputs:
     activity: list[str] = field(default_factory=list)
     activity_delimiters: dict[str, str] = field(default_factory=dict)
     carrier: str = ""
+    # Repaired copies read instead of broken files: copy -> the file as delivered.
+    originals: dict[str, str] = field(default_factory=dict)
 
     def dbt_vars(self) -> dict:
         return {
@@ -43,6 +45,7 @@ class RunInputs:
             "activity_path": [p for p in self.activity if self.activity_delimiters.get(p) != ";"],
             "activity_semicolon_path": [p for p in self.activity if self.activity_delimiters.get(p) == ";"],
             "activity_carrier": self.carrier,
+            "source_file_names": self.originals,
         }
 
 
@@ -76,31 +79,59 @@ def read_header(path: str, delimiter: str = ",") -> list[str]:
     return [c.strip() for c in next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))]
 
 
-def has_mixed_line_endings(path: str) -> bool:
-    """True when a file mixes CR, CRLF and LF line ends, which the CSV reader cannot split reliably."""
+def _file_bytes(path: str):
+    """The file's bytes: a read-only memory map for plain files (no copy), the content for gzip."""
     with _open_binary(path) as handle:
         if path.endswith(".gz"):
-            data = handle.read()
-        else:
-            try:
-                data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:  # an empty file cannot be mapped
-                return False
-        if data.find(b"\r") < 0:
-            return False
-        data = bytes(data)  # rare: only files holding a CR are read whole
-        crlf, cr, lf = data.count(b"\r\n"), data.count(b"\r"), data.count(b"\n")
-        return not (crlf == cr == lf)
+            return handle.read()
+        try:
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            return b""
 
 
-def normalized_copy(path: str, cache: Path) -> str:
-    """A copy of the file with every CRLF and lone CR turned into LF, so that each physical line is a
-    line again: a stray CR then breaks only its own line, which is quarantined, never the file."""
+def _count(data, needle: bytes) -> int:
+    if isinstance(data, bytes):
+        return data.count(needle)
+    total, start = 0, 0
+    while (found := data.find(needle, start)) >= 0:
+        total, start = total + 1, found + 1
+    return total
+
+
+def line_problems(path: str) -> list[str]:
+    """What would stop the CSV reader from splitting this file into its lines reliably:
+    mixed CR / CRLF / LF line ends, or an odd number of quote characters (a quote left open,
+    which would swallow every line after it into one record)."""
+    data = _file_bytes(path)
+    problems = []
+    if data.find(b"\r") >= 0:
+        crlf, cr, lf = _count(data, b"\r\n"), _count(data, b"\r"), _count(data, b"\n")
+        if not (crlf == cr == lf):
+            problems.append("mixed line endings (CR/CRLF/LF)")
+    if _count(data, b'"') % 2:
+        problems.append("a quote left open")
+    return problems
+
+
+# A line the CSV reader rejects on its own (a quoted value followed by more text): it stands in for a
+# line whose quotes do not close, so that the line is quarantined (invalid_quoting) and the reader
+# carries on with the next line.
+REJECTED_LINE = b'"unterminated quote"x'
+
+
+def sanitized_copy(path: str, cache: Path, problems: list[str]) -> str:
+    """A copy of the file in which every physical line is a line again: CRLF and lone CR become LF,
+    and, in a file with a quote left open, every line with an odd number of quotes is replaced by a
+    line the reader rejects. Such a file is already broken, so a text spanning lines in it is lost to
+    quarantine too; every other row is read as usual."""
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / (hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + Path(path).name.removesuffix(".gz"))
-    with _open_binary(path) as handle:
-        data = handle.read()
-    target.write_bytes(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+    data = bytes(_file_bytes(path)).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if "a quote left open" in problems:
+        lines = data.split(b"\n")
+        data = b"\n".join(REJECTED_LINE if line.count(b'"') % 2 else line for line in lines)
+    target.write_bytes(data)
     return str(target)
 
 
@@ -148,12 +179,15 @@ def activity_delimiter(path: str) -> str:
     return "\t"
 
 
-def normalize_line_endings(paths: list[str], cache: Path) -> list[str]:
+def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, str]) -> list[str]:
     result = []
     for path in paths:
-        if not path.endswith(".parquet") and has_mixed_line_endings(path):
-            copy = normalized_copy(path, cache)
-            print(f"warning: {path}: mixed line endings (CR/CRLF/LF); reading a normalized copy {copy}")
+        problems = [] if path.endswith(".parquet") else line_problems(path)
+        if problems:
+            copy = sanitized_copy(path, cache, problems)
+            print(f"warning: {path}: {' and '.join(problems)}; reading a repaired copy {copy}"
+                  " (the broken lines are quarantined)")
+            originals[copy] = path
             result.append(copy)
         else:
             result.append(path)
@@ -179,9 +213,9 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
         for path in result.messages:
             check_file(path, MESSAGES_COLUMNS, "messages")
     if cache is not None:
-        result.messages = normalize_line_endings(result.messages, cache)
-        result.agents = normalize_line_endings(result.agents, cache)
-        normalized = normalize_line_endings(result.activity, cache)
+        result.messages = normalize_line_endings(result.messages, cache, result.originals)
+        result.agents = normalize_line_endings(result.agents, cache, result.originals)
+        normalized = normalize_line_endings(result.activity, cache, result.originals)
         result.activity_delimiters = {
             new: result.activity_delimiters[old] for old, new in zip(result.activity, normalized)
         }
