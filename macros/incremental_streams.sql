@@ -30,3 +30,22 @@
 {% macro stream_key(agent_id, user_key, carrier_id) -%}
     {{ sha256_hex("concat_ws('|', " ~ agent_id ~ ", " ~ user_key ~ ", " ~ carrier_id ~ ")") }}
 {%- endmacro %}
+
+{#- Rows of the input files loaded by this run (staging's loaded_at is the run's start). -#}
+{% macro arrived_in_this_run() -%}
+    loaded_at = cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+{%- endmacro %}
+
+{#- int_messages_checked on an incremental run: the rows of the message_ids that arrived are
+    deleted and checked again with the arrived rows (see that model). -#}
+{% macro row_scoped_config() %}
+    {% if target.type == 'spark' %}
+        {{ return({'materialized': 'table'}) }}
+    {% endif %}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'pre_hook': "{% if is_incremental() %}delete from {{ this }} where message_id in (select message_id from "
+                    ~ "{{ ref('int_messages_unioned') }} where {{ arrived_in_this_run() }}){% endif %}",
+    }) }}
+{% endmacro %}

@@ -46,10 +46,23 @@
     ~ '([.][0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?' -%}
 {%- set suggestions_pattern = '[a-z][a-z0-9_]*([|][a-z][a-z0-9_]*)*' %}
 
+{#- Daily operation: a run checks again only the rows that arrived and the rows sharing a
+    message_id with them (the only rows whose duplicate status can change); a new agents file
+    means a full rebuild (rbm/state.py). -#}
+{{ config(**row_scoped_config()) }}
+
 with
 
-messages as (
+staged as (
     select * from {{ ref('int_messages_unioned') }}
+),
+
+messages as (
+    select * from staged
+    {% if is_incremental() %}
+        where {{ arrived_in_this_run() }}
+            or message_id in (select arrived.message_id from staged as arrived where {{ arrived_in_this_run() }})
+    {% endif %}
 ),
 
 agents_checked as (

@@ -16,7 +16,7 @@ staged as (
 arrived as (
     select * from staged
     where
-        loaded_at = cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+        {{ arrived_in_this_run() }}
         {% if not stream_models_exist %}and false{% endif %}
 ),
 
