@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
         return 2
 
+    if args.target == "spark" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        print("error: TARGET=spark needs Java 17 (java on the PATH, or JAVA_HOME); see README \"Spark\".",
+              file=sys.stderr)
+        return 2
     dbt_vars = run_inputs.dbt_vars()
     if os.environ.get("BILLING_SALT"):
         dbt_vars["billing_salt"] = os.environ["BILLING_SALT"]
