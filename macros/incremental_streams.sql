@@ -7,14 +7,22 @@
     file formats, and the outcome is the same. -#}
 
 {% macro stream_scoped_config() %}
+    {{ return(scoped_incremental_config(
+        'stream_key', "select stream_key from {{ ref('int_touched_streams') }}"
+    )) }}
+{% endmacro %}
+
+{#- An incremental model whose rows of `key_column` values listed by `touched_keys_sql` are deleted
+    before the run inserts their recomputed rows (a plain table on Spark). -#}
+{% macro scoped_incremental_config(key_column, touched_keys_sql) %}
     {% if target.type == 'spark' %}
         {{ return({'materialized': 'table'}) }}
     {% endif %}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
-        'pre_hook': "{% if is_incremental() %}delete from {{ this }} where stream_key in (select stream_key from "
-                    ~ "{{ ref('int_touched_streams') }}){% endif %}",
+        'pre_hook': "{% if is_incremental() %}delete from {{ this }} where " ~ key_column ~ " in ("
+                    ~ touched_keys_sql ~ "){% endif %}",
     }) }}
 {% endmacro %}
 
@@ -39,13 +47,7 @@
 {#- int_messages_checked on an incremental run: the rows of the message_ids that arrived are
     deleted and checked again with the arrived rows (see that model). -#}
 {% macro row_scoped_config() %}
-    {% if target.type == 'spark' %}
-        {{ return({'materialized': 'table'}) }}
-    {% endif %}
-    {{ return({
-        'materialized': 'incremental',
-        'incremental_strategy': 'append',
-        'pre_hook': "{% if is_incremental() %}delete from {{ this }} where message_id in (select message_id from "
-                    ~ "{{ ref('int_messages_unioned') }} where {{ arrived_in_this_run() }}){% endif %}",
-    }) }}
+    {{ return(scoped_incremental_config(
+        'message_id', "select message_id from {{ ref('int_messages_unioned') }} where {{ arrived_in_this_run() }}"
+    )) }}
 {% endmacro %}

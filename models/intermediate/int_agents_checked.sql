@@ -17,12 +17,7 @@
 --   conflicting_duplicate_agent_id                 another row has this agent_id with other content
 
 
-{# Same id rule as int_messages_checked: no whitespace, no control or invisible characters. -#}
-{%- if target.type == 'spark' -%}
-    {%- set id_pattern = '[^\\\\p{C}\\\\p{Z}\\\\s]+' -%}
-{%- else -%}
-    {%- set id_pattern = '[^\\pC\\pZ[:space:]]+' -%}
-{%- endif -%}
+{%- set id_pattern = id_pattern() -%}
 {#- An e-mail address: one `@`, no spaces, a dot in the domain. -#}
 {%- set email_pattern = '[^@ ]+@[^@ .]+([.][^@ .]+)+' %}
 
@@ -49,11 +44,7 @@ row_checked as (
     select
         *,
         case
-            when parse_error like 'MISSING COLUMNS%' then 'too_few_fields'
-            when parse_error like 'TOO MANY COLUMNS%' then 'too_many_fields'
-            when parse_error like 'UNQUOTED VALUE%' then 'invalid_quoting'
-            when parse_error like 'INVALID ENCODING%' or parse_error like 'INVALID UNICODE%' then 'invalid_utf8'
-            when parse_error is not null then 'malformed_line'
+            {{- malformed_line_reasons() }}
             when agent_id is null or trim(agent_id) = '' then 'missing_agent_id'
             when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
             when agent_name is null or trim(agent_name) = '' then 'missing_agent_name'

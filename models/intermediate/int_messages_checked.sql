@@ -33,12 +33,7 @@
 --   conflicting_duplicate_message_id              another row has this message_id with other content
 
 
-{# Ids: no whitespace, no control, format or unassigned characters anywhere (RE2 / Java syntax). -#}
-{%- if target.type == 'spark' -%}
-    {%- set id_pattern = '[^\\\\p{C}\\\\p{Z}\\\\s]+' -%}
-{%- else -%}
-    {%- set id_pattern = '[^\\pC\\pZ[:space:]]+' -%}
-{%- endif -%}
+{%- set id_pattern = id_pattern() -%}
 {#- SPEC §1 timestamp (UTC): ISO 8601 date and time to the second, optional fraction, optional `Z` or
     offset (converted to UTC); a space for the `T` is accepted (Parquet timestamps read as text). -#}
 {%- set timestamp_pattern =
@@ -100,11 +95,7 @@ row_checked as (
         *,
         case
             -- The line is not a record of the contract's columns (the CSV reader's error type).
-            when parse_error like 'MISSING COLUMNS%' then 'too_few_fields'
-            when parse_error like 'TOO MANY COLUMNS%' then 'too_many_fields'
-            when parse_error like 'UNQUOTED VALUE%' then 'invalid_quoting'
-            when parse_error like 'INVALID ENCODING%' or parse_error like 'INVALID UNICODE%' then 'invalid_utf8'
-            when parse_error is not null then 'malformed_line'
+            {{- malformed_line_reasons() }}
             -- SPEC §1 ids: present, and exactly an id (no padding, no invisible characters).
             when message_id is null or trim(message_id) = '' then 'missing_message_id'
             when not {{ matches_regex('message_id', id_pattern) }} then 'invalid_message_id'

@@ -1,0 +1,21 @@
+{#- Pieces of the contract checks shared by int_messages_checked and int_agents_checked (SPEC §7). -#}
+
+{#- An id: no whitespace, no control, format or unassigned characters anywhere (RE2 on DuckDB,
+    Java regex on Spark). -#}
+{% macro id_pattern() %}
+    {%- if target.type == 'spark' -%}
+        {{ return('[^\\\\p{C}\\\\p{Z}\\\\s]+') }}
+    {%- else -%}
+        {{ return('[^\\pC\\pZ[:space:]]+') }}
+    {%- endif -%}
+{% endmacro %}
+
+{#- The first `when` branches of a row's reason: a line that is not a CSV record of the contract's
+    columns, by the CSV reader's error type. -#}
+{% macro malformed_line_reasons(parse_error='parse_error') %}
+            when {{ parse_error }} like 'MISSING COLUMNS%' then 'too_few_fields'
+            when {{ parse_error }} like 'TOO MANY COLUMNS%' then 'too_many_fields'
+            when {{ parse_error }} like 'UNQUOTED VALUE%' then 'invalid_quoting'
+            when {{ parse_error }} like 'INVALID ENCODING%' or {{ parse_error }} like 'INVALID UNICODE%' then 'invalid_utf8'
+            when {{ parse_error }} is not null then 'malformed_line'
+{% endmacro %}
