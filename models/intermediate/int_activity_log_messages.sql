@@ -14,11 +14,6 @@ mapping as (
     select * from {{ ref('activity_type_mapping') }}
 ),
 
-message_types as (
-    select distinct activity_type from mapping
-    where role = 'message'
-),
-
 receipts as (
     select
         activity_id,
@@ -32,14 +27,8 @@ receipts as (
 ),
 
 message_rows as (
-    -- A malformed line, or a message type on an unexpected direction, stays a message row so that
-    -- the contract checks quarantine it (SPEC §7).
-    select activity.*
-    from activity
-    left join message_types on activity.activity_type = message_types.activity_type
-    where
-        message_types.activity_type is not null or activity.parse_error is not null
-        or activity.activity_type is null
+    select * from {{ ref('int_activity_log_roles') }}
+    where activity_role = 'message'
 )
 
 select

@@ -3,43 +3,21 @@
 
 with
 
-activity as (
-    select * from {{ ref('stg_activity_log') }}
-),
-
-mapping as (
-    select * from {{ ref('activity_type_mapping') }}
-),
-
-message_types as (
-    select distinct activity_type from mapping
-    where role = 'message'
-),
-
-other_types as (
-    select distinct
-        activity_type,
-        role
-    from mapping
-    where role != 'message'
+other_rows as (
+    select * from {{ ref('int_activity_log_roles') }}
+    where activity_role != 'message'
 )
 
 select
     'activity_log' as source_kind,
-    activity.source_file,
-    activity.source_row,
-    activity.activity_id,
-    activity.agent_id,
+    source_file,
+    source_row,
+    activity_id,
+    agent_id,
     {{ activity_carrier_id() }} as carrier_id,
-    activity.direction,
-    activity.activity_type,
-    activity.occurred_at,
-    activity.google_billing_event_id,
-    coalesce(other_types.role, 'unknown_activity_type') as activity_role
-from activity
-left join message_types on activity.activity_type = message_types.activity_type
-left join other_types on activity.activity_type = other_types.activity_type
-where
-    activity.parse_error is null
-    and activity.activity_type is not null
-    and message_types.activity_type is null
+    direction,
+    activity_type,
+    occurred_at,
+    google_billing_event_id,
+    activity_role
+from other_rows
