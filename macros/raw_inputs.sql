@@ -30,6 +30,7 @@
 
 {% macro default__load_raw_files(name, paths, columns, delimiter) %}
     {%- set all_paths = as_path_list(paths) -%}
+    {%- set names = var('source_file_names', {}) -%}
     {%- set csv_paths = [] -%}{%- set parquet_paths = [] -%}
     {%- for p in all_paths -%}
         {%- do (parquet_paths if p.lower().endswith('.parquet') else csv_paths).append(p) -%}
@@ -41,19 +42,22 @@
     create or replace temp table {{ name }} as
     select {% for c in columns %}cast(null as varchar) as {{ c }}, {% endfor %}cast(null as varchar) as source_file, cast(null as bigint) as source_row
     where false
-    {%- if csv_paths %}
+    {#- One scan per file: `row_number() over ()` of a single scan follows the file's order (a
+        streaming window), where a window partitioned by file name does not (it numbered rows
+        out of order in files of more than ~30k rows). Line 1 is the header. -#}
+    {%- for path in csv_paths %}
     union all
-    select {% for c in columns %}{{ c }}, {% endfor %}{{ original_file_name('filename') }} as source_file,
-        row_number() over (partition by filename) as source_row
+    select {% for c in columns %}{{ c }}, {% endfor %}'{{ names.get(path, path) | replace("'", "''") }}' as source_file,
+        row_number() over () + 1 as source_row
     from read_csv(
-        {{ sql_string_list(csv_paths) }}, columns = {{ column_spec }}, auto_detect = false, header = true,
-        delim = '{{ delimiter }}', quote = '"', escape = '"', filename = true,
+        '{{ path | replace("'", "''") }}', columns = {{ column_spec }}, auto_detect = false, header = true,
+        delim = '{{ delimiter }}', quote = '"', escape = '"',
         store_rejects = true, rejects_table = '{{ name }}_csv_errors', rejects_scan = '{{ name }}_csv_scans'
     )
-    {%- endif %}
+    {%- endfor %}
     {%- if parquet_paths %}
     union all
-    select {% for c in columns %}cast({{ c }} as varchar), {% endfor %}filename, file_row_number + 1
+    select {% for c in columns %}cast({{ c }} as varchar), {% endfor %}{{ original_file_name('filename') }}, file_row_number + 1
     from read_parquet({{ sql_string_list(parquet_paths) }}, filename = true, file_row_number = true)
     {%- endif %};
     {%- if csv_paths %}
@@ -65,6 +69,28 @@
     from {{ name }}_csv_errors as e
     inner join {{ name }}_csv_scans as s on e.scan_id = s.scan_id and e.file_id = s.file_id
     group by s.file_path, e.line;
+    -- The numbering above skips the rejected lines: a row after the i-th rejected line (line L)
+    -- moves down by i. Its provisional number n (record count + 1) is after that line when n > L - i.
+    update {{ name }} as t
+    set source_row = t.source_row + shifted.rejects_before
+    from (
+        select g.source_file, g.source_row, k.rejects_before
+        from {{ name }} as g
+        asof inner join (
+            select source_file, threshold, max(rejects_before) as rejects_before
+            from (
+                select
+                    source_file,
+                    source_row - row_number() over (partition by source_file order by source_row) as threshold,
+                    row_number() over (partition by source_file order by source_row) as rejects_before
+                from {{ name }}_rejects
+            ) as numbered
+            group by source_file, threshold
+        ) as k
+            on g.source_file = k.source_file and g.source_row > k.threshold
+        where g.source_file in (select r.source_file from {{ name }}_rejects as r)
+    ) as shifted
+    where t.source_file = shifted.source_file and t.source_row = shifted.source_row;
     {%- endif %}
 {% endmacro %}
 

@@ -72,7 +72,7 @@
                 select
                     {% for c in columns %}as_read.{{ c }}, {% endfor %}
                     {{ spark_string_literal(var('source_file_names', {}).get(path, path)) }} as source_file,
-                    as_read.record_number,
+                    as_read.record_number + 1 as record_number,
                     case
                         when as_read._rbm_corrupt_record is not null then
                             {{ spark_csv_record_error('as_read._rbm_corrupt_record', columns | length, delimiter) }}
@@ -113,17 +113,17 @@
     {%- do statements.append(
         'create or replace temporary view ' ~ name ~ '_records as\n' ~ (parts | join('\nunion all\n'))
     ) -%}
-    {#- Rows numbered per file among the good rows (as the DuckDB variant does); a reject keeps its
-        line number (the header is line 1). -#}
+    {#- Every row keeps its line number (a CSV header is line 1; a Parquet row its position), as in
+        the DuckDB variant. -#}
     {%- do statements.append(
-        'create or replace temporary view ' ~ name ~ '_rejects as select source_file, record_number + 1 as source_row,'
+        'create or replace temporary view ' ~ name ~ '_rejects as select source_file, record_number as source_row,'
         ~ ' cast(null as string) as column_name, error_message from ' ~ name ~ '_records where error_message is not null'
     ) -%}
     {%- set good -%}
         create or replace temporary view {{ name }} as
         select
             {% for c in columns %}{{ c }}, {% endfor %}source_file,
-            row_number() over (partition by source_file order by record_number) as source_row
+            record_number as source_row
         from {{ name }}_records
         where error_message is null
     {%- endset -%}

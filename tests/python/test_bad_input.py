@@ -146,6 +146,43 @@ def test_quarantine_keeps_file_load_time_and_raw_values(mixed_run):
     assert "Expected Number of Columns" in reasons["too_few_fields"]
 
 
+def test_quarantine_names_the_line_of_each_row(mixed_run):
+    """source_row is the row's line in its file (the header is line 1; a record whose quoted text spans
+    several lines counts as one, as in DuckDB's reject log), for rows that parsed and for lines that did not:
+    the fixture's `record` (1 = first record after the header) + 1."""
+    expected = collections.Counter((r["source_file"], int(r["record"]) + 1, r["reason"]) for r in expected_messages())
+    rows = mixed_run.sql("select source_file, source_row, reason from quarantined_messages")
+    assert collections.Counter((Path(f).name, line, reason) for f, line, reason in rows) == expected
+
+
+@pytest.fixture(scope="module")
+def long_file_run(tmp_path_factory) -> Run:
+    """60,000 rows (more than one read buffer of the CSV reader) with bad rows and broken lines at known lines."""
+    workdir = tmp_path_factory.mktemp("long")
+    template = (FIXTURE / "good/messages.csv").read_text(encoding="utf-8").splitlines()[1].split(",")
+    lines, bad = [HEADER], {}
+    for n in range(2, 60_002):
+        row = list(template)
+        row[0] = f"long-{n}"
+        if n % 7_919 == 0:
+            row[4], bad[n] = "mt", "invalid_direction"
+        elif n % 10_007 == 0:
+            row, bad[n] = row + ["extra"], "too_many_fields"
+        lines.append(",".join(row) + "\n")
+    (workdir / "messages.csv").write_text("".join(lines), encoding="utf-8")
+    run = start_run(workdir, str(workdir / "messages.csv"), str(FIXTURE / "good/agents.csv"))
+    run.bad = bad
+    return run
+
+
+def test_quarantine_line_numbers_hold_in_a_long_file(long_file_run):
+    assert long_file_run.process.returncode == 0, long_file_run.process.stderr[-2000:]
+    rows = long_file_run.sql("select source_row, reason from quarantined_messages order by source_row")
+    assert rows == sorted(long_file_run.bad.items())
+    ids = long_file_run.sql("select count(*) from int_message_outcomes where message_id != 'long-' || source_row")
+    assert ids == [(0,)]
+
+
 def test_quarantine_holds_no_user_id_column(mixed_run):
     for table in ("quarantined_messages", "quarantined_agents"):
         columns = [r[0] for r in mixed_run.sql(f"describe {table}")]
