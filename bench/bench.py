@@ -30,7 +30,7 @@ larger-than-memory runs spill to disk; the floor uses the same settings.
 Usage
     bench.py [--messages N] [--work-dir bench/work] [--results bench/results.md]
              [--memory-limit 4GB] [--temp-dir DIR] [--seed 42]
-             [--skip-single-stream] [--skip-peer] [--peer-max-rows 2000000]
+             [--skip-single-stream] [--skip-peer] [--skip-incremental] [--peer-max-rows 2000000]
 """
 from __future__ import annotations
 
@@ -437,7 +437,7 @@ def run(args: argparse.Namespace) -> Bench:
     # --- data
     print("[bench] data", flush=True)
     main_data = generate(work, "main", n, args.seed, args.memory_limit)
-    days_data = generate(work, "days", n, args.seed, args.memory_limit)
+    days_data = None if args.skip_incremental else generate(work, "days", n, args.seed, args.memory_limit)
     single_n = min(SINGLE_STREAM_MESSAGES, n)
     single_data = None if args.skip_single_stream else generate(work, "single", single_n, args.seed,
                                                                 args.memory_limit)
@@ -467,12 +467,15 @@ def run(args: argparse.Namespace) -> Bench:
 
     # --- one-day incremental
     print("[bench] one-day incremental", flush=True)
-    day_files = sorted((days_data / "messages").glob("messages_*.csv"))
+    day_files = [] if days_data is None else sorted((days_data / "messages").glob("messages_*.csv"))
     last_day = (dt.date.fromisoformat(START_DATE) + dt.timedelta(days=DAYS - 1)).isoformat()
-    increment = days_data / "messages" / f"messages_{last_day}.csv"
+    increment = (days_data or work) / "messages" / f"messages_{last_day}.csv"
     base = [p for p in day_files if p.name < increment.name]
     late = [p for p in day_files if p.name > increment.name]
-    if not increment.exists() or not base:
+    if days_data is None:
+        bench.skip("incremental_base", "--skip-incremental")
+        bench.skip("incremental_day", "--skip-incremental")
+    elif not increment.exists() or not base:
         bench.skip("incremental_base", "the per-day traffic has no last day or no earlier day")
         bench.skip("incremental_day", "the per-day traffic has no last day or no earlier day")
     else:
@@ -787,6 +790,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     parser.add_argument("--skip-single-stream", action="store_true", help="skip the single-stream step")
     parser.add_argument("--skip-peer", action="store_true", help="skip the plain-Python peer")
+    parser.add_argument("--skip-incremental", action="store_true",
+                        help="skip the one-day incremental step (and the per-day traffic it needs)")
     parser.add_argument("--peer-max-rows", type=int, default=2_000_000,
                         help="above this many messages the peer runs on the first rows and is extrapolated")
     parser.add_argument("--peer-worker", nargs=3, metavar=("CSV", "AGENTS", "MAX_ROWS"), help=argparse.SUPPRESS)

@@ -15,31 +15,45 @@ with_event as (
         on assigned.is_in_window
         and assigned.stream_key = windows.stream_key
         and assigned.open_start_seq = windows.start_seq
+),
+
+-- One row per event: its totals (an aggregate and a join, cheaper than five window functions
+-- over the messages). first_message_id identifies the event: message ids are unique (SPEC §7).
+event_totals as (
+    select
+        first_message_id,
+        {{ billing_event_id('first_message_id') }} as billing_event_id,
+        count(case when direction = 'MT' then 1 end) as event_mt_messages,
+        count(case when direction = 'MO' then 1 end) as event_mo_messages,
+        cast(sum(size_kilobytes) as bigint) as event_size_kilobytes,
+        min(event_at) as event_first_at,
+        max(event_at) as event_last_at
+    from with_event
+    group by first_message_id
 )
 
 select
-    stream_key,
-    stream_seq,
-    message_id,
-    agent_id,
-    carrier_id,
-    billing_model,
-    direction,
-    event_at,
-    message_type,
-    segment_count,
-    size_kilobytes,
-    first_message_id,
-    {{ billing_event_id('first_message_id') }} as billing_event_id,
-    event_type,
-    is_grouped,
-    google_billing_event_id,
-    count(case when direction = 'MT' then 1 end) over (partition by stream_key, first_message_id)
-        as event_mt_messages,
-    count(case when direction = 'MO' then 1 end) over (partition by stream_key, first_message_id)
-        as event_mo_messages,
-    cast(sum(size_kilobytes) over (partition by stream_key, first_message_id) as bigint) as event_size_kilobytes,
-    min(event_at) over (partition by stream_key, first_message_id) as event_first_at,
-    max(event_at) over (partition by stream_key, first_message_id) as event_last_at
+    with_event.stream_key,
+    with_event.stream_seq,
+    with_event.message_id,
+    with_event.agent_id,
+    with_event.carrier_id,
+    with_event.billing_model,
+    with_event.direction,
+    with_event.event_at,
+    with_event.message_type,
+    with_event.segment_count,
+    with_event.size_kilobytes,
+    with_event.first_message_id,
+    event_totals.billing_event_id,
+    with_event.event_type,
+    with_event.is_grouped,
+    with_event.google_billing_event_id,
+    event_totals.event_mt_messages,
+    event_totals.event_mo_messages,
+    event_totals.event_size_kilobytes,
+    event_totals.event_first_at,
+    event_totals.event_last_at
 from with_event
+inner join event_totals on with_event.first_message_id = event_totals.first_message_id
 {% endmacro %}

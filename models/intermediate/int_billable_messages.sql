@@ -1,9 +1,11 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(materialized='view') }}
 
 -- SPEC §2: the billable messages of every conversation stream in stream order
 -- (event time, then message_id). stream_seq is the one order every later rule uses.
 -- Decision (README): a stream is one agent, one user and one carrier, since the carrier
 -- decides the billing model and the report an event lands in.
+-- A view: int_messages_classified stores these rows with their type (one copy, not two); an
+-- incremental run's filter on stream_key reaches below the numbering window.
 
 with
 
@@ -13,11 +15,6 @@ billable as (
         {{ stream_key('agent_id', 'user_key', 'carrier_id') }} as stream_key
     from {{ ref('int_messages_billability') }}
     where not_billable_reason is null
-),
-
-messages as (
-    select * from billable
-    {{ where_stream_is_touched() }}
 )
 
 select
@@ -35,4 +32,4 @@ select
     suggestions,
     event_at,
     google_billing_event_id
-from messages
+from billable

@@ -6,6 +6,9 @@
 -- valid row the first counts and the others are exact duplicates (SPEC §7). A row with no usable
 -- message_id is never a duplicate of another: it is quarantined on its own.
 --
+-- The values as read (sent_at_raw, parse_error, ...) are not stored again here: quarantined_messages
+-- takes them from staging for the rows it lists.
+--
 -- Reason codes (stable; README "Bad input" lists them):
 --   too_few_fields, too_many_fields, invalid_quoting, invalid_utf8, malformed_line
 --                                  the line is not a CSV record of the 13 contract columns
@@ -226,19 +229,14 @@ select
     direction,
     content_kind,
     text_bytes,
-    file_size_bytes_raw,
     file_size_bytes,
     suggestions,
     status,
-    sent_at_raw,
     sent_at,
-    delivered_at_raw,
     delivered_at,
-    is_tester_raw,
     is_tester,
     google_billing_event_id,
     loaded_at,
-    parse_error,
     is_exact_duplicate,
     case
         when not is_exact_duplicate

@@ -4,7 +4,7 @@
 
 {#- On a first or full build every stream is computed and nothing reads this list: skip the work. -#}
 {%- set stream_models_exist = execute and not flags.FULL_REFRESH and adapter.get_relation(
-    database=this.database, schema=this.schema, identifier='int_billable_messages'
+    database=this.database, schema=this.schema, identifier='int_messages_classified'
 ) is not none %}
 
 with

@@ -3,28 +3,38 @@
 
 with
 
-checked as (
+quarantined as (
     select * from {{ ref('int_messages_checked') }}
     where quarantine_reason is not null
+),
+
+-- The values as read come from staging: a row is one (source_kind, source_file, source_row).
+staged as (
+    select * from {{ ref('int_messages_unioned') }}
 )
 
 select
-    message_id,
-    quarantine_reason as reason,
-    parse_error as reason_detail,
-    source_kind,
-    source_file,
-    source_row,
-    agent_id,
-    user_key is not null as has_user_id,
-    carrier_id,
-    direction,
-    content_kind,
-    file_size_bytes_raw as file_size_bytes,
-    suggestions,
-    status,
-    sent_at_raw as sent_at,
-    delivered_at_raw as delivered_at,
-    is_tester_raw as is_tester,
-    loaded_at
-from checked
+    quarantined.message_id,
+    quarantined.quarantine_reason as reason,
+    staged.parse_error as reason_detail,
+    quarantined.source_kind,
+    quarantined.source_file,
+    quarantined.source_row,
+    quarantined.agent_id,
+    quarantined.user_key is not null as has_user_id,
+    quarantined.carrier_id,
+    quarantined.direction,
+    quarantined.content_kind,
+    staged.file_size_bytes_raw as file_size_bytes,
+    quarantined.suggestions,
+    quarantined.status,
+    staged.sent_at_raw as sent_at,
+    staged.delivered_at_raw as delivered_at,
+    staged.is_tester_raw as is_tester,
+    quarantined.loaded_at
+from quarantined
+left join staged
+    on
+        quarantined.source_kind = staged.source_kind
+        and quarantined.source_file = staged.source_file
+        and quarantined.source_row = staged.source_row
