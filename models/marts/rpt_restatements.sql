@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
 -- depends_on: {{ ref('fct_report_rows') }}
+-- depends_on: {{ ref('int_touched_streams') }}
 {#- The published rows of the previous run, read before this run rebuilds them. Not a ref():
     rpt_published_report_rows is built after this model (it depends on it). -#}
 {%- set published = adapter.get_relation(
@@ -10,10 +11,21 @@
 -- earlier run (late data joined, split or started an event), one row per changed file says when
 -- and how many rows were added, removed or changed. Rows are matched by event and exact content.
 -- The first build of a database publishes everything and restates nothing.
+-- An incremental run compares only the rows of the streams it recomputed (int_touched_streams):
+-- every other report row is the stored one, unchanged. A full rebuild compares every row.
+{%- set scoped = not flags.FULL_REFRESH %}
 
 {% if is_incremental() and published is not none %}
 
     with
+
+    current_rows as (
+        select * from {{ ref('fct_report_rows') }}
+    ),
+
+    published_rows as (
+        select * from {{ published }}
+    ),
 
     new_rows as (
         select
@@ -21,11 +33,36 @@
             generation_date,
             billing_event_id,
             row_fingerprint
-        from {{ ref('fct_report_rows') }}
+        from current_rows
+        {% if scoped %}{{ where_stream_is_touched() }}{% endif %}
     ),
 
     old_rows as (
-        select * from {{ published }}
+        select
+            carrier_id,
+            generation_date,
+            billing_event_id,
+            row_fingerprint
+        from published_rows
+        {% if scoped %}{{ where_stream_is_touched() }}{% endif %}
+    ),
+
+    files_after as (
+        select
+            carrier_id,
+            generation_date,
+            count(*) as rows_after
+        from current_rows
+        group by carrier_id, generation_date
+    ),
+
+    files_before as (
+        select
+            carrier_id,
+            generation_date,
+            count(*) as rows_before
+        from published_rows
+        group by carrier_id, generation_date
     ),
 
     numbered_new as (
@@ -75,18 +112,32 @@
         group by carrier_id, generation_date, billing_event_id
     ),
 
-    per_file as (
+    changes_per_file as (
         select
             carrier_id,
             generation_date,
             sum(case when old_rows = 0 then new_rows else 0 end) as rows_added,
             sum(case when new_rows = 0 then old_rows else 0 end) as rows_removed,
             sum(case when old_rows > 0 and new_rows > 0 then unmatched_new_rows else 0 end) as rows_changed,
-            sum(case when old_rows > 0 and new_rows > 0 then unmatched_old_rows else 0 end) as rows_replaced,
-            sum(old_rows) as rows_before,
-            sum(new_rows) as rows_after
+            sum(case when old_rows > 0 and new_rows > 0 then unmatched_old_rows else 0 end) as rows_replaced
         from per_event
         group by carrier_id, generation_date
+    ),
+
+    per_file as (
+        select
+            changes_per_file.*,
+            coalesce(files_before.rows_before, 0) as rows_before,
+            coalesce(files_after.rows_after, 0) as rows_after
+        from changes_per_file
+        left join files_before
+            on
+                changes_per_file.carrier_id = files_before.carrier_id
+                and changes_per_file.generation_date = files_before.generation_date
+        left join files_after
+            on
+                changes_per_file.carrier_id = files_after.carrier_id
+                and changes_per_file.generation_date = files_after.generation_date
     )
 
     select

@@ -39,6 +39,44 @@ def late_rows(path: Path) -> int:
                    (int(day[8:10]) - int(row["sent_at"][8:10])) >= 2)
 
 
+def report_lines(output: Path) -> dict[str, list[str]]:
+    """Report file path -> its data lines (header left out)."""
+    return {path: data.decode().splitlines()[1:] for path, data in report_bytes(output).items()}
+
+
+def expected_restatements(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[dict]:
+    """The restatement log rows of one run, recomputed from the report files themselves (README "Daily
+    operation"): per file, rows of events that appear (added) or disappear (removed), and for events in both, the
+    new rows that are not an exact old row (changed); a file is logged when anything differs."""
+    logged = []
+    for path in sorted(set(before) | set(after)):
+        old_events, new_events = {}, {}
+        for events, lines in ((old_events, before.get(path, [])), (new_events, after.get(path, []))):
+            for line in lines:
+                events.setdefault(line.split(",", 1)[0], []).append(line)
+        added = removed = changed = replaced = 0
+        for event in set(old_events) | set(new_events):
+            old, new = old_events.get(event, []), new_events.get(event, [])
+            if not old:
+                added += len(new)
+            elif not new:
+                removed += len(old)
+            else:
+                unmatched_old = list(old)
+                for line in new:
+                    if line in unmatched_old:
+                        unmatched_old.remove(line)
+                    else:
+                        changed += 1
+                replaced += len(unmatched_old)
+        rows_before, rows_after = len(before.get(path, [])), len(after.get(path, []))
+        if added + removed + changed + replaced:
+            kind = "new_file" if rows_before == 0 else "file_removed" if rows_after == 0 else "restated"
+            logged.append(dict(file_path=path, change_kind=kind, rows_added=str(added), rows_removed=str(removed),
+                               rows_changed=str(changed), rows_before=str(rows_before), rows_after=str(rows_after)))
+    return logged
+
+
 def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
     files, agents = arrival_files
     assert sum(late_rows(f) for f in files) > 0, "the fixture must hold rows arriving 2+ days late"
@@ -46,12 +84,21 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
     landing.mkdir()
     incremental_db, incremental_out = tmp_path / "daily.duckdb", tmp_path / "daily_out"
     restated_total = 0
+    logged_before: list[dict] = []
     for count, path in enumerate(files, start=1):
+        published = report_lines(incremental_out) if incremental_out.exists() else {}
         shutil.copy(path, landing / path.name)
         daily = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
                         "--output", str(incremental_out), db=incremental_db)
         assert daily.returncode == 0, daily.stdout[-2000:] + daily.stderr[-2000:]
         assert "full rebuild" not in daily.stdout
+        # The restatement log of this run agrees with the files it rewrote (the first build restates nothing).
+        with open(incremental_out / "restatements.csv", newline="") as handle:
+            logged = list(csv.DictReader(handle))
+        this_run = [{k: v for k, v in row.items() if k != "restated_at"} for row in logged[len(logged_before):]]
+        expected = expected_restatements(published, report_lines(incremental_out)) if count > 1 else []
+        assert this_run == expected, f"restatements of load {count}"
+        logged_before = logged
 
         full_db, full_out = tmp_path / f"full{count}.duckdb", tmp_path / f"full_out{count}"
         full = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
