@@ -1,4 +1,4 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(**stream_scoped_config('event_at')) }}
 
 -- SPEC §5, §6: every global-model message with the event it is billed in: a conversation when
 -- inside one's window (from its first message on), else the MT alone as a basic or single
@@ -14,7 +14,7 @@ messages as (
 
 scoped_messages as (
     select * from messages
-    {{ where_stream_is_touched() }}
+    {{ where_stream_is_touched('event_at') }}
 ),
 
 conversations as (
@@ -25,7 +25,7 @@ conversations as (
         window_end_at,
         conversation_type as event_type
     from {{ ref('int_global_conversations') }}
-    {{ where_stream_is_touched() }}
+    {{ where_stream_is_touched('starts_at') }}
 ),
 
 {{ assign_to_windows_cte('assigned', 'scoped_messages', 'conversations') }},

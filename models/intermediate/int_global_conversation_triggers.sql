@@ -1,4 +1,4 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(**stream_scoped_config('starts_at')) }}
 
 -- SPEC §5: outside a conversation, a conversation starts from two consecutive messages of a
 -- conversational agent's stream in opposite directions, the second less than 24 h after the
@@ -14,7 +14,7 @@ messages as (
 
 scoped as (
     select * from messages
-    {{ where_stream_is_touched() }}
+    {{ where_stream_is_touched('event_at') }}
 ),
 
 paired as (

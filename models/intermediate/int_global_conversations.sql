@@ -1,4 +1,4 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(**stream_scoped_config('starts_at')) }}
 
 -- SPEC §5: the pairs that open conversations: the first of a stream, then the first one that
 -- starts at or after the end of the previous conversation's window ("the stream starts afresh").
@@ -7,7 +7,7 @@ with recursive
 
 triggers as (
     select * from {{ ref('int_global_conversation_triggers') }}
-    {{ where_stream_is_touched() }}
+    {{ where_stream_is_touched('starts_at') }}
 ),
 
 {{ greedy_window_chain_ctes('triggers', 'conversation') }}

@@ -1,4 +1,4 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(**stream_scoped_config('event_at')) }}
 
 -- Classify every billable message: its US event type (SPEC §3) or its global message type
 -- (SPEC §5), by its carrier's billing model, with its own segment_count and size_kilobytes.
@@ -47,23 +47,29 @@ classified as (
             else 'p2a_message'
         end as message_type
     from flagged
+),
+
+typed as (
+    select
+        stream_key,
+        stream_seq,
+        message_id,
+        agent_id,
+        carrier_id,
+        billing_model,
+        billing_category,
+        direction,
+        event_at,
+        message_type,
+        case
+            when message_type in ('a2p_rich_message', 'p2a_rich_message') then {{ segment_count('text_bytes') }}
+            else 0
+        end as segment_count,
+        {{ bytes_to_rounded_kilobytes('file_size_bytes') }} as size_kilobytes,
+        google_billing_event_id
+    from classified
 )
 
-select
-    stream_key,
-    stream_seq,
-    message_id,
-    agent_id,
-    carrier_id,
-    billing_model,
-    billing_category,
-    direction,
-    event_at,
-    message_type,
-    case
-        when message_type in ('a2p_rich_message', 'p2a_rich_message') then {{ segment_count('text_bytes') }}
-        else 0
-    end as segment_count,
-    {{ bytes_to_rounded_kilobytes('file_size_bytes') }} as size_kilobytes,
-    google_billing_event_id
-from classified
+-- Daily operation: only the rows from the stream's recompute_from on are stored again.
+select * from typed
+{{ where_stream_is_touched('event_at') }}

@@ -1,4 +1,4 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(**stream_scoped_config('event_at')) }}
 
 -- SPEC §4, §6: one row per billable US message with the event it is billed in. Messages
 -- inside a session window (from its trigger on, in stream order) share the session's event;
@@ -13,7 +13,7 @@ messages as (
 
 scoped_messages as (
     select * from messages
-    {{ where_stream_is_touched() }}
+    {{ where_stream_is_touched('event_at') }}
 ),
 
 sessions as (
@@ -24,7 +24,7 @@ sessions as (
         window_end_at,
         session_type as event_type
     from {{ ref('int_us_sessions') }}
-    {{ where_stream_is_touched() }}
+    {{ where_stream_is_touched('starts_at') }}
 ),
 
 {{ assign_to_windows_cte('assigned', 'scoped_messages', 'sessions') }},

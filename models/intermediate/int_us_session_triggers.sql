@@ -1,4 +1,4 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(**stream_scoped_config('starts_at')) }}
 
 -- SPEC §4: candidate i triggers a session when candidates i..i+3 all fall before
 -- time(i) + 24 h and hold at least 2 MO and at least 1 MT.
@@ -7,7 +7,7 @@ with
 
 candidates as (
     select * from {{ ref('int_us_trigger_candidates') }}
-    {{ where_stream_is_touched() }}
+    {{ where_stream_is_touched('event_at') }}
 ),
 
 next_four as (

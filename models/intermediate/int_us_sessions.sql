@@ -1,4 +1,4 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(**stream_scoped_config('starts_at')) }}
 
 -- SPEC §4: the triggers that open sessions: the first trigger of a stream, then the first
 -- trigger at or after the end of the previous session's window, and so on.
@@ -7,7 +7,7 @@ with recursive
 
 triggers as (
     select * from {{ ref('int_us_session_triggers') }}
-    {{ where_stream_is_touched() }}
+    {{ where_stream_is_touched('starts_at') }}
 ),
 
 {{ greedy_window_chain_ctes('triggers', 'session') }}

@@ -1,4 +1,4 @@
-{{ config(**stream_scoped_config()) }}
+{{ config(**stream_scoped_config('event_first_at')) }}
 
 -- SPEC §6: the rows of the carrier report, with the carrier and generation date that decide
 -- the file each lands in. US: one row per billed message, session rows carrying the session's
@@ -8,7 +8,7 @@ with
 
 billed as (
     select * from {{ ref('fct_billable_messages') }}
-    {{ where_stream_is_touched() }}
+    {{ where_stream_is_touched('event_first_at') }}
 ),
 
 agents as (
@@ -28,6 +28,7 @@ report_rows as (
         -- SPEC §6 Decision: the file of generation date G holds the events starting on G - 2.
         {{ format_iso_date("cast(report_grain.event_first_at as date) + interval '2' day") }} as generation_date,
         report_grain.stream_seq,
+        report_grain.event_first_at,
         report_grain.billing_event_id,
         -- SPEC §6 names this column `type`.
         case when report_grain.billing_model = 'us' then report_grain.message_type else report_grain.event_type end

@@ -11,8 +11,8 @@
 -- earlier run (late data joined, split or started an event), one row per changed file says when
 -- and how many rows were added, removed or changed. Rows are matched by event and exact content.
 -- The first build of a database publishes everything and restates nothing.
--- An incremental run compares only the rows of the streams it recomputed (int_touched_streams):
--- every other report row is the stored one, unchanged. A full rebuild compares every row.
+-- An incremental run compares only the rows it recomputed (int_touched_streams): every other report
+-- row is the stored one, unchanged. A full rebuild compares every row.
 {%- set scoped = not flags.FULL_REFRESH %}
 
 {% if is_incremental() and published is not none %}
@@ -34,7 +34,7 @@
             billing_event_id,
             row_fingerprint
         from current_rows
-        {% if scoped %}{{ where_stream_is_touched() }}{% endif %}
+        {% if scoped %}{{ where_stream_is_touched('event_first_at') }}{% endif %}
     ),
 
     old_rows as (
@@ -44,7 +44,7 @@
             billing_event_id,
             row_fingerprint
         from published_rows
-        {% if scoped %}{{ where_stream_is_touched() }}{% endif %}
+        {% if scoped %}{{ where_stream_is_touched('event_first_at') }}{% endif %}
     ),
 
     files_after as (
