@@ -13,8 +13,15 @@ messages as (
 ),
 
 scoped_messages as (
-    select * from messages
-    {{ where_stream_is_touched('event_at') }}
+    {{ select_recomputed_rows('messages', 'event_at') }}
+),
+
+all_conversations as (
+    select * from {{ ref('int_global_conversations') }}
+),
+
+recomputed_conversations as (
+    {{ select_recomputed_rows('all_conversations', 'starts_at') }}
 ),
 
 conversations as (
@@ -24,8 +31,7 @@ conversations as (
         start_message_id,
         window_end_at,
         conversation_type as event_type
-    from {{ ref('int_global_conversations') }}
-    {{ where_stream_is_touched('starts_at') }}
+    from recomputed_conversations
 ),
 
 {{ assign_to_windows_cte('assigned', 'scoped_messages', 'conversations') }},

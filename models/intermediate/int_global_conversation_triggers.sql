@@ -13,8 +13,7 @@ messages as (
 ),
 
 scoped as (
-    select * from messages
-    {{ where_stream_is_touched('event_at') }}
+    {{ select_recomputed_rows('messages', 'event_at') }}
 ),
 
 paired as (

@@ -5,9 +5,12 @@
 
 with recursive
 
-triggers as (
+all_triggers as (
     select * from {{ ref('int_global_conversation_triggers') }}
-    {{ where_stream_is_touched('starts_at') }}
+),
+
+triggers as (
+    {{ select_recomputed_rows('all_triggers', 'starts_at') }}
 ),
 
 {{ greedy_window_chain_ctes('triggers', 'conversation') }}

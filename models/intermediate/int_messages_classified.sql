@@ -5,9 +5,12 @@
 
 with
 
-messages as (
+billable as (
     select * from {{ ref('int_billable_messages') }}
-    {{ where_stream_is_touched() }}
+),
+
+messages as (
+    {{ select_recomputed_rows('billable') }}
 ),
 
 flagged as (
@@ -71,5 +74,4 @@ typed as (
 )
 
 -- Daily operation: only the rows from the stream's recompute_from on are stored again.
-select * from typed
-{{ where_stream_is_touched('event_at') }}
+{{ select_recomputed_rows('typed', 'event_at') }}

@@ -12,8 +12,15 @@ messages as (
 ),
 
 scoped_messages as (
-    select * from messages
-    {{ where_stream_is_touched('event_at') }}
+    {{ select_recomputed_rows('messages', 'event_at') }}
+),
+
+all_sessions as (
+    select * from {{ ref('int_us_sessions') }}
+),
+
+recomputed_sessions as (
+    {{ select_recomputed_rows('all_sessions', 'starts_at') }}
 ),
 
 sessions as (
@@ -23,8 +30,7 @@ sessions as (
         start_message_id,
         window_end_at,
         session_type as event_type
-    from {{ ref('int_us_sessions') }}
-    {{ where_stream_is_touched('starts_at') }}
+    from recomputed_sessions
 ),
 
 {{ assign_to_windows_cte('assigned', 'scoped_messages', 'sessions') }},

@@ -5,9 +5,12 @@
 
 with
 
-candidates as (
+all_candidates as (
     select * from {{ ref('int_us_trigger_candidates') }}
-    {{ where_stream_is_touched('event_at') }}
+),
+
+candidates as (
+    {{ select_recomputed_rows('all_candidates', 'event_at') }}
 ),
 
 next_four as (

@@ -6,9 +6,12 @@
 
 with
 
-billed as (
+all_billed as (
     select * from {{ ref('fct_billable_messages') }}
-    {{ where_stream_is_touched('event_first_at') }}
+),
+
+billed as (
+    {{ select_recomputed_rows('all_billed', 'event_first_at') }}
 ),
 
 agents as (

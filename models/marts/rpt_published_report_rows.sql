@@ -7,9 +7,12 @@
 
 with
 
-report_rows as (
+all_report_rows as (
     select * from {{ ref('fct_report_rows') }}
-    {{ where_stream_is_touched('event_first_at') }}
+),
+
+report_rows as (
+    {{ select_recomputed_rows('all_report_rows', 'event_first_at') }}
 )
 
 select

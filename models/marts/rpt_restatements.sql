@@ -27,14 +27,21 @@
         select * from {{ published }}
     ),
 
+    compared_current_rows as (
+        {% if scoped %}{{ select_recomputed_rows('current_rows', 'event_first_at') }}{% else %}select * from current_rows{% endif %}
+    ),
+
+    compared_published_rows as (
+        {% if scoped %}{{ select_recomputed_rows('published_rows', 'event_first_at') }}{% else %}select * from published_rows{% endif %}
+    ),
+
     new_rows as (
         select
             carrier_id,
             generation_date,
             billing_event_id,
             row_fingerprint
-        from current_rows
-        {% if scoped %}{{ where_stream_is_touched('event_first_at') }}{% endif %}
+        from compared_current_rows
     ),
 
     old_rows as (
@@ -43,8 +50,7 @@
             generation_date,
             billing_event_id,
             row_fingerprint
-        from published_rows
-        {% if scoped %}{{ where_stream_is_touched('event_first_at') }}{% endif %}
+        from compared_published_rows
     ),
 
     files_after as (
