@@ -18,7 +18,8 @@ receipts as (
     select
         activity_id,
         min(occurred_at) as delivered_at,
-        min(occurred_at_raw) as delivered_at_raw
+        min(occurred_at_raw) as delivered_at_raw,
+        max(loaded_at) as loaded_at
     from activity
     inner join mapping
         on activity.direction = mapping.direction and activity.activity_type = mapping.activity_type
@@ -59,7 +60,11 @@ select
     'false' as is_tester_raw,
     false as is_tester,
     message_rows.google_billing_event_id,
-    message_rows.loaded_at
+    -- Daily operation: a message changes when its receipt arrives (a log cut at midnight puts an MT and its
+    -- receipt in different files), so it counts as loaded by the run that loaded the later of the two.
+    case
+        when receipts.loaded_at > message_rows.loaded_at then receipts.loaded_at else message_rows.loaded_at
+    end as loaded_at
 from message_rows
 left join mapping
     on message_rows.direction = mapping.direction and message_rows.activity_type = mapping.activity_type

@@ -323,3 +323,33 @@ def test_wrong_header_stops_the_run_naming_the_file(tmp_path):
     assert not (tmp_path / "rbm.duckdb").exists()
     assert [p.name for p in output.rglob("*.csv")] == [previous.name]
     assert previous.read_text() == "a previous report\n"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Daily operation: a delivery receipt that arrives in a later file than its MT (a log cut at midnight).
+
+def test_receipt_in_a_later_file_than_its_message(carrier, activity_run, tmp_path):
+    """Load 1: every log without its delivery receipts (the MTs are `sent`, not billable); load 2 adds the
+    receipts as separate files on the same database. The MTs become delivered and billed: the reports equal,
+    byte for byte, those of one run on the original logs."""
+    _, whole = activity_run
+    landing, later = tmp_path / "landing", tmp_path / "later"
+    landing.mkdir()
+    later.mkdir()
+    moved = 0
+    for number, path in enumerate(logs(carrier)):
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        header, *lines = raw.decode("utf-8").splitlines(keepends=True)
+        receipts = [line for line in lines if re.search(r"[\t;]delivery_receipt_event[\t;]", line)]
+        moved += len(receipts)
+        (landing / f"rbm_activity_{number}a.csv").write_text(
+            header + "".join(line for line in lines if line not in receipts), encoding="utf-8")
+        (later / f"rbm_activity_{number}b.csv").write_text(header + "".join(receipts), encoding="utf-8")
+    assert moved > 0
+    first = cli_run(tmp_path, "--activity", str(landing / "rbm_activity_*.csv"), "--carrier", carrier)
+    assert first.report_files() != whole.report_files()
+    for path in later.iterdir():
+        shutil.copy(path, landing / path.name)
+    second = cli_run(tmp_path, "--activity", str(landing / "rbm_activity_*.csv"), "--carrier", carrier)
+    assert "full rebuild" not in second.done.stdout
+    assert second.report_files() == whole.report_files()
