@@ -30,10 +30,12 @@
 
 {#- The rows of `relation` (a CTE name) a stream model recomputes: on an incremental run those of the
     touched streams, from each stream's recompute_from on when `time_column` is given, else the whole
-    stream; on a full build every row. A join (one touched row per stream), not a correlated filter. -#}
+    stream; on a full build every row (also in a model kept incremental on --full-refresh, such as
+    rpt_restatements: int_touched_streams is empty then). A join (one touched row per stream), not a
+    correlated filter. -#}
 {% macro select_recomputed_rows(relation, time_column=none) %}
     {%- set touched = ref('int_touched_streams') -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and not flags.FULL_REFRESH -%}
         select {{ relation }}.*
         from {{ relation }}
         inner join {{ touched }} as touched

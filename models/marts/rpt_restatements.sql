@@ -12,8 +12,7 @@
 -- and how many rows were added, removed or changed. Rows are matched by event and exact content.
 -- The first build of a database publishes everything and restates nothing.
 -- An incremental run compares only the rows it recomputed (int_touched_streams): every other report
--- row is the stored one, unchanged. A full rebuild compares every row.
-{%- set scoped = not flags.FULL_REFRESH %}
+-- row is the stored one, unchanged. A full rebuild compares every row (select_recomputed_rows).
 
 {% if is_incremental() and published is not none %}
 
@@ -28,11 +27,11 @@
     ),
 
     compared_current_rows as (
-        {% if scoped %}{{ select_recomputed_rows('current_rows', 'event_first_at') }}{% else %}select * from current_rows{% endif %}
+        {{ select_recomputed_rows('current_rows', 'event_first_at') }}
     ),
 
     compared_published_rows as (
-        {% if scoped %}{{ select_recomputed_rows('published_rows', 'event_first_at') }}{% else %}select * from published_rows{% endif %}
+        {{ select_recomputed_rows('published_rows', 'event_first_at') }}
     ),
 
     new_rows as (

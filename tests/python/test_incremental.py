@@ -127,7 +127,12 @@ def test_changed_agents_file_forces_a_full_rebuild(tmp_path, arrival_files):
     changed = tmp_path / "agents.csv"
     text = agents.read_text(encoding="utf-8")
     changed.write_text(text.replace("non_conversational", "conversational"), encoding="utf-8")
+    published = report_lines(output)
     second = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(changed), "--output", str(output),
                      db=database)
     assert second.returncode == 0
     assert "full rebuild: the agents file" in second.stdout
+    # A full rebuild compares every published row: its restatement log matches the files it rewrote.
+    with open(output / "restatements.csv", newline="") as handle:
+        logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
+    assert logged and logged == expected_restatements(published, report_lines(output))
