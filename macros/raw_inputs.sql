@@ -77,18 +77,17 @@
         select g.source_file, g.source_row, k.rejects_before
         from {{ name }} as g
         asof inner join (
-            select source_file, threshold, max(rejects_before) as rejects_before
+            select source_file, source_row - rejects_before as threshold, max(rejects_before) as rejects_before
             from (
                 select
                     source_file,
-                    source_row - row_number() over (partition by source_file order by source_row) as threshold,
+                    source_row,
                     row_number() over (partition by source_file order by source_row) as rejects_before
                 from {{ name }}_rejects
             ) as numbered
-            group by source_file, threshold
+            group by source_file, source_row - rejects_before
         ) as k
             on g.source_file = k.source_file and g.source_row > k.threshold
-        where g.source_file in (select r.source_file from {{ name }}_rejects as r)
     ) as shifted
     where t.source_file = shifted.source_file and t.source_row = shifted.source_row;
     {%- endif %}
