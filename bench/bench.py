@@ -467,50 +467,11 @@ def run(args: argparse.Namespace) -> Bench:
 
     # --- one-day incremental
     print("[bench] one-day incremental", flush=True)
-    day_files = [] if days_data is None else sorted((days_data / "messages").glob("messages_*.csv"))
-    last_day = (dt.date.fromisoformat(START_DATE) + dt.timedelta(days=DAYS - 1)).isoformat()
-    increment = (days_data or work) / "messages" / f"messages_{last_day}.csv"
-    base = [p for p in day_files if p.name < increment.name]
-    late = [p for p in day_files if p.name > increment.name]
     if days_data is None:
         bench.skip("incremental_base", "--skip-incremental")
         bench.skip("incremental_day", "--skip-incremental")
-    elif not increment.exists() or not base:
-        bench.skip("incremental_base", "the per-day traffic has no last day or no earlier day")
-        bench.skip("incremental_day", "the per-day traffic has no last day or no earlier day")
     else:
-        step = fresh(runs / "incremental")
-        inbox = step / "in"
-        inbox.mkdir()
-        for path in base:
-            _link(path, inbox / path.name)
-        base_rows = count_csv_rows(base)
-        day_rows = count_csv_rows([increment])
-        database = step / "rbm.duckdb"
-        glob_pattern = str(inbox / "messages_*.csv")
-        measured = run_rbm(glob_pattern, days_data / "agents.csv", database, step / "output", step / "log_base.txt",
-                           settings)
-        bench.record("incremental_base", measured, base_rows, floor,
-                     note=f"{len(base)} daily files, {base[0].name[9:19]} .. {base[-1].name[9:19]}")
-        if measured.returncode == 0:
-            _link(increment, inbox / increment.name)
-            measured = run_rbm(glob_pattern, days_data / "agents.csv", database, step / "output",
-                               step / "log_day.txt", settings)
-            read = input_rows(measured.output)
-            note = f"adds {increment.name} ({day_rows} rows)"
-            if read is not None:
-                note += f"; the build then holds {read} rows"
-            bench.record("incremental_day", measured, day_rows, floor, note=note)
-            bench.logs["incremental_day"] = measured.output
-            if late:
-                late_rows = count_csv_rows(late)
-                bench.notes.append(
-                    f"incremental: the {len(late)} file(s) after {last_day} hold only late arrivals "
-                    f"({late_rows} rows) and are left out of both incremental runs."
-                )
-        else:
-            bench.skip("incremental_day", "the initial run failed")
-        drop_database(database)
+        run_incremental(bench, days_data, runs, floor, settings)
 
     # --- single stream
     if single_data is None:
@@ -799,6 +760,51 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.messages < 1:
         parser.error("--messages must be >= 1")
     return args
+
+
+def run_incremental(bench: "Bench", days_data: Path, runs: Path, floor: float | None, settings: "Settings") -> None:
+    """A full run on every day but the last, then the last day's file added to the glob (second run)."""
+    day_files = sorted((days_data / "messages").glob("messages_*.csv"))
+    last_day = (dt.date.fromisoformat(START_DATE) + dt.timedelta(days=DAYS - 1)).isoformat()
+    increment = days_data / "messages" / f"messages_{last_day}.csv"
+    base = [p for p in day_files if p.name < increment.name]
+    late = [p for p in day_files if p.name > increment.name]
+    if not increment.exists() or not base:
+        bench.skip("incremental_base", "the per-day traffic has no last day or no earlier day")
+        bench.skip("incremental_day", "the per-day traffic has no last day or no earlier day")
+    else:
+        step = fresh(runs / "incremental")
+        inbox = step / "in"
+        inbox.mkdir()
+        for path in base:
+            _link(path, inbox / path.name)
+        base_rows = count_csv_rows(base)
+        day_rows = count_csv_rows([increment])
+        database = step / "rbm.duckdb"
+        glob_pattern = str(inbox / "messages_*.csv")
+        measured = run_rbm(glob_pattern, days_data / "agents.csv", database, step / "output", step / "log_base.txt",
+                           settings)
+        bench.record("incremental_base", measured, base_rows, floor,
+                     note=f"{len(base)} daily files, {base[0].name[9:19]} .. {base[-1].name[9:19]}")
+        if measured.returncode == 0:
+            _link(increment, inbox / increment.name)
+            measured = run_rbm(glob_pattern, days_data / "agents.csv", database, step / "output",
+                               step / "log_day.txt", settings)
+            read = input_rows(measured.output)
+            note = f"adds {increment.name} ({day_rows} rows)"
+            if read is not None:
+                note += f"; the build then holds {read} rows"
+            bench.record("incremental_day", measured, day_rows, floor, note=note)
+            bench.logs["incremental_day"] = measured.output
+            if late:
+                late_rows = count_csv_rows(late)
+                bench.notes.append(
+                    f"incremental: the {len(late)} file(s) after {last_day} hold only late arrivals "
+                    f"({late_rows} rows) and are left out of both incremental runs."
+                )
+        else:
+            bench.skip("incremental_day", "the initial run failed")
+        drop_database(database)
 
 
 def main(argv: list[str] | None = None) -> int:
