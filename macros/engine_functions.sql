@@ -42,3 +42,9 @@
 {% macro string_literal(value) %}{{ return(adapter.dispatch('string_literal', 'rbm_billing')(value)) }}{% endmacro %}
 {% macro default__string_literal(value) %}'{{ value | replace("'", "''") }}'{% endmacro %}
 {% macro spark__string_literal(value) %}{{ spark_string_literal(value) }}{% endmacro %}
+
+{#- A CTE read more than once that must be read again each time, not stored: DuckDB stores such a CTE
+    whole (wide rows spill at 100M messages); Spark inlines CTEs anyway. Written `name as {{ inlined_cte() }} (`. -#}
+{% macro inlined_cte() %}{{ return(adapter.dispatch('inlined_cte', 'rbm_billing')()) }}{% endmacro %}
+{% macro default__inlined_cte() %}not materialized{% endmacro %}
+{% macro spark__inlined_cte() %}{% endmacro %}

@@ -51,11 +51,19 @@
 
 with
 
-staged as (
+staged as {{ inlined_cte() }} (
     select * from {{ ref('int_messages_unioned') }}
 ),
 
-messages as (
+agents_checked as (
+    select * from {{ ref('int_agents_checked') }}
+),
+
+carriers as (
+    select * from {{ ref('carriers') }}
+),
+
+messages as {{ inlined_cte() }} (
     select * from staged
     {% if is_incremental() %}
         where {{ arrived_in_this_run() }}
@@ -63,8 +71,44 @@ messages as (
     {% endif %}
 ),
 
-agents_checked as (
-    select * from {{ ref('int_agents_checked') }}
+-- SPEC §7 duplicates, from the narrow staged values only: this path never carries the checked
+-- rows, so the wide rows are read once and never held whole (100M rows spilled >40 GB otherwise).
+repeated_ids as (
+    -- Only a message_id that occurs more than once needs its rows compared (SPEC §7).
+    select message_id from messages
+    where message_id is not null
+    group by message_id
+    having count(*) > 1
+),
+
+repeated_rows as (
+    select
+        messages.source_file,
+        messages.source_row,
+        messages.message_id,
+        -- Length-prefixed values: two rows have the same fingerprint only when every value is equal.
+        concat_ws(
+            '|',
+            {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text_key',
+                         'file_size_bytes_raw', 'suggestions', 'status', 'sent_at_raw', 'delivered_at_raw',
+                         'is_tester_raw'] -%}
+                coalesce(cast(length(messages.{{ c }}) as string) || ':' || messages.{{ c }}, '-')
+                {%- if not loop.last %},{% endif %}
+            {% endfor %}
+        ) as row_fingerprint
+    from messages
+    where messages.message_id in (select repeated_ids.message_id from repeated_ids)
+),
+
+repeated_counted as (
+    select
+        source_file,
+        source_row,
+        {{ count_distinct_over("row_fingerprint", "message_id") }} as versions_of_message,
+        row_number() over (
+            partition by message_id, row_fingerprint order by source_file, source_row
+        ) as copy_number
+    from repeated_rows
 ),
 
 -- An agent is known when its agents row is usable; an agent whose every row is quarantined is
@@ -76,10 +120,6 @@ agent_status as (
     from agents_checked
     where agent_id is not null
     group by agent_id
-),
-
-carriers as (
-    select * from {{ ref('carriers') }}
 ),
 
 referenced as (
@@ -156,44 +196,6 @@ row_checked as (
             when not is_known_carrier then 'unknown_carrier'
         end as row_reason
     from referenced
-),
-
-repeated_ids as (
-    -- Only a message_id that occurs more than once needs its rows compared (SPEC §7).
-    select message_id from row_checked
-    where message_id is not null
-    group by message_id
-    having count(*) > 1
-),
-
-repeated_rows as (
-    select
-        row_checked.source_file,
-        row_checked.source_row,
-        row_checked.message_id,
-        -- Length-prefixed values: two rows have the same fingerprint only when every value is equal.
-        concat_ws(
-            '|',
-            {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text_key',
-                         'file_size_bytes_raw', 'suggestions', 'status', 'sent_at_raw', 'delivered_at_raw',
-                         'is_tester_raw'] -%}
-                coalesce(cast(length(row_checked.{{ c }}) as string) || ':' || row_checked.{{ c }}, '-')
-                {%- if not loop.last %},{% endif %}
-            {% endfor %}
-        ) as row_fingerprint
-    from row_checked
-    where row_checked.message_id in (select repeated_ids.message_id from repeated_ids)
-),
-
-repeated_counted as (
-    select
-        source_file,
-        source_row,
-        {{ count_distinct_over("row_fingerprint", "message_id") }} as versions_of_message,
-        row_number() over (
-            partition by message_id, row_fingerprint order by source_file, source_row
-        ) as copy_number
-    from repeated_rows
 ),
 
 duplicates_counted as (
