@@ -141,11 +141,15 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             return con.sql(query).fetchall()
 
         (input_rows,) = rows("select coalesce(sum(input_rows), 0) from audit_conservation")[0]
-        outcome = dict(rows("select outcome, count(*) from int_message_outcomes group by 1"))
-        not_billable = rows(
-            "select outcome_reason, count(*) from int_message_outcomes where outcome = 'not_billable'"
-            " group by 1 order by 1"
-        )
+        # One pass over int_message_outcomes (a view over every input row).
+        outcome: dict[str, int] = {}
+        not_billable = []
+        for kind, reason, count in rows(
+            "select outcome, outcome_reason, count(*) from int_message_outcomes group by 1, 2 order by 1, 2"
+        ):
+            outcome[kind] = outcome.get(kind, 0) + count
+            if kind == "not_billable":
+                not_billable.append((reason, count))
         per_carrier = rows(
             """
             select carrier_id, billing_model, count(*) as billed_messages,

@@ -1,6 +1,10 @@
+{{ config(materialized='view') }}
+
 -- SPEC §2, §7: where every staged input row ended: billed, not billable (with its reason),
 -- quarantined (with its reason) or an exact duplicate of a row counted once. A row found in
 -- none of those is 'unaccounted', which the conservation audit's test rejects.
+-- A view: its readers only count it (the audit, the run summary), so it is never stored; a daily
+-- run would otherwise rewrite one row per input row ever loaded (issue: scale).
 
 with
 
