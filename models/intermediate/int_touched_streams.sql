@@ -22,11 +22,11 @@
 
 with
 
-staged as (
+staged as {{ inlined_cte() }} (
     select * from {{ ref('int_messages_unioned') }}
 ),
 
-arrived as (
+arrived as {{ inlined_cte() }} (
     select * from staged
     where
         {{ arrived_in_this_run() }}
