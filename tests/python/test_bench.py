@@ -73,3 +73,16 @@ def test_memory_bytes() -> None:
     assert bench.memory_bytes("4GB") == 4 * 1000 ** 3
     assert bench.memory_bytes("512MB") == 512 * 1000 ** 2
     assert bench.memory_bytes("80%") is None
+
+
+def test_each_ratio_target_applies_to_its_own_size_only(tmp_path: Path) -> None:
+    settings = bench.Settings(work=tmp_path, memory_limit="8GB", temp_dir=tmp_path)
+    verdicts = {}
+    for n in (1_000_000, 10_000_000, 100_000_000):
+        run = bench.Bench(messages=n, settings=settings)
+        run.record("floor", bench.Measured(0, 10.0, 1.0, tmp_path / "log"), n, None)
+        run.record("full_run", bench.Measured(0, 50.0, 1.0, tmp_path / "log"), n, 10.0)
+        verdicts[n] = {name.split(":")[0]: verdict for name, _, verdict in bench.targets(run)}
+    assert verdicts[1_000_000]["1M messages"] == "FAIL" and verdicts[1_000_000]["10M messages"] == "n/a"
+    assert verdicts[10_000_000]["10M messages"] == "FAIL" and verdicts[10_000_000]["1M messages"] == "n/a"
+    assert verdicts[100_000_000]["10M messages"] == "n/a" and verdicts[100_000_000]["1M messages"] == "n/a"
