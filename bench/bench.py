@@ -668,7 +668,8 @@ def render(bench: Bench) -> str:
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()) + ".",
         f"DuckDB memory limit: **{bench.settings.memory_limit}** (`RBM_DUCKDB_MEMORY_LIMIT`), "
-        f"temp directory `{bench.settings.temp_dir}` (`RBM_DUCKDB_TEMP_DIR`).",
+        f"temp directory `{bench.settings.temp_dir}` (`RBM_DUCKDB_TEMP_DIR`); "
+        f"dbt threads {os.environ.get('RBM_DBT_THREADS', '2')} (`RBM_DBT_THREADS`).",
         "",
         "Every step is a separate process timed from the outside (wall clock); peak RSS is the sum over the "
         "process and all its descendants, sampled every 50 ms. × floor = the step's time over the floor's "
