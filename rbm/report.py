@@ -140,16 +140,27 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         def rows(query: str) -> list[tuple]:
             return con.sql(query).fetchall()
 
-        (input_rows,) = rows("select coalesce(sum(input_rows), 0) from audit_conservation")[0]
-        # One pass over int_message_outcomes (a view over every input row).
-        outcome: dict[str, int] = {}
-        not_billable = []
-        for kind, reason, count in rows(
-            "select outcome, outcome_reason, count(*) from int_message_outcomes group by 1, 2 order by 1, 2"
-        ):
-            outcome[kind] = outcome.get(kind, 0) + count
-            if kind == "not_billable":
-                not_billable.append((reason, count))
+        # The counts come from the audit (one row per file, carrier and day), not from int_message_outcomes (a
+        # view over every input row); only an activity log's other rows (receipts, ...) need that view.
+        totals = rows(
+            """
+            select coalesce(sum(input_rows), 0), coalesce(sum(billed_rows), 0), coalesce(sum(not_billable_rows), 0),
+                   coalesce(sum(quarantined_rows), 0), coalesce(sum(exact_duplicate_rows), 0),
+                   coalesce(sum(not_billable_tester_rows), 0), coalesce(sum(not_billable_mt_not_delivered_rows), 0),
+                   coalesce(sum(not_billable_mo_outside_conversation_rows), 0)
+            from audit_conservation
+            """
+        )[0]
+        input_rows = totals[0]
+        outcome = dict(zip(["billed", "not_billable", "quarantined", "exact_duplicate"], totals[1:5]))
+        not_billable = list(zip(["tester", "mt_not_delivered", "mo_outside_conversation"], totals[5:8]))
+        if run_inputs.activity:
+            not_billable += rows(
+                "select outcome_reason, count(*) from int_message_outcomes"
+                " where source_kind = 'activity_log' and outcome = 'not_billable'"
+                " and outcome_reason not in ('tester', 'mt_not_delivered', 'mo_outside_conversation') group by 1"
+            )
+        not_billable = sorted((reason, count) for reason, count in not_billable if count)
         per_carrier = rows(
             """
             select carrier_id, billing_model, count(*) as billed_messages,

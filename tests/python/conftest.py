@@ -34,6 +34,26 @@ def read_reports(output: Path) -> dict[tuple[str, str], list[tuple[str, ...]]]:
     return files
 
 
+def assert_summary_counts_match_outcomes(stdout: str, db: Path) -> None:
+    """The run summary's row counts (billed, not billable with every reason, quarantined, exact duplicates) are
+    those of int_message_outcomes, whatever the summary reads them from."""
+    import re
+
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        outcomes = dict(con.sql("select outcome, count(*) from int_message_outcomes group by 1").fetchall())
+        reasons = con.sql("select outcome_reason, count(*) from int_message_outcomes where outcome = 'not_billable'"
+                          " group by 1 order by 1").fetchall()
+    for label, outcome in [("billed", "billed"), ("quarantined", "quarantined"),
+                           ("exact duplicates", "exact_duplicate")]:
+        assert re.search(rf"^  {label} +{outcomes.get(outcome, 0)}\b", stdout, re.MULTILINE), (label, outcomes)
+    line = re.search(r"^  not billable +(\d+)  (.*)$", stdout, re.MULTILINE)
+    assert line, "no `not billable` line in the summary"
+    assert int(line.group(1)) == outcomes.get("not_billable", 0)
+    assert line.group(2) == ", ".join(f"{reason} {count}" for reason, count in reasons)
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, assert_summary_counts_match_outcomes, run_cli
 
 FIXTURES = ROOT / "tests/fixtures/activity"
 AGENTS = FIXTURES / "agents.csv"
@@ -191,6 +191,8 @@ def test_run_succeeds_and_summarises_the_reconciliation(activity_run):
     for kind, count in kinds.items():
         assert re.search(rf"^\s+{kind}\s+{count}$", out, re.MULTILINE), f"summary line for {kind} {count}"
     assert sorted(p.name for p in run.output.glob(f"{carrier}/*.csv")) == REPORT_FILES
+    # receipts and the other non-message rows are listed among the not-billable reasons
+    assert_summary_counts_match_outcomes(out, run.db)
 
 
 @pytest.mark.parametrize("name", list(QUERIES))

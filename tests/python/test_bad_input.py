@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import assert_summary_counts_match_outcomes
 from test_pii import Scanner, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -311,6 +312,10 @@ def test_summary_lists_quarantined_rows_by_reason(mixed_run):
             r["reason"] for r in read_csv(FIXTURE / "expected_quarantined_agents.csv")).items():
         assert re.search(rf"agents\s+{reason}\s+{count}\b", out), f"{reason} {count} not in the summary"
     assert re.search(rf"quarantined\s+{len(expected_messages())}\b", out)
+
+
+def test_summary_counts_match_the_outcomes(mixed_run):
+    assert_summary_counts_match_outcomes(mixed_run.process.stdout, mixed_run.db)
 
 
 # ---------------------------------------------------------------------------------------------------------
