@@ -46,6 +46,17 @@ def run_dbt(args: list[str], target: str, dbt_vars: dict) -> bool:
     return subprocess.run(command, cwd=ROOT, env=env).returncode == 0
 
 
+def duckdb_settings() -> dict[str, str]:
+    """The memory limit and spill folder of the export and the summary: the same environment variables and
+    defaults as dbt's connection (profiles.yml), so the whole run stays within RBM_DUCKDB_MEMORY_LIMIT.
+    (DuckDB's own default is 80% of the machine's memory: at 100M the export's sorts used 21 GiB.)"""
+    temp = Path(os.environ.get("RBM_DUCKDB_TEMP_DIR") or ".duckdb_tmp")
+    return {
+        "memory_limit": os.environ.get("RBM_DUCKDB_MEMORY_LIMIT") or "6GB",
+        "temp_directory": str(temp if temp.is_absolute() else ROOT / temp),  # dbt runs in ROOT
+    }
+
+
 def connect(read_only: bool = True, *, target: str = "duckdb"):
     if target == "spark":  # the same queries on the Spark tables (rbm/spark_export.py)
         from rbm import spark_export
@@ -53,7 +64,7 @@ def connect(read_only: bool = True, *, target: str = "duckdb"):
         return spark_export.connect()
     import duckdb
 
-    return duckdb.connect(str(duckdb_path()), read_only=read_only)
+    return duckdb.connect(str(duckdb_path()), read_only=read_only, config=duckdb_settings())
 
 
 def sql_literal(value: str) -> str:
