@@ -705,7 +705,8 @@ def render(bench: Bench) -> str:
             lines.append(
                 f"Wall {row.seconds:.1f} s, of which dbt's build (\"Finished running … in\") {dbt_s:.1f} s; the rest "
                 f"({row.seconds - dbt_s:.1f} s) is Python and dbt start-up (parsing the project), the input checks, "
-                "the report export and the summary. dbt runs 2 threads, so the times below overlap."
+                f"the report export and the summary. dbt runs {os.environ.get('RBM_DBT_THREADS', '2')} thread(s); "
+                "with more than one, the times below overlap."
             )
             lines.append("")
         lines.extend(["| model | s |", "|---|---:|"])
