@@ -48,8 +48,8 @@ def run_dbt(args: list[str], target: str, dbt_vars: dict) -> bool:
 
 def duckdb_settings() -> dict[str, str]:
     """The memory limit and spill folder of the export and the summary: the same environment variables and
-    defaults as dbt's connection (profiles.yml), so the whole run stays within RBM_DUCKDB_MEMORY_LIMIT.
-    (DuckDB's own default is 80% of the machine's memory: at 100M the export's sorts used 21 GiB.)"""
+    defaults as dbt's connection (profiles.yml): without them DuckDB's own default applies, 80% of the
+    machine's memory, and its own temp folder."""
     temp = Path(os.environ.get("RBM_DUCKDB_TEMP_DIR") or ".duckdb_tmp")
     return {
         "memory_limit": os.environ.get("RBM_DUCKDB_MEMORY_LIMIT") or "6GB",
