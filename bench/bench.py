@@ -359,6 +359,8 @@ class Settings:
     memory_limit: str
     temp_dir: Path
     floor_repeats: int = 3
+    # dbt threads of the runs (profiles.yml reads RBM_DBT_THREADS from the environment the runs inherit)
+    dbt_threads: str = field(default_factory=lambda: os.environ.get("RBM_DBT_THREADS", "2"))
 
 
 @dataclass
@@ -669,7 +671,7 @@ def render(bench: Bench) -> str:
         "Machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()) + ".",
         f"DuckDB memory limit: **{bench.settings.memory_limit}** (`RBM_DUCKDB_MEMORY_LIMIT`), "
         f"temp directory `{bench.settings.temp_dir}` (`RBM_DUCKDB_TEMP_DIR`); "
-        f"dbt threads {os.environ.get('RBM_DBT_THREADS', '2')} (`RBM_DBT_THREADS`).",
+        f"dbt threads {bench.settings.dbt_threads} (`RBM_DBT_THREADS`).",
         "",
         "Every step is a separate process timed from the outside (wall clock); peak RSS is the sum over the "
         "process and all its descendants, sampled every 50 ms. × floor = the step's time over the floor's "
@@ -705,7 +707,7 @@ def render(bench: Bench) -> str:
             lines.append(
                 f"Wall {row.seconds:.1f} s, of which dbt's build (\"Finished running … in\") {dbt_s:.1f} s; the rest "
                 f"({row.seconds - dbt_s:.1f} s) is Python and dbt start-up (parsing the project), the input checks, "
-                f"the report export and the summary. dbt runs {os.environ.get('RBM_DBT_THREADS', '2')} thread(s); "
+                f"the report export and the summary. dbt runs {bench.settings.dbt_threads} thread(s); "
                 "with more than one, the times below overlap."
             )
             lines.append("")

@@ -16,6 +16,8 @@ REPORT_COLUMNS = [
 # (billing_event_id, stream_seq) is unique (data test on fct_report_rows). Few sort keys: the sort is most of
 # the export's time.
 REPORT_ORDER = "start_time, agent_id, billing_event_id, stream_seq"
+# The not-billable reasons audit_conservation counts in a column of their own (not_billable_<reason>_rows).
+AUDITED_NOT_BILLABLE_REASONS = ("tester", "mt_not_delivered", "mo_outside_conversation")
 
 
 def duckdb_path() -> Path:
@@ -154,22 +156,20 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # The counts come from the audit (one row per file, carrier and day), not from int_message_outcomes (a
         # view over every input row); only an activity log's other rows (receipts, ...) need that view.
         totals = rows(
-            """
-            select coalesce(sum(input_rows), 0), coalesce(sum(billed_rows), 0), coalesce(sum(not_billable_rows), 0),
-                   coalesce(sum(quarantined_rows), 0), coalesce(sum(exact_duplicate_rows), 0),
-                   coalesce(sum(not_billable_tester_rows), 0), coalesce(sum(not_billable_mt_not_delivered_rows), 0),
-                   coalesce(sum(not_billable_mo_outside_conversation_rows), 0)
-            from audit_conservation
-            """
+            "select " + ", ".join(f"coalesce(sum({column}), 0)" for column in [
+                "input_rows", "billed_rows", "not_billable_rows", "quarantined_rows", "exact_duplicate_rows",
+                *(f"not_billable_{reason}_rows" for reason in AUDITED_NOT_BILLABLE_REASONS)])
+            + " from audit_conservation"
         )[0]
         input_rows = totals[0]
         outcome = dict(zip(["billed", "not_billable", "quarantined", "exact_duplicate"], totals[1:5]))
-        not_billable = list(zip(["tester", "mt_not_delivered", "mo_outside_conversation"], totals[5:8]))
+        not_billable = list(zip(AUDITED_NOT_BILLABLE_REASONS, totals[5:]))
         if run_inputs.activity:
             not_billable += rows(
                 "select outcome_reason, count(*) from int_message_outcomes"
                 " where source_kind = 'activity_log' and outcome = 'not_billable'"
-                " and outcome_reason not in ('tester', 'mt_not_delivered', 'mo_outside_conversation') group by 1"
+                f" and outcome_reason not in ({', '.join(map(sql_literal, AUDITED_NOT_BILLABLE_REASONS))})"
+                " group by 1"
             )
         not_billable = sorted((reason, count) for reason, count in not_billable if count)
         per_carrier = rows(
