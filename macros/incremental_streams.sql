@@ -49,9 +49,10 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- Pseudonymous key of a conversation stream (README decision 5: agent, user and carrier). -#}
+{#- Key of a conversation stream (README decision 5: agent, user and carrier): MD5 of the three, since
+    user_key is already salted; it only has to tell streams apart (128 bits). -#}
 {% macro stream_key(agent_id, user_key, carrier_id) -%}
-    {{ sha256_hex("concat_ws('|', " ~ agent_id ~ ", " ~ user_key ~ ", " ~ carrier_id ~ ")") }}
+    {{ dbt.hash("concat_ws('|', " ~ agent_id ~ ", " ~ user_key ~ ", " ~ carrier_id ~ ")") }}
 {%- endmacro %}
 
 {#- Rows of the input files loaded by this run (staging's loaded_at is the run's start). -#}

@@ -6,7 +6,7 @@ tests = []
 HEADER = """
 # Unit tests of the rules shared by both billing models (SPEC §2: what is billable, event time,
 # stream order). Every test states the FULL expected rows of the model under test.
-# stream_key = sha256(agent_id || '|' || user_key || '|' || carrier_id), computed with Python hashlib.
+# stream_key = md5(agent_id || '|' || user_key || '|' || carrier_id), computed with Python hashlib.
 """
 
 CHECKED_IN = ["source_kind", "source_file", "source_row", "message_id", "agent_id", "user_key", "carrier_id",
@@ -132,7 +132,7 @@ def bil(mid, direction, at, user="uk_1", carrier="att", agent="agent_conv", reas
 
 def bout(r, seq):
     o = {c: r[c] for c in BILL_OUT if c in r}
-    o.update({"stream_key": sha(f"{r['agent_id']}|{r['user_key']}|{r['carrier_id']}"), "stream_seq": seq})
+    o.update({"stream_key": md5(f"{r['agent_id']}|{r['user_key']}|{r['carrier_id']}"), "stream_seq": seq})
     return o
 
 
