@@ -1,4 +1,4 @@
-{#- Pieces of the contract checks shared by int_messages_checked and int_agents_checked (SPEC §7). -#}
+{#- Pieces of the contract checks shared by int_messages_rejected and int_agents_checked (SPEC §7). -#}
 
 {#- An id: no whitespace, no control, format or unassigned characters anywhere (RE2 on DuckDB,
     Java regex on Spark). -#}

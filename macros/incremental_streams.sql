@@ -60,7 +60,7 @@
     loaded_at = cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
 {%- endmacro %}
 
-{#- int_messages_checked on an incremental run: the rows of the message_ids that arrived are
+{#- int_messages_rejected on an incremental run: the rows of the message_ids that arrived are
     deleted and checked again with the arrived rows (see that model). -#}
 {% macro row_scoped_config() %}
     {{ return(scoped_incremental_config(

@@ -1,250 +1,44 @@
--- SPEC §1, §7: every staged message row gets at most one quarantine reason (the first contract
--- rule it breaks, in the order below) or none. The contract is applied strictly to the values as
--- read: a value that is not exactly what SPEC §1 allows is quarantined, never repaired or guessed
--- (no trimming, no case folding of enums, no lenient number or date parsing).
--- Rows sharing a message_id with different content are all quarantined; of identical copies of a
--- valid row the first counts and the others are exact duplicates (SPEC §7). A row with no usable
--- message_id is never a duplicate of another: it is quarantined on its own.
---
--- The values as read (sent_at_raw, parse_error, ...) are not stored again here: quarantined_messages
--- takes them from staging for the rows it lists.
---
--- Reason codes (stable; README "Bad input" lists them):
---   too_few_fields, too_many_fields, invalid_quoting, invalid_utf8, malformed_line
---                                  the line is not a CSV record of the 13 contract columns
---                                  (invalid_quoting: a quote left open or followed by more text)
---   missing_message_id, invalid_message_id       empty / has whitespace or control characters
---   missing_agent_id, invalid_agent_id           empty / has whitespace or control characters
---   missing_user_id                               empty
---   missing_carrier_id, invalid_carrier_id       empty / has whitespace or control characters
---   invalid_direction                             not exactly `MT` or `MO`
---   invalid_content_kind                          not a kind of the row's direction (SPEC §1)
---   invalid_status                                not a status of the row's direction (SPEC §1)
---   missing_sent_at, invalid_sent_at             empty / not an ISO 8601 UTC timestamp or no such date
---   invalid_delivered_at                          not an ISO 8601 UTC timestamp or no such date
---   timestamp_out_of_range                        before 2008 or from 2100 on: not a real RBM event time
---   missing_delivered_at                          a delivered MT without delivered_at (SPEC §7)
---   unexpected_delivered_at                       delivered_at on an MO or on an MT not delivered
---   delivered_before_sent                         delivered_at earlier than sent_at (SPEC §7)
---   negative_file_size, invalid_file_size        below zero (SPEC §7) / not a plain non-negative integer
---   unexpected_suggestions                        suggestions on an MO (SPEC §1: MT only)
---   invalid_suggestions                           not a `|`-separated list of lowercase suggestion kinds
---   missing_is_tester, invalid_is_tester         empty / not `true` or `false` (any letter case)
---   unknown_agent                                 agent_id not in the agents file
---   agent_quarantined                             the agent's own agents row is quarantined
---   unknown_carrier                               carrier_id not in the carriers seed
---   conflicting_duplicate_message_id              another row has this message_id with other content
+{{ config(materialized='view') }}
 
-
-{%- set id_pattern = id_pattern() -%}
-{#- SPEC §1 timestamp (UTC): ISO 8601 date and time to the second, optional fraction, optional `Z` or
-    offset (converted to UTC); a space for the `T` is accepted (Parquet timestamps read as text). -#}
-{%- set timestamp_pattern =
-    '[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]'
-    ~ '([.][0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?' -%}
-{%- set suggestions_pattern = '[a-z][a-z0-9_]*([|][a-z][a-z0-9_]*)*' %}
-
-{#- Daily operation: a run checks again only the rows that arrived and the rows sharing a
-    message_id with them (the only rows whose duplicate status can change); a new agents file
-    means a full rebuild (rbm/state.py). -#}
-{{ config(**row_scoped_config()) }}
+-- SPEC §1, §7: every staged message row with its verdict: at most one quarantine reason and whether
+-- it is an exact duplicate of an earlier row (both from int_messages_rejected, which stores only the
+-- rows set aside); a row found there is valid. One row per input row: a left join on the row's
+-- identity (source kind, file, line), unique in both.
 
 with
 
-staged as {{ inlined_cte() }} (
+staged as (
     select * from {{ ref('int_messages_unioned') }}
 ),
 
-agents_checked as (
-    select * from {{ ref('int_agents_checked') }}
-),
-
-carriers as (
-    select * from {{ ref('carriers') }}
-),
-
-messages as {{ inlined_cte() }} (
-    select * from staged
-    {% if is_incremental() %}
-        where {{ arrived_in_this_run() }}
-            or message_id in (select arrived.message_id from staged as arrived where {{ arrived_in_this_run() }})
-    {% endif %}
-),
-
--- SPEC §7 duplicates, from the narrow staged values only: this path never carries the checked
--- rows, so the wide rows are read once and never held whole (100M rows spilled >40 GB otherwise).
-repeated_ids as (
-    -- Only a message_id that occurs more than once needs its rows compared (SPEC §7).
-    select message_id from messages
-    where message_id is not null
-    group by message_id
-    having count(*) > 1
-),
-
-repeated_rows as (
-    select
-        messages.source_file,
-        messages.source_row,
-        messages.message_id,
-        -- Length-prefixed values: two rows have the same fingerprint only when every value is equal.
-        concat_ws(
-            '|',
-            {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text_key',
-                         'file_size_bytes_raw', 'suggestions', 'status', 'sent_at_raw', 'delivered_at_raw',
-                         'is_tester_raw'] -%}
-                coalesce(cast(length(messages.{{ c }}) as string) || ':' || messages.{{ c }}, '-')
-                {%- if not loop.last %},{% endif %}
-            {% endfor %}
-        ) as row_fingerprint
-    from messages
-    where messages.message_id in (select repeated_ids.message_id from repeated_ids)
-),
-
-repeated_counted as (
-    select
-        source_file,
-        source_row,
-        {{ count_distinct_over("row_fingerprint", "message_id") }} as versions_of_message,
-        row_number() over (
-            partition by message_id, row_fingerprint order by source_file, source_row
-        ) as copy_number
-    from repeated_rows
-),
-
--- An agent is known when its agents row is usable; an agent whose every row is quarantined is
--- `agent_quarantined` (its messages cannot be billed without its billing_category).
-agent_status as (
-    select
-        agent_id,
-        max(case when quarantine_reason is null then 1 else 0 end) = 1 as is_usable
-    from agents_checked
-    where agent_id is not null
-    group by agent_id
-),
-
-referenced as (
-    select
-        messages.*,
-        agent_status.agent_id is not null as is_listed_agent,
-        coalesce(agent_status.is_usable, false) as is_known_agent,
-        carriers.carrier_id is not null as is_known_carrier
-    from messages
-    left join agent_status on messages.agent_id = agent_status.agent_id
-    left join carriers on messages.carrier_id = carriers.carrier_id
-),
-
-row_checked as (
-    select
-        *,
-        case
-            -- The line is not a record of the contract's columns (the CSV reader's error type).
-            {{- malformed_line_reasons() }}
-            -- SPEC §1 ids: present, and exactly an id (no padding, no invisible characters).
-            when message_id is null or trim(message_id) = '' then 'missing_message_id'
-            when not {{ matches_regex('message_id', id_pattern) }} then 'invalid_message_id'
-            when agent_id is null or trim(agent_id) = '' then 'missing_agent_id'
-            when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
-            when user_key is null then 'missing_user_id'
-            when carrier_id is null or trim(carrier_id) = '' then 'missing_carrier_id'
-            when not {{ matches_regex('carrier_id', id_pattern) }} then 'invalid_carrier_id'
-            -- SPEC §1 enums, exactly as written there, and consistent with the direction.
-            when direction is null or direction not in ('MT', 'MO') then 'invalid_direction'
-            when
-                content_kind is null
-                or (direction = 'MT' and content_kind not in ('text', 'file', 'rich_card', 'carousel'))
-                or (direction = 'MO' and content_kind not in ('text', 'suggested_reply', 'suggested_action', 'file'))
-                then 'invalid_content_kind'
-            when
-                status is null
-                or (direction = 'MT' and status not in ('delivered', 'sent', 'failed', 'revoked'))
-                or (direction = 'MO' and status != 'received')
-                then 'invalid_status'
-            -- SPEC §1 timestamps (UTC): a strict ISO 8601 form that is also a real date and time.
-            when sent_at_raw is null then 'missing_sent_at'
-            when not {{ matches_regex('sent_at_raw', timestamp_pattern) }} or sent_at is null then 'invalid_sent_at'
-            when
-                delivered_at_raw is not null
-                and (not {{ matches_regex('delivered_at_raw', timestamp_pattern) }} or delivered_at is null)
-                then 'invalid_delivered_at'
-            -- Before RCS business messaging existed, or absurdly far ahead: impossible, not late data.
-            when
-                sent_at < timestamp '2008-01-01' or sent_at >= timestamp '2100-01-01'
-                or delivered_at < timestamp '2008-01-01' or delivered_at >= timestamp '2100-01-01'
-                then 'timestamp_out_of_range'
-            -- SPEC §1, §2, §7: delivered_at belongs to a delivered MT, and follows its sent_at.
-            when direction = 'MT' and status = 'delivered' and delivered_at is null then 'missing_delivered_at'
-            when delivered_at is not null and not (direction = 'MT' and status = 'delivered')
-                then 'unexpected_delivered_at'
-            when delivered_at < sent_at then 'delivered_before_sent'
-            -- SPEC §1 file_size_bytes: integer, null; SPEC §7: never negative.
-            when file_size_bytes_raw is not null and {{ matches_regex('file_size_bytes_raw', '-[0-9]*[1-9][0-9]*') }}
-                then 'negative_file_size'
-            when
-                file_size_bytes_raw is not null
-                and (not {{ matches_regex('file_size_bytes_raw', '[0-9]+') }} or file_size_bytes is null)
-                then 'invalid_file_size'
-            -- SPEC §1 suggestions: MT only, `|`-separated kinds.
-            when direction = 'MO' and suggestions is not null then 'unexpected_suggestions'
-            when suggestions is not null and not {{ matches_regex('suggestions', suggestions_pattern) }}
-                then 'invalid_suggestions'
-            -- SPEC §1 is_tester: boolean.
-            when is_tester_raw is null then 'missing_is_tester'
-            when lower(is_tester_raw) not in ('true', 'false') then 'invalid_is_tester'
-            -- References: the agents file (SPEC §1) and the carriers seed.
-            when not is_listed_agent then 'unknown_agent'
-            when not is_known_agent then 'agent_quarantined'
-            when not is_known_carrier then 'unknown_carrier'
-        end as row_reason
-    from referenced
-),
-
-duplicates_counted as (
-    select
-        row_checked.*,
-        coalesce(repeated_counted.versions_of_message, 1) as versions_of_message,
-        coalesce(repeated_counted.copy_number, 1) as copy_number
-    from row_checked
-    left join repeated_counted
-        on
-            row_checked.message_id is not null
-            and row_checked.source_file = repeated_counted.source_file
-            and row_checked.source_row = repeated_counted.source_row
-),
-
-duplicates_flagged as (
-    select
-        *,
-        -- Only a copy of a valid row is a duplicate; every copy of a bad row is quarantined, and rows
-        -- without a message_id (NULL partition) always have a row_reason, so they never collapse.
-        row_reason is null and versions_of_message = 1 and copy_number > 1 as is_exact_duplicate
-    from duplicates_counted
+rejected as (
+    select * from {{ ref('int_messages_rejected') }}
 )
 
 select
-    source_kind,
-    source_file,
-    source_row,
-    message_id,
-    agent_id,
-    user_key,
-    carrier_id,
-    direction,
-    content_kind,
-    text_bytes,
-    file_size_bytes,
-    suggestions,
-    status,
-    sent_at,
-    delivered_at,
-    is_tester,
-    google_billing_event_id,
-    loaded_at,
-    is_exact_duplicate,
-    case
-        when not is_exact_duplicate
-            then coalesce(
-                row_reason,
-                case when versions_of_message > 1 then 'conflicting_duplicate_message_id' end
-            )
-    end as quarantine_reason
-from duplicates_flagged
+    staged.source_kind,
+    staged.source_file,
+    staged.source_row,
+    staged.message_id,
+    staged.agent_id,
+    staged.user_key,
+    staged.carrier_id,
+    staged.direction,
+    staged.content_kind,
+    staged.text_bytes,
+    staged.file_size_bytes,
+    staged.suggestions,
+    staged.status,
+    staged.sent_at,
+    staged.delivered_at,
+    staged.is_tester,
+    staged.google_billing_event_id,
+    staged.loaded_at,
+    coalesce(rejected.is_exact_duplicate, false) as is_exact_duplicate,
+    rejected.quarantine_reason
+from staged
+left join rejected
+    on
+        staged.source_kind = rejected.source_kind
+        and staged.source_file = rejected.source_file
+        and staged.source_row = rejected.source_row

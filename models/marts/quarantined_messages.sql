@@ -4,7 +4,7 @@
 with
 
 quarantined as (
-    select * from {{ ref('int_messages_checked') }}
+    select * from {{ ref('int_messages_rejected') }}
     where quarantine_reason is not null
 ),
 
@@ -20,18 +20,18 @@ select
     quarantined.source_kind,
     quarantined.source_file,
     quarantined.source_row,
-    quarantined.agent_id,
-    quarantined.user_key is not null as has_user_id,
-    quarantined.carrier_id,
-    quarantined.direction,
-    quarantined.content_kind,
+    staged.agent_id,
+    staged.user_key is not null as has_user_id,
+    staged.carrier_id,
+    staged.direction,
+    staged.content_kind,
     staged.file_size_bytes_raw as file_size_bytes,
-    quarantined.suggestions,
-    quarantined.status,
+    staged.suggestions,
+    staged.status,
     staged.sent_at_raw as sent_at,
     staged.delivered_at_raw as delivered_at,
     staged.is_tester_raw as is_tester,
-    quarantined.loaded_at
+    staged.loaded_at
 from quarantined
 left join staged
     on

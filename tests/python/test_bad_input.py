@@ -264,9 +264,10 @@ TAMPERING = {
     "billed row lost": (
         "delete from int_us_billable_events where message_id ="
         " (select min(message_id) from int_us_billable_events)"),
-    "quarantined row lost": (
-        "delete from int_messages_checked where message_id ="
-        " (select min(message_id) from int_messages_checked where quarantine_reason is not null)"),
+    # int_messages_checked is a view: every staged row, joined to the stored verdicts of the rows set aside.
+    "quarantine verdict stored twice": (
+        "insert into int_messages_rejected"
+        " select * from int_messages_rejected where quarantine_reason is not null limit 1"),
     "row counted twice": (
         "insert into int_us_billable_events select * from int_us_billable_events limit 1"),
 }
