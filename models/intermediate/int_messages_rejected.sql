@@ -3,8 +3,9 @@
 -- of a valid row (an exact duplicate). Every staged row is checked; only these rows are stored, so a
 -- clean file stores (almost) nothing here and the checked rows are never a second wide copy of
 -- staging (issue: scale: ~6 s at 10M rows). int_messages_checked puts the verdicts beside every row.
--- The contract is applied strictly to the values as read: a value that is not exactly what SPEC §1 allows is quarantined, never repaired or guessed
--- (no trimming, no case folding of enums, no lenient number or date parsing).
+-- The contract is applied strictly to the values as read: a value that is not exactly what SPEC §1
+-- allows is quarantined, never repaired or guessed (no trimming, no case folding of enums, no lenient
+-- number or date parsing).
 -- Rows sharing a message_id with different content are all quarantined; of identical copies of a
 -- valid row the first counts and the others are exact duplicates (SPEC §7). A row with no usable
 -- message_id is never a duplicate of another: it is quarantined on its own.
