@@ -1,37 +1,46 @@
 {{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
--- depends_on: {{ ref('fct_report_rows') }}
 -- depends_on: {{ ref('int_touched_streams') }}
-{#- The published rows of the previous run, read before this run rebuilds them. Not a ref():
-    rpt_published_report_rows is built after this model (it depends on it). -#}
-{%- set published = adapter.get_relation(
-    database=this.database, schema=this.schema, identifier='rpt_published_report_rows'
+-- depends_on: {{ ref('fct_billable_messages') }}
+-- depends_on: {{ ref('int_agents_checked') }}
+{#- The report rows stored by the previous run, read before this run replaces them. Not a ref():
+    fct_report_rows is built after this model (it depends on it). -#}
+{%- set previous = adapter.get_relation(
+    database=this.database, schema=this.schema, identifier='fct_report_rows'
 ) if execute else none -%}
 
 -- Restatement log (daily operation): when a run changes a report file already published by an
 -- earlier run (late data joined, split or started an event), one row per changed file says when
 -- and how many rows were added, removed or changed. Rows are matched by event and exact content.
 -- The first build of a database publishes everything and restates nothing.
--- An incremental run compares only the rows it recomputed (int_touched_streams): every other report
--- row is the stored one, unchanged. A full rebuild compares every row (select_recomputed_rows).
+-- An incremental run compares only the rows it recomputes (int_touched_streams), built here as
+-- fct_report_rows builds them (macro report_rows_ctes), with the previous run's rows of fct_report_rows:
+-- every other report row stays as stored. A full rebuild compares every row (select_recomputed_rows).
 
-{% if is_incremental() and published is not none %}
+{% if is_incremental() and previous is not none %}
 
     with
 
-    current_rows as (
-        select * from {{ ref('fct_report_rows') }}
+    all_billed as (
+        select * from {{ ref('fct_billable_messages') }}
     ),
 
-    published_rows as (
-        select * from {{ published }}
+    agents as (
+        select * from {{ ref('int_agents_checked') }}
+        where quarantine_reason is null and not is_exact_duplicate
     ),
 
-    compared_current_rows as (
-        {{ select_recomputed_rows('current_rows', 'event_first_at') }}
+    previous_rows as (
+        select * from {{ previous }}
     ),
 
-    compared_published_rows as (
-        {{ select_recomputed_rows('published_rows', 'event_first_at') }}
+    billed as (
+        {{ select_recomputed_rows('all_billed', 'event_first_at') }}
+    ),
+
+    {{ report_rows_ctes('billed', 'agents') }},
+
+    compared_previous_rows as (
+        {{ select_recomputed_rows('previous_rows', 'event_first_at') }}
     ),
 
     new_rows as (
@@ -40,7 +49,7 @@
             generation_date,
             billing_event_id,
             row_fingerprint
-        from compared_current_rows
+        from report_rows_fingerprinted
     ),
 
     old_rows as (
@@ -49,16 +58,7 @@
             generation_date,
             billing_event_id,
             row_fingerprint
-        from compared_published_rows
-    ),
-
-    files_after as (
-        select
-            carrier_id,
-            generation_date,
-            count(*) as rows_after
-        from current_rows
-        group by carrier_id, generation_date
+        from compared_previous_rows
     ),
 
     files_before as (
@@ -66,7 +66,7 @@
             carrier_id,
             generation_date,
             count(*) as rows_before
-        from published_rows
+        from previous_rows
         group by carrier_id, generation_date
     ),
 
@@ -104,6 +104,17 @@
             and numbered_new.copy_number = numbered_old.copy_number
     ),
 
+    -- A file after the run: its rows before, less the compared rows it had, plus the recomputed ones.
+    recomputed_counts as (
+        select
+            carrier_id,
+            generation_date,
+            sum(case when in_old then 1 else 0 end) as old_rows,
+            sum(case when in_new then 1 else 0 end) as new_rows
+        from matched
+        group by carrier_id, generation_date
+    ),
+
     per_event as (
         select
             carrier_id,
@@ -133,16 +144,16 @@
         select
             changes_per_file.*,
             coalesce(files_before.rows_before, 0) as rows_before,
-            coalesce(files_after.rows_after, 0) as rows_after
+            coalesce(files_before.rows_before, 0) - recomputed_counts.old_rows + recomputed_counts.new_rows as rows_after
         from changes_per_file
         left join files_before
             on
                 changes_per_file.carrier_id = files_before.carrier_id
                 and changes_per_file.generation_date = files_before.generation_date
-        left join files_after
+        inner join recomputed_counts
             on
-                changes_per_file.carrier_id = files_after.carrier_id
-                and changes_per_file.generation_date = files_after.generation_date
+                changes_per_file.carrier_id = recomputed_counts.carrier_id
+                and changes_per_file.generation_date = recomputed_counts.generation_date
     )
 
     select

@@ -75,11 +75,20 @@ def fixture(columns, rows, indent):
     return f"{pad}format: csv\n{pad}rows: |\n" + block(csv_text(columns, rows), indent + 2) + "\n"
 
 
-def touched_streams_is_input(model):
+def model_sql(model):
     import glob
     paths = glob.glob(f"{ROOT}/models/**/{model}.sql", recursive=True)
     assert len(paths) == 1, (model, paths)
-    sql = open(paths[0], encoding="utf-8").read()
+    return open(paths[0], encoding="utf-8").read()
+
+
+def restatements_is_input(model):
+    """fct_report_rows is built after rpt_restatements (a depends_on ref, never read)."""
+    return "ref('rpt_restatements')" in model_sql(model)
+
+
+def touched_streams_is_input(model):
+    sql = model_sql(model)
     # The stream models reach int_touched_streams through these macros (macros/incremental_streams.sql).
     return any(name in sql for name in ("int_touched_streams", "select_recomputed_rows", "stream_scoped_config"))
 
@@ -121,6 +130,10 @@ class Test:
             out.append("      - input: ref('int_touched_streams')")
             out.append("        format: sql")
             out.append("        rows: select cast(null as string) as stream_key where false")
+        if restatements_is_input(self.model):
+            out.append("      - input: ref('rpt_restatements')")
+            out.append("        format: sql")
+            out.append("        rows: select cast(null as string) as file_path where false")
         for ref, cols, rows in self.given:
             if ref.startswith("ref("):
                 out.append(f"      - input: {ref}")
