@@ -16,10 +16,12 @@ billed as (
 per_event as (
     select
         billing_event_id,
-        {% for column in ['start_time', 'duration', 'mt_messages', 'mo_messages', 'carrier_id', 'generation_date'] -%}
-            min({{ column }}) = max({{ column }})
-        {%- if not loop.last %} and {% endif %}
-        {% endfor -%}
+        min(start_time) = max(start_time)
+        and min(duration) = max(duration)
+        and min(mt_messages) = max(mt_messages)
+        and min(mo_messages) = max(mo_messages)
+        and min(carrier_id) = max(carrier_id)
+        and min(generation_date) = max(generation_date)
         and min(coalesce(session_type, '')) = max(coalesce(session_type, '')) as is_consistent,
         max(mt_messages) as mt_messages,
         max(mo_messages) as mo_messages
