@@ -11,6 +11,20 @@
     {{ return(['agent_id', 'agent_name', 'agent_owner', 'owner_name', 'billing_category']) }}
 {% endmacro %}
 
+{#- The run's inputs (SPEC §8): the file lists, the names of repaired copies and the activity logs'
+    carrier. The run script passes them in the environment variable RBM_RUN_INPUTS (JSON), not as
+    dbt vars: dbt parses the whole project again whenever --vars change (~2.4 s a run), and keeps its
+    parsed project when only this variable changes. A dbt var of the same name is the fallback (dbt
+    used directly, `make dbt-test`). -#}
+{% macro run_input(name, default=none) %}
+    {%- set given = env_var('RBM_RUN_INPUTS', '') -%}
+    {%- if given -%}
+        {%- set inputs = fromjson(given) -%}
+        {%- if name in inputs -%}{{ return(inputs[name]) }}{%- endif -%}
+    {%- endif -%}
+    {{ return(var(name, default)) }}
+{% endmacro %}
+
 {#- A path var may be one path, a glob, or a list (the run script passes the expanded list). -#}
 {% macro as_path_list(paths) %}
     {% if paths is string %}{{ return([paths] if paths | trim else []) }}{% endif %}
@@ -30,7 +44,7 @@
 
 {% macro default__load_raw_files(name, paths, columns, delimiter) %}
     {%- set all_paths = as_path_list(paths) -%}
-    {%- set names = var('source_file_names', {}) -%}
+    {%- set names = run_input('source_file_names', {}) -%}
     {%- set csv_paths = [] -%}{%- set parquet_paths = [] -%}
     {%- for p in all_paths -%}
         {%- do (parquet_paths if p.lower().endswith('.parquet') else csv_paths).append(p) -%}
@@ -137,8 +151,8 @@
 
 {#- SPEC §9: an activity log is per carrier, so the carrier comes from the run (CARRIER=…). -#}
 {% macro activity_carrier_id() -%}
-    {%- if var('activity_carrier') -%}
-        {{ string_literal(var("activity_carrier")) }}
+    {%- if run_input('activity_carrier') -%}
+        {{ string_literal(run_input('activity_carrier')) }}
     {%- else -%}
         cast(null as string)
     {%- endif -%}
@@ -153,7 +167,7 @@
         {{ return(all_paths) }}
     {%- endif -%}
     {%- set loaded = run_query('select distinct source_file from ' ~ this).columns[0].values() -%}
-    {%- set names = var('source_file_names', {}) -%}
+    {%- set names = run_input('source_file_names', {}) -%}
     {%- set new_paths = [] -%}
     {%- for path in all_paths if names.get(path, path) not in loaded -%}
         {%- do new_paths.append(path) -%}
@@ -164,7 +178,7 @@
 {#- The run script may read a repaired copy of a broken file (rbm/inputs.py); rows keep the name of
     the file as delivered (var source_file_names: copy -> original). -#}
 {% macro original_file_name(expr) -%}
-    {%- set names = var('source_file_names', {}) -%}
+    {%- set names = run_input('source_file_names', {}) -%}
     {%- if names -%}
         case {{ expr }}{% for copy, original in names.items() %} when '{{ copy | replace("'", "''") }}' then '{{ original | replace("'", "''") }}'{% endfor %} else {{ expr }} end
     {%- else -%}

@@ -38,7 +38,8 @@ class RunInputs:
     # Repaired copies read instead of broken files: copy -> the file as delivered.
     originals: dict[str, str] = field(default_factory=dict)
 
-    def dbt_vars(self) -> dict:
+    def dbt_inputs(self) -> dict:
+        """The inputs as the dbt models read them (macro run_input; rbm/report.py dbt_command)."""
         return {
             "messages_path": self.messages,
             "agents_path": self.agents,

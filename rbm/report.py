@@ -35,16 +35,39 @@ def database_location(target: str) -> Path:
     return duckdb_path() if target == "duckdb" else spark_dir() / "spark-warehouse"
 
 
-def run_dbt(args: list[str], target: str, dbt_vars: dict) -> bool:
-    """Run dbt in its own process (it holds the database open with its own settings)."""
+# The run's inputs (rbm/inputs.py RunInputs.dbt_vars) travel in this environment variable, not in --vars:
+# dbt parses the whole project again whenever --vars change, but keeps its parsed project (target/
+# partial_parse.msgpack) when only an environment variable read by the models does (macro run_input).
+RUN_INPUTS_ENV = "RBM_RUN_INPUTS"
+# Above this size (an environment variable holds at most 128 KiB on Linux) the inputs go in --vars.
+RUN_INPUTS_MAX_CHARS = 100_000
+
+
+def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict) -> tuple[list[str], dict]:
+    """The dbt command line and environment of a run: `dbt_vars` as --vars, `run_inputs` in RBM_RUN_INPUTS
+    (or in --vars too when too large for the environment)."""
     import json
-    import subprocess
     import sys
 
     env = dict(os.environ, RBM_DUCKDB_PATH=str(duckdb_path()), RBM_SPARK_DIR=str(spark_dir()))
+    inputs_json = json.dumps(run_inputs, sort_keys=True)
+    if len(inputs_json) <= RUN_INPUTS_MAX_CHARS:
+        env[RUN_INPUTS_ENV] = inputs_json
+    else:
+        env.pop(RUN_INPUTS_ENV, None)
+        dbt_vars = {**dbt_vars, **run_inputs}
     dbt = Path(sys.executable).parent / "dbt"
-    command = [str(dbt), *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", target,
-               "--vars", json.dumps(dbt_vars)]
+    command = [str(dbt), *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", target]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+    return command, env
+
+
+def run_dbt(args: list[str], target: str, dbt_vars: dict, run_inputs: dict | None = None) -> bool:
+    """Run dbt in its own process (it holds the database open with its own settings)."""
+    import subprocess
+
+    command, env = dbt_command(args, target, dbt_vars, run_inputs or {})
     return subprocess.run(command, cwd=ROOT, env=env).returncode == 0
 
 

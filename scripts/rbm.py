@@ -9,7 +9,6 @@ everything succeeded, then prints a summary of the run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -54,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: TARGET=spark needs Java 17 (java on the PATH, or JAVA_HOME); see README \"Spark\".",
               file=sys.stderr)
         return 2
-    dbt_vars = run_inputs.dbt_vars()
+    dbt_vars = {}  # the inputs go in the environment (rbm/report.py dbt_command)
     if os.environ.get("BILLING_SALT"):
         dbt_vars["billing_salt"] = os.environ["BILLING_SALT"]
     database = report.database_location(args.target)
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"full rebuild: {reason}")
         build.append("--full-refresh")
     run_started = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    ok = report.run_dbt(build, args.target, dbt_vars)
+    ok = report.run_dbt(build, args.target, dbt_vars, run_inputs.dbt_inputs())
     if not ok:
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)

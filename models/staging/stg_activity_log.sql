@@ -3,8 +3,8 @@
         materialized='incremental',
         incremental_strategy='append',
         pre_hook=[
-            "{{ load_raw_files('rbm_raw_activity_tab', files_not_yet_loaded(var('activity_path')), activity_contract_columns(), delimiter='\\t') }}",
-            "{{ load_raw_files('rbm_raw_activity_semicolon', files_not_yet_loaded(var('activity_semicolon_path')), activity_contract_columns(), delimiter=';') }}",
+            "{{ load_raw_files('rbm_raw_activity_tab', files_not_yet_loaded(run_input('activity_path')), activity_contract_columns(), delimiter='\\t') }}",
+            "{{ load_raw_files('rbm_raw_activity_semicolon', files_not_yet_loaded(run_input('activity_semicolon_path')), activity_contract_columns(), delimiter=';') }}",
         ],
         post_hook=[
             "{{ drop_raw_files('rbm_raw_activity_tab') }}",

@@ -1,6 +1,6 @@
 {{
     config(
-        pre_hook="{{ load_raw_files('rbm_raw_agents', var('agents_path'), agents_contract_columns()) }}",
+        pre_hook="{{ load_raw_files('rbm_raw_agents', run_input('agents_path'), agents_contract_columns()) }}",
         post_hook="{{ drop_raw_files('rbm_raw_agents') }}",
     )
 }}

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ load_raw_files('rbm_raw_messages', files_not_yet_loaded(var('messages_path')), messages_contract_columns()) }}",
+        pre_hook="{{ load_raw_files('rbm_raw_messages', files_not_yet_loaded(run_input('messages_path')), messages_contract_columns()) }}",
         post_hook="{{ drop_raw_files('rbm_raw_messages') }}",
     )
 }}
