@@ -238,12 +238,6 @@ verdicts as (
     from duplicates_flagged
 )
 
-select
-    source_kind,
-    source_file,
-    source_row,
-    message_id,
-    is_exact_duplicate,
-    quarantine_reason
-from verdicts
+-- Only the rows set aside are stored: every other row is valid (int_messages_checked).
+select * from verdicts
 where quarantine_reason is not null or is_exact_duplicate
