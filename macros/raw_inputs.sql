@@ -54,11 +54,14 @@
     {%- endset -%}
     {%- set statements = [] -%}
     {%- do statements.append('create or replace temp table ' ~ name ~ '_rejects (source_file varchar, source_row bigint, column_name varchar, error_message varchar)') -%}
-    {#- Line numbers: one temporary table per CSV file, filled in the file's order (insertion order
-        preserved for this statement only), so a row's rowid is its record number: line rowid + 2
-        (line 1 is the header). A `row_number() over ()` did the same in one thread: 10.3 s instead
-        of 6.6 s at 10M rows (issue: scale). -#}
-    {%- do statements.append("set preserve_insertion_order = true") -%}
+    {#- Line numbers: one temporary table per CSV file, filled in the file's order, so a row's rowid
+        is its record number: line rowid + 2 (line 1 is the header). A `row_number() over ()` did the
+        same in one thread: 10.3 s instead of 6.6 s at 10M rows (issue: scale).
+        The order is kept by preserve_insertion_order for this connection only (SET SESSION): the
+        setting is global in DuckDB, and a model loading in another dbt thread, or dbt-duckdb applying
+        the profile's settings (false) to a new connection, would otherwise switch it off in the middle
+        of a load (a global SET here numbered the rows of a 60k-row file out of order, now and then). -#}
+    {%- do statements.append("set session preserve_insertion_order = true") -%}
     {%- for path in csv_paths -%}
         {%- set load_file -%}
     create or replace temp table {{ name }}_file_{{ loop.index }} as
@@ -86,14 +89,13 @@
     {%- endif -%}
     {#- The statements run here, while the hook is rendered (hooks are rendered right before they
         run); the view below then renumbers rows only when a line was rejected. -#}
-    {%- set rejected = namespace(files=[]) -%}
+    {%- set rejected_files = [] -%}
     {%- if execute -%}
-        {%- set previous_order = run_query("select current_setting('preserve_insertion_order')").columns[0].values()[0] -%}
         {%- for statement in statements -%}
             {%- do run_query(statement) -%}
         {%- endfor -%}
-        {%- do run_query("set preserve_insertion_order = " ~ ('true' if previous_order else 'false')) -%}
-        {%- set rejected.files = run_query('select distinct source_file from ' ~ name ~ '_rejects').columns[0].values() -%}
+        {%- do run_query("reset session preserve_insertion_order") -%}
+        {%- set rejected_files = run_query('select distinct source_file from ' ~ name ~ '_rejects').columns[0].values() -%}
     {%- endif %}
     create or replace temp view {{ name }} as
     select {% for c in columns %}cast(null as varchar) as {{ c }}, {% endfor %}cast(null as varchar) as source_file, cast(null as bigint) as source_row
@@ -101,7 +103,7 @@
     {%- for path in csv_paths %}
         {%- set source_file = names.get(path, path) %}
     union all
-    {%- if source_file in rejected.files %}
+    {%- if source_file in rejected_files %}
     -- The record numbers skip the rejected lines: a row after the i-th rejected line (line L)
     -- moves down by i. Its record number n + 1 is after that line when n + 1 > L - i.
     select {% for c in columns %}r.{{ c }}, {% endfor %}'{{ source_file | replace("'", "''") }}' as source_file,
@@ -151,8 +153,9 @@
 
 {#- SPEC §9: an activity log is per carrier, so the carrier comes from the run (CARRIER=…). -#}
 {% macro activity_carrier_id() -%}
-    {%- if run_input('activity_carrier') -%}
-        {{ string_literal(run_input('activity_carrier')) }}
+    {%- set carrier = run_input('activity_carrier') -%}
+    {%- if carrier -%}
+        {{ string_literal(carrier) }}
     {%- else -%}
         cast(null as string)
     {%- endif -%}
