@@ -35,7 +35,7 @@ def database_location(target: str) -> Path:
     return duckdb_path() if target == "duckdb" else spark_dir() / "spark-warehouse"
 
 
-# The run's inputs (rbm/inputs.py RunInputs.dbt_vars) travel in this environment variable, not in --vars:
+# The run's inputs (rbm/inputs.py RunInputs.dbt_inputs) travel in this environment variable, not in --vars:
 # dbt parses the whole project again whenever --vars change, but keeps its parsed project (target/
 # partial_parse.msgpack) when only an environment variable read by the models does (macro run_input).
 RUN_INPUTS_ENV = "RBM_RUN_INPUTS"

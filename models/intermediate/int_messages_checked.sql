@@ -2,7 +2,7 @@
 
 -- SPEC §1, §7: every staged message row with its verdict: at most one quarantine reason and whether
 -- it is an exact duplicate of an earlier row (both from int_messages_rejected, which stores only the
--- rows set aside); a row found there is valid. One row per input row: a left join on the row's
+-- rows set aside); a row not found there is valid. One row per input row: a left join on the row's
 -- identity (source kind, file, line), unique in both.
 
 with

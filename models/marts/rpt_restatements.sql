@@ -104,17 +104,6 @@
             and numbered_new.copy_number = numbered_old.copy_number
     ),
 
-    -- A file after the run: its rows before, less the compared rows it had, plus the recomputed ones.
-    recomputed_counts as (
-        select
-            carrier_id,
-            generation_date,
-            sum(case when in_old then 1 else 0 end) as old_rows,
-            sum(case when in_new then 1 else 0 end) as new_rows
-        from matched
-        group by carrier_id, generation_date
-    ),
-
     per_event as (
         select
             carrier_id,
@@ -135,7 +124,10 @@
             sum(case when old_rows = 0 then new_rows else 0 end) as rows_added,
             sum(case when new_rows = 0 then old_rows else 0 end) as rows_removed,
             sum(case when old_rows > 0 and new_rows > 0 then unmatched_new_rows else 0 end) as rows_changed,
-            sum(case when old_rows > 0 and new_rows > 0 then unmatched_old_rows else 0 end) as rows_replaced
+            sum(case when old_rows > 0 and new_rows > 0 then unmatched_old_rows else 0 end) as rows_replaced,
+            -- A file after the run: its rows before, less the compared rows it had, plus the recomputed ones.
+            sum(old_rows) as compared_old_rows,
+            sum(new_rows) as compared_new_rows
         from per_event
         group by carrier_id, generation_date
     ),
@@ -144,16 +136,13 @@
         select
             changes_per_file.*,
             coalesce(files_before.rows_before, 0) as rows_before,
-            coalesce(files_before.rows_before, 0) - recomputed_counts.old_rows + recomputed_counts.new_rows as rows_after
+            coalesce(files_before.rows_before, 0) - changes_per_file.compared_old_rows + changes_per_file.compared_new_rows
+                as rows_after
         from changes_per_file
         left join files_before
             on
                 changes_per_file.carrier_id = files_before.carrier_id
                 and changes_per_file.generation_date = files_before.generation_date
-        inner join recomputed_counts
-            on
-                changes_per_file.carrier_id = recomputed_counts.carrier_id
-                and changes_per_file.generation_date = recomputed_counts.generation_date
     )
 
     select
