@@ -24,4 +24,4 @@ agents as (
 
 {{ report_rows_ctes('billed', 'agents') }}
 
-select * from report_rows_fingerprinted
+select * from report_rows

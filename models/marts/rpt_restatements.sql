@@ -48,8 +48,8 @@
             carrier_id,
             generation_date,
             billing_event_id,
-            row_fingerprint
-        from report_rows_fingerprinted
+            {{ report_row_fingerprint() }} as row_fingerprint
+        from report_rows
     ),
 
     old_rows as (
@@ -57,7 +57,7 @@
             carrier_id,
             generation_date,
             billing_event_id,
-            row_fingerprint
+            {{ report_row_fingerprint() }} as row_fingerprint
         from compared_previous_rows
     ),
 
