@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     database = report.database_location(args.target)
     current = state.fingerprint(run_inputs.agents, dbt_vars.get("billing_salt", ""), args.target)
     # A run checks what guards the invoice: the report contract, the conservation audit and the
-    # session rows' agreement (singular tests). `make test` runs every unit and generic test.
+    # session rows' agreement and the stream order's numbering (singular tests). `make test` runs every unit
+    # and generic test.
     build = ["build", "--exclude-resource-type", "unit_test", "--exclude", "test_type:generic"]
     reason = "asked for (--full-refresh)" if args.full_refresh else state.needs_full_refresh(database, current)
     if reason:

@@ -1,25 +1,20 @@
 {{ config(materialized='view') }}
 
--- SPEC §2: the billable messages of every conversation stream in stream order
--- (event time, then message_id). stream_seq is the one order every later rule uses.
+-- SPEC §2: the billable messages, each with its conversation stream.
 -- Decision (README): a stream is one agent, one user and one carrier, since the carrier
 -- decides the billing model and the report an event lands in.
--- A view: int_messages_classified stores these rows with their type (one copy, not two); an
--- incremental run's filter on stream_key reaches below the numbering window.
+-- A view: int_messages_classified numbers and stores these rows with their type (one copy, not
+-- two), after a daily run's filter on the touched streams.
 
 with
 
 billable as (
-    select
-        *,
-        {{ stream_key('agent_id', 'user_key', 'carrier_id') }} as stream_key
-    from {{ ref('int_messages_billability') }}
+    select * from {{ ref('int_messages_billability') }}
     where not_billable_reason is null
 )
 
 select
-    stream_key,
-    row_number() over (partition by stream_key order by event_at, message_id) as stream_seq,
+    {{ stream_key('agent_id', 'user_key', 'carrier_id') }} as stream_key,
     message_id,
     agent_id,
     carrier_id,

@@ -1,7 +1,8 @@
 {{ config(**stream_scoped_config('event_at')) }}
 
--- Classify every billable message: its US event type (SPEC §3) or its global message type
--- (SPEC §5), by its carrier's billing model, with its own segment_count and size_kilobytes.
+-- Number every billable message in stream order (SPEC §2: event time, then message_id; stream_seq is
+-- the one order every later rule uses) and classify it: its US event type (SPEC §3) or its global
+-- message type (SPEC §5), by its carrier's billing model, with its own segment_count and size_kilobytes.
 
 with
 
@@ -9,8 +10,40 @@ billable as (
     select * from {{ ref('int_billable_messages') }}
 ),
 
+-- Daily operation: only the rows of the touched streams from their recompute_from on. Every row of
+-- such a stream before recompute_from is kept as stored, and comes before every recomputed row in
+-- stream order (int_touched_streams), so the recomputed rows are numbered after the kept ones.
 messages as (
-    {{ select_recomputed_rows('billable') }}
+    {{ select_recomputed_rows('billable', 'event_at') }}
+),
+
+kept_rows as (
+    {% if is_incremental() and not flags.FULL_REFRESH %}
+        select
+            stored.stream_key,
+            count(*) as kept_rows
+        from {{ this }} as stored
+        inner join {{ ref('int_touched_streams') }} as touched
+            on
+                stored.stream_key = touched.touched_stream_key
+                and stored.event_at < touched.recompute_from
+        group by stored.stream_key
+    {% else %}
+        select
+            cast(null as string) as stream_key,
+            cast(null as bigint) as kept_rows
+        where false
+    {% endif %}
+),
+
+numbered as (
+    select
+        messages.*,
+        coalesce(kept_rows.kept_rows, 0)
+        + row_number() over (partition by messages.stream_key order by messages.event_at, messages.message_id)
+            as stream_seq
+    from messages
+    left join kept_rows on messages.stream_key = kept_rows.stream_key
 ),
 
 flagged as (
@@ -23,7 +56,7 @@ flagged as (
             as has_only_rich_suggestions,
         coalesce(suggestions, '') = '' as has_no_suggestions,
         coalesce(text_bytes, 0) as text_byte_count
-    from messages
+    from numbered
 ),
 
 classified as (
@@ -73,5 +106,4 @@ typed as (
     from classified
 )
 
--- Daily operation: only the rows from the stream's recompute_from on are stored again.
-{{ select_recomputed_rows('typed', 'event_at') }}
+select * from typed

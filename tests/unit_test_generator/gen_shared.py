@@ -117,7 +117,7 @@ tests.append(Test(
 BILL_IN = ["message_id", "agent_id", "user_key", "carrier_id", "billing_model", "billing_category", "direction",
            "content_kind", "text", "file_size_bytes", "suggestions", "event_at", "google_billing_event_id",
            "not_billable_reason"]
-BILL_OUT = ["stream_key", "stream_seq", "message_id", "agent_id", "carrier_id", "billing_model", "billing_category",
+BILL_OUT = ["stream_key", "message_id", "agent_id", "carrier_id", "billing_model", "billing_category",
             "direction", "content_kind", "text", "file_size_bytes", "suggestions", "event_at",
             "google_billing_event_id"]
 
@@ -130,27 +130,11 @@ def bil(mid, direction, at, user="uk_1", carrier="att", agent="agent_conv", reas
             "google_billing_event_id": None, "not_billable_reason": reason}
 
 
-def bout(r, seq):
+def bout(r):
     o = {c: r[c] for c in BILL_OUT if c in r}
-    o.update({"stream_key": md5(f"{r['agent_id']}|{r['user_key']}|{r['carrier_id']}"), "stream_seq": seq})
+    o.update({"stream_key": md5(f"{r['agent_id']}|{r['user_key']}|{r['carrier_id']}")})
     return o
 
-
-rows = [
-    bil("m9", "MT", f"{D1} 09:00:00", text="nine"),
-    bil("m10", "MO", f"{D1} 09:00:00", text="ten"),
-    bil("m100", "MO", f"{D1} 09:00:00", kind="suggested_action"),
-    bil("m1", "MT", f"{D1} 09:00:00.000001", kind="file", size=10),
-    bil("m0", "MO", f"{D1} 08:59:59.999999", text="zero"),
-    bil("m2", "MT", None, reason="mt_not_delivered"),
-    bil("m3", "MO", f"{D1} 08:00:00", reason="tester"),
-]
-tests.append(Test(
-    "stream_order_ties_by_message_id_as_strings", "int_billable_messages",
-    "SPEC §2: the stream order is (event time, message_id); ties in event time are ordered by message_id compared "
-    "as strings ('m10' < 'm100' < 'm9'); not-billable rows are not in any stream.",
-).give("int_messages_billability", BILL_IN, rows).expect_rows(BILL_OUT, [
-    bout(rows[4], 1), bout(rows[1], 2), bout(rows[2], 3), bout(rows[0], 4), bout(rows[3], 5)]))
 
 rows = [
     bil("a1", "MT", f"{D1} 09:00:00"),
@@ -159,12 +143,58 @@ rows = [
     bil("c1", "MO", f"{D1} 09:02:00", carrier="vodafone_uk"),
     bil("c2", "MT", f"{D1} 08:00:00", carrier="vodafone_uk"),
     bil("d1", "MT", f"{D1} 09:03:00", agent="agent_nonconv"),
+    bil("e1", "MT", None, reason="mt_not_delivered"),
+    bil("e2", "MO", f"{D1} 08:00:00", reason="tester"),
 ]
 tests.append(Test(
     "stream_is_one_agent_one_user_one_carrier", "int_billable_messages",
-    "SPEC §2 (Decision in README): a conversation stream is one agent, one user and one carrier; stream_seq restarts "
-    "at 1 in every stream and follows the stream order.",
-).give("int_messages_billability", BILL_IN, rows).expect_rows(BILL_OUT, [
-    bout(rows[0], 1), bout(rows[1], 2), bout(rows[2], 1), bout(rows[4], 1), bout(rows[3], 2), bout(rows[5], 1)]))
+    "SPEC §2 (Decision in README): a conversation stream is one agent, one user and one carrier (the stream_key of "
+    "the three); not-billable rows are not in any stream.",
+).give("int_messages_billability", BILL_IN, rows).expect_rows(BILL_OUT, [bout(r) for r in rows[:6]]))
+
+
+def num_in(mid, direction, at, stream="s_1", kind="text", size=None):
+    return {"stream_key": stream, "message_id": mid, "agent_id": "agent_conv", "carrier_id": "att",
+            "billing_model": "us", "billing_category": "conversational", "direction": direction, "content_kind": kind,
+            "text": "hi" if kind == "text" else None, "file_size_bytes": size, "suggestions": None, "event_at": at}
+
+
+def num_out(r, seq):
+    o = {c: r.get(c) for c in CLASSIFIED_OUT if c in r}
+    mtype = {"MO": "p2a_rich_message", "MT": "a2p_rich_message"}[r["direction"]] if r["content_kind"] == "text" \
+        else {"MO": "p2a_rich_media_message", "MT": "a2p_rich_media_message"}[r["direction"]]
+    o.update({"stream_seq": seq, "message_type": mtype, "segment_count": 1 if r["content_kind"] == "text" else 0,
+              "size_kilobytes": 0, "google_billing_event_id": None})
+    return o
+
+
+rows = [
+    num_in("m9", "MT", f"{D1} 09:00:00"),
+    num_in("m10", "MO", f"{D1} 09:00:00"),
+    num_in("m100", "MO", f"{D1} 09:00:00"),
+    num_in("m1", "MT", f"{D1} 09:00:00.000001", kind="file", size=10),
+    num_in("m0", "MO", f"{D1} 08:59:59.999999"),
+]
+tests.append(Test(
+    "stream_order_ties_by_message_id_as_strings", "int_messages_classified",
+    "SPEC §2: stream_seq numbers a stream in (event time, message_id) order; ties in event time are ordered by "
+    "message_id compared as strings ('m10' < 'm100' < 'm9').",
+).give("int_billable_messages", CLASSIFIED_IN, rows).expect_rows(CLASSIFIED_OUT, [
+    num_out(rows[4], 1), num_out(rows[1], 2), num_out(rows[2], 3), num_out(rows[0], 4), num_out(rows[3], 5)]))
+
+rows = [
+    num_in("a1", "MT", f"{D1} 09:00:00", stream="s_a"),
+    num_in("b1", "MO", f"{D1} 09:01:00", stream="s_b"),
+    num_in("a2", "MO", f"{D1} 09:05:00", stream="s_a"),
+    num_in("c1", "MO", f"{D1} 09:02:00", stream="s_c"),
+    num_in("c0", "MT", f"{D1} 08:00:00", stream="s_c"),
+    num_in("b2", "MT", f"{D1} 09:03:00", stream="s_b"),
+]
+tests.append(Test(
+    "stream_seq_restarts_in_every_stream", "int_messages_classified",
+    "SPEC §2: stream_seq restarts at 1 in every conversation stream and follows that stream's order only.",
+).give("int_billable_messages", CLASSIFIED_IN, rows).expect_rows(CLASSIFIED_OUT, [
+    num_out(rows[0], 1), num_out(rows[2], 2), num_out(rows[1], 1), num_out(rows[5], 2), num_out(rows[4], 1),
+    num_out(rows[3], 2)]))
 
 write(str(ROOT) + "/models/intermediate/_unit_tests__shared.yml", HEADER, tests)

@@ -57,7 +57,7 @@ tests.append(Test(
     "SPEC §3: a2p_rich_message = MT text with only reply/dial/open_url suggestions (or none); a2p_rich_media_message "
     "= MT file, rich_card, carousel (even without media) or any MT with another suggestion kind (view_location, "
     "open_url_webview, share_location, create_calendar_event, open_app), alone or mixed with rich ones.",
-).give("int_billable_messages", CLASSIFIED_IN, rows_in).expect_rows(CLASSIFIED_OUT, rows_out))
+).give("int_billable_messages", CLASSIFIED_IN, unnumbered(rows_in)).expect_rows(CLASSIFIED_OUT, rows_out))
 
 mo_cases = [
     ("mo_text", "text", "Hi there", None, "p2a_rich_message", 1, 0),
@@ -79,7 +79,7 @@ tests.append(Test(
     "us_classification_mo_kinds", "int_messages_classified",
     "SPEC §3: p2a_rich_message = MO text or suggested_reply; p2a_rich_media_message = MO file; p2a_suggested_action = "
     "MO suggested_action. The types do not depend on the agent's billing category.",
-).give("int_billable_messages", CLASSIFIED_IN, rows_in).expect_rows(CLASSIFIED_OUT, rows_out))
+).give("int_billable_messages", CLASSIFIED_IN, unnumbered(rows_in)).expect_rows(CLASSIFIED_OUT, rows_out))
 
 seg_cases = [
     # id, direction, kind, text, suggestions, type, expected segments
@@ -111,7 +111,7 @@ tests.append(Test(
     "SPEC §3: segment_count = ceil(UTF-8 bytes of text / 160), at least 1, for a2p_rich_message and p2a_rich_message "
     "(é = 2 bytes, 😀 = 4 bytes: 80 x é = 160 bytes = 1 segment, 81 x é = 2; 156 x a + 😀 = 160 bytes = 1, 157 x a + 😀 "
     "= 2; 41 x 😀 = 164 bytes = 2); 0 for every other type whatever its text.",
-).give("int_billable_messages", CLASSIFIED_IN, rows_in).expect_rows(CLASSIFIED_OUT, rows_out))
+).give("int_billable_messages", CLASSIFIED_IN, unnumbered(rows_in)).expect_rows(CLASSIFIED_OUT, rows_out))
 
 kb_cases = [
     ("kb_null", "MT", "file", None, 0), ("kb_0", "MT", "file", 0, 0), ("kb_1", "MT", "file", 1, 0),
@@ -128,7 +128,7 @@ tests.append(Test(
     "us_size_kilobytes_rounds_half_up_511_512_1535_1536", "int_messages_classified",
     "SPEC §3: size_kilobytes = the row's own attached bytes / 1024 rounded to the nearest integer, halves up "
     "(511 -> 0, 512 -> 1, 1535 -> 1, 1536 -> 2, 2560 -> 3); 0 when there are none (NULL or 0 bytes).",
-).give("int_billable_messages", CLASSIFIED_IN, rows_in).expect_rows(CLASSIFIED_OUT, rows_out))
+).give("int_billable_messages", CLASSIFIED_IN, unnumbered(rows_in)).expect_rows(CLASSIFIED_OUT, rows_out))
 
 # ---------------------------------------------------------------- §4 trigger candidates
 def cm(stream, seq, mid, direction, at, mtype, category="conversational", model="us", carrier="att",

@@ -156,7 +156,7 @@ def write(path, header, tests):
 
 
 # ---- column lists of the models under test ----
-CLASSIFIED_IN = ["stream_key", "stream_seq", "message_id", "agent_id", "carrier_id", "billing_model",
+CLASSIFIED_IN = ["stream_key", "message_id", "agent_id", "carrier_id", "billing_model",
                  "billing_category", "direction", "content_kind", "text", "file_size_bytes", "suggestions",
                  "event_at"]
 CLASSIFIED_OUT = ["stream_key", "stream_seq", "message_id", "agent_id", "carrier_id", "billing_model",
@@ -223,3 +223,13 @@ def event_rows(msgs, groups, event_types, salt=SALT):
             "event_first_at": min(x.at for x in mem), "event_last_at": max(x.at for x in mem),
         })
     return rows
+
+
+def unnumbered(rows):
+    """int_billable_messages rows are not numbered yet: int_messages_classified numbers them (stream_seq). The
+    rows keep the stream_seq they are expected to get, which must be their stream order (event_at, message_id)."""
+    for stream in {r["stream_key"] for r in rows}:
+        in_stream = [r for r in rows if r["stream_key"] == stream]
+        ordered = sorted(in_stream, key=lambda r: (r["event_at"], r["message_id"]))
+        assert [r["stream_seq"] for r in ordered] == list(range(1, len(ordered) + 1)), stream
+    return [{k: v for k, v in r.items() if k != "stream_seq"} for r in rows]
