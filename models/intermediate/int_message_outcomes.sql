@@ -6,8 +6,8 @@
 -- conservation audit's test rejects; an input row found in none of these counts is caught there
 -- too, since the audit counts the input rows from staging on their own.
 -- A view: its readers only count it (the audit, the run summary), so it is never stored; a daily
--- run would otherwise rewrite one row per input row ever loaded (issue: scale). Each staged row
--- is read once: the accepted rows come from billability, not from a join of every checked row.
+-- run would otherwise rewrite one row per input row ever loaded (issue: scale). The accepted rows
+-- come from billability itself, not from a join of every checked row to billability.
 
 with
 

@@ -12,7 +12,9 @@ billable as (
 
 -- Daily operation: only the rows of the touched streams from their recompute_from on. Every row of
 -- such a stream before recompute_from is kept as stored, and comes before every recomputed row in
--- stream order (int_touched_streams), so the recomputed rows are numbered after the kept ones.
+-- stream order, so the recomputed rows are numbered after the kept ones. This holds because every row
+-- whose billability a run can change is at or after its stream's recompute_from (int_touched_streams:
+-- an arrived row, or one sharing a message_id with it); a new kind of change must lower it the same way.
 messages as (
     {{ select_recomputed_rows('billable', 'event_at') }}
 ),

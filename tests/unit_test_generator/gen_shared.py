@@ -197,4 +197,36 @@ tests.append(Test(
     num_out(rows[0], 1), num_out(rows[2], 2), num_out(rows[1], 1), num_out(rows[5], 2), num_out(rows[4], 1),
     num_out(rows[3], 2)]))
 
+# A daily run: stream s_a is touched from 09:00 on, so its rows before 09:00 are kept as stored (3 of them, the
+# last at 08:59:59.999999) and its rows from 09:00 on (one exactly at 09:00) are numbered after them, in stream
+# order; stream s_b is touched from its start (nothing kept); stream s_c is not touched: none of its rows is
+# recomputed, even the one after 09:00.
+stored = [
+    num_in("a1", "MO", f"{D1} 08:00:00", stream="s_a"),
+    num_in("a2", "MT", f"{D1} 08:30:00", stream="s_a"),
+    num_in("a3", "MO", f"{D1} 08:59:59.999999", stream="s_a"),
+    num_in("a4", "MO", f"{D1} 09:10:00", stream="s_a"),
+    num_in("c1", "MO", f"{D1} 08:00:00", stream="s_c"),
+]
+stored_rows = [num_out(r, seq) for r, seq in zip(stored, [1, 2, 3, 4, 1])]
+rows = stored[:3] + [
+    num_in("a5", "MO", f"{D1} 09:05:00", stream="s_a"),
+    num_in("a4", "MO", f"{D1} 09:10:00", stream="s_a"),
+    num_in("a0", "MT", f"{D1} 09:00:00", stream="s_a"),
+    num_in("b1", "MO", f"{D1} 07:00:00", stream="s_b"),
+    num_in("b2", "MT", f"{D1} 07:30:00", stream="s_b"),
+    stored[4],
+    num_in("c2", "MT", f"{D1} 09:20:00", stream="s_c"),
+]
+tests.append(Test(
+    "daily_run_numbers_recomputed_rows_after_the_kept_ones", "int_messages_classified",
+    "Daily operation: a run recomputes the rows of a touched stream from its recompute_from on (a row exactly at "
+    "recompute_from included) and numbers them after the stream's rows kept as stored; untouched streams are not "
+    "recomputed.",
+    touched=[{"touched_stream_key": "s_a", "recompute_from": f"{D1} 09:00:00"},
+             {"touched_stream_key": "s_b", "recompute_from": "1900-01-01 00:00:00"}],
+).give("int_billable_messages", CLASSIFIED_IN, rows).give("this", CLASSIFIED_OUT, stored_rows)
+ .expect_rows(CLASSIFIED_OUT, [num_out(rows[5], 4), num_out(rows[3], 5), num_out(rows[4], 6),
+                               num_out(rows[6], 1), num_out(rows[7], 2)]))
+
 write(str(ROOT) + "/models/intermediate/_unit_tests__shared.yml", HEADER, tests)

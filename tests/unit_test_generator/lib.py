@@ -94,9 +94,12 @@ def touched_streams_is_input(model):
 
 
 class Test:
-    def __init__(self, name, model, description, comment=None, vars=None):
+    def __init__(self, name, model, description, comment=None, vars=None, touched=None):
         self.name, self.model, self.description, self.comment = name, model, description, comment
         self.vars = vars
+        # A daily (incremental) run: the int_touched_streams rows (touched_stream_key, recompute_from); the
+        # model's stored rows are given as the input `this`.
+        self.touched = touched
         self.given = []
         self.expect = None
 
@@ -116,16 +119,20 @@ class Test:
         out.append(f"  - name: {self.name}")
         out.append(f"    description: {q(self.description)}")
         out.append(f"    model: {self.model}")
-        # Stream models are incremental in daily operation: the rules are tested on a full build.
+        # Stream models are incremental in daily operation: the rules are tested on a full build, unless the
+        # test is of a daily run (touched streams given).
         out.append("    overrides:")
         out.append("      macros:")
-        out.append("        is_incremental: false")
+        out.append(f"        is_incremental: {'true' if self.touched is not None else 'false'}")
         if self.vars:
             out.append("      vars:")
             for k, v in self.vars.items():
                 out.append(f"        {k}: {q(v)}")
         out.append("    given:")
-        if touched_streams_is_input(self.model):
+        if self.touched is not None:
+            out.append("      - input: ref('int_touched_streams')")
+            out.append(fixture(["touched_stream_key", "recompute_from"], self.touched, 8).rstrip("\n"))
+        elif touched_streams_is_input(self.model):
             # Daily operation: stream models read the touched streams (used on incremental runs only).
             out.append("      - input: ref('int_touched_streams')")
             out.append("        format: sql")
@@ -135,6 +142,14 @@ class Test:
             out.append("        format: sql")
             out.append("        rows: select cast(null as string) as file_path where false")
         for ref, cols, rows in self.given:
+            if ref == "this":
+                # dbt reads the column types of a csv `this` from the model's table, which a fresh test
+                # database does not have yet: typed SQL instead.
+                out.append("      - input: this")
+                out.append("        format: sql")
+                out.append("        rows: |")
+                out.append(block(typed_select(cols, rows), 10))
+                continue
             if ref.startswith("ref("):
                 out.append(f"      - input: {ref}")
             else:
@@ -233,3 +248,20 @@ def unnumbered(rows):
         ordered = sorted(in_stream, key=lambda r: (r["event_at"], r["message_id"]))
         assert [r["stream_seq"] for r in ordered] == list(range(1, len(ordered) + 1)), stream
     return [{k: v for k, v in r.items() if k != "stream_seq"} for r in rows]
+
+
+# Column types of the stored rows given as `this` (typed_select).
+COLUMN_TYPES = {"stream_seq": "bigint", "segment_count": "bigint", "size_kilobytes": "bigint", "event_at": "timestamp"}
+
+
+def typed_select(columns, rows):
+    """One `select` per row, every value cast to its column's type (string unless in COLUMN_TYPES)."""
+    selects = []
+    for row in rows:
+        values = []
+        for c in columns:
+            v = row.get(c)
+            literal = "null" if v is None else "'" + str(v).replace("'", "''") + "'"
+            values.append(f"cast({literal} as {COLUMN_TYPES.get(c, 'string')}) as {c}")
+        selects.append("select " + ", ".join(values))
+    return "\nunion all\n".join(selects)
