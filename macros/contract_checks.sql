@@ -19,3 +19,17 @@
             when {{ parse_error }} like 'INVALID ENCODING%' or {{ parse_error }} like 'INVALID UNICODE%' then 'invalid_utf8'
             when {{ parse_error }} is not null then 'malformed_line'
 {% endmacro %}
+
+{#- SPEC §7: a fingerprint of a row's values to tell exact copies from conflicting ones. Length-prefixed, so
+    two rows have the same fingerprint only when every value is equal (no separator inside a value can make
+    two different rows alike; a NULL is '-', unlike any prefixed value). `relation` qualifies the columns. -#}
+{% macro length_prefixed_fingerprint(columns, relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    concat_ws(
+        '|',
+        {% for c in columns -%}
+            coalesce(cast(length({{ prefix }}{{ c }}) as string) || ':' || {{ prefix }}{{ c }}, '-')
+            {%- if not loop.last %},{% endif %}
+        {% endfor %}
+    )
+{%- endmacro %}

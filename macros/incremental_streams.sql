@@ -35,7 +35,7 @@
     correlated filter. -#}
 {% macro select_recomputed_rows(relation, time_column=none) %}
     {%- set touched = ref('int_touched_streams') -%}
-    {%- if is_incremental() and not flags.FULL_REFRESH -%}
+    {%- if recomputes_touched_streams() -%}
         select {{ relation }}.*
         from {{ relation }}
         inner join {{ touched }} as touched
@@ -47,6 +47,11 @@
     {%- else -%}
         select * from {{ relation }}
     {%- endif -%}
+{% endmacro %}
+
+{#- True on a run that recomputes only the touched streams: an incremental run that is not a full rebuild. -#}
+{% macro recomputes_touched_streams() %}
+    {{ return(is_incremental() and not flags.FULL_REFRESH) }}
 {% endmacro %}
 
 {#- Key of a conversation stream (README decision 5: agent, user and carrier): MD5 of the three, since

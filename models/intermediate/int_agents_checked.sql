@@ -30,13 +30,7 @@ agents as (
 fingerprinted as (
     select
         *,
-        -- Length-prefixed values: two rows have the same fingerprint only when every value is equal.
-        concat_ws(
-            '|',
-            {% for c in ['agent_id', 'agent_name', 'agent_owner', 'owner_name', 'billing_category'] -%}
-                coalesce(cast(length({{ c }}) as string) || ':' || {{ c }}, '-'){% if not loop.last %},{% endif %}
-            {% endfor %}
-        ) as row_fingerprint
+        {{ length_prefixed_fingerprint(agents_contract_columns()) }} as row_fingerprint
     from agents
 ),
 

@@ -20,7 +20,7 @@ messages as (
 ),
 
 kept_rows as (
-    {% if is_incremental() and not flags.FULL_REFRESH %}
+    {% if recomputes_touched_streams() %}
         select
             stored.stream_key,
             count(*) as kept_rows

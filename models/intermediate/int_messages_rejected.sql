@@ -87,16 +87,12 @@ repeated_rows as (
         messages.source_file,
         messages.source_row,
         messages.message_id,
-        -- Length-prefixed values: two rows have the same fingerprint only when every value is equal.
-        concat_ws(
-            '|',
-            {% for c in ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text_key',
-                         'file_size_bytes_raw', 'suggestions', 'status', 'sent_at_raw', 'delivered_at_raw',
-                         'is_tester_raw'] -%}
-                coalesce(cast(length(messages.{{ c }}) as string) || ':' || messages.{{ c }}, '-')
-                {%- if not loop.last %},{% endif %}
-            {% endfor %}
-        ) as row_fingerprint
+        -- Every contract column as read (the user and text as their salted keys).
+        {{ length_prefixed_fingerprint(
+            ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text_key',
+             'file_size_bytes_raw', 'suggestions', 'status', 'sent_at_raw', 'delivered_at_raw', 'is_tester_raw'],
+            'messages'
+        ) }} as row_fingerprint
     from messages
     where messages.message_id in (select repeated_ids.message_id from repeated_ids)
 ),
