@@ -4,6 +4,9 @@ An incremental run recomputes only the streams touched by new input rows. That i
 while everything else is unchanged: the agents file (billing categories), the salt, the seeds and
 the project's code. Their fingerprint is kept beside the database; a different one means a full
 rebuild (`dbt build --full-refresh`), as does a new database file.
+
+The state file also records the report files the last run wrote (path, size, modification time), so that a
+daily run writes again only the files it changed (rbm/report.py unchanged_report_files).
 """
 from __future__ import annotations
 
@@ -45,5 +48,22 @@ def needs_full_refresh(database: Path, current: str) -> str | None:
     return None
 
 
-def save(database: Path, current: str) -> None:
-    state_file(database).write_text(json.dumps({"fingerprint": current}) + "\n")
+def save(database: Path, current: str, exported: dict | None = None) -> None:
+    """The fingerprint of the run, and once its reports are written the record of them (take_export)."""
+    saved = {"fingerprint": current}
+    if exported is not None:
+        saved["exported"] = exported
+    state_file(database).write_text(json.dumps(saved, sort_keys=True) + "\n")
+
+
+def take_export(database: Path) -> dict | None:
+    """The record of the report files the previous run wrote, removed from the state file before this run
+    changes the database: a run that fails after its build leaves none, so the next one writes every file."""
+    saved = state_file(database)
+    if not saved.exists():
+        return None
+    content = json.loads(saved.read_text())
+    exported = content.pop("exported", None)
+    if exported is not None:
+        saved.write_text(json.dumps(content, sort_keys=True) + "\n")
+    return exported

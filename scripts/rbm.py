@@ -67,19 +67,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"full rebuild: {reason}")
         build.append("--full-refresh")
     run_started = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    # Taken out of the state before the build changes the database: if this run fails after it, the next one
+    # writes every report file again.
+    exported = state.take_export(database) if args.target == "duckdb" else None
     ok = report.run_dbt(build, args.target, dbt_vars, run_inputs.dbt_inputs())
     if not ok:
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)
         return 1
     state.save(database, current)
+    output = Path(args.output)
     if args.target == "spark":  # Spark writes the same files (README "Spark")
         from rbm import spark_export
 
-        written = spark_export.export_reports(Path(args.output))
+        written = spark_export.export_reports(output)
     else:
-        written = report.export_reports(args.target, Path(args.output))
-    report.print_summary(args.target, run_inputs, written, Path(args.output), run_started)
+        # A daily run writes again only the report files it changed (README "Daily operation").
+        unchanged = report.unchanged_report_files(exported, output, run_started)
+        written = report.export_reports(args.target, output, unchanged)
+        state.save(database, current, report.export_record(output))
+    report.print_summary(args.target, run_inputs, written, output, run_started)
     return 0
 
 

@@ -4,6 +4,8 @@ full build of the files loaded so far on a fresh database; a re-run with no new 
 from __future__ import annotations
 
 import csv
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +110,9 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
         expected = expected_restatements(published, report_lines(incremental_out)) if count > 1 else []
         assert this_run == expected, f"restatements of load {count}"
         logged_before = logged
+        # A daily run writes again only the files it changed (each file restated by it, or new).
+        written = int(re.search(r"written by this run (\d+),", daily.stdout).group(1))
+        assert written == (len(report_bytes(incremental_out)) if count == 1 else len(this_run)), daily.stdout
 
         full_db, full_out = tmp_path / f"full{count}.duckdb", tmp_path / f"full_out{count}"
         full = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
@@ -127,6 +132,7 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
                     "--output", str(incremental_out), db=incremental_db)
     assert again.returncode == 0
     assert "restated by this run: 0 file(s)" in again.stdout
+    assert "written by this run 0," in again.stdout
     assert {p: p.read_bytes() for p in incremental_out.rglob("*.csv")} == before
 
 
@@ -147,3 +153,40 @@ def test_changed_agents_file_forces_a_full_rebuild(tmp_path, arrival_files):
     with open(output / "restatements.csv", newline="") as handle:
         logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
     assert logged and logged == expected_restatements(published, report_lines(output))
+
+
+def test_report_files_are_written_again_when_not_as_the_previous_run_left_them(tmp_path, arrival_files):
+    """A run skips a report file it did not change only when the previous run wrote it into the same folder and
+    it is still on disk as it was (size, modification time); otherwise it writes it again."""
+    files, agents = arrival_files
+    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    arguments = ("--messages", str(files[0]), "--agents", str(agents))
+    assert run_cli(tmp_path, *arguments, "--output", str(output), db=database).returncode == 0
+    published = report_bytes(output)
+    assert len(published) >= 4
+    edited, shortened, deleted, *kept = sorted(published)
+    (output / edited).write_bytes(published[edited].replace(b",", b";", 1))  # same size, new mtime
+    (output / shortened).write_bytes(published[shortened][:-1])
+    (output / deleted).unlink()
+    kept_mtimes = {name: (output / name).stat().st_mtime_ns for name in kept}
+
+    again = run_cli(tmp_path, *arguments, "--output", str(output), db=database)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert report_bytes(output) == published
+    assert f"written by this run 3, unchanged since the previous run {len(kept)}" in again.stdout
+    assert {name: (output / name).stat().st_mtime_ns for name in kept} == kept_mtimes
+
+    other = tmp_path / "other"
+    elsewhere = run_cli(tmp_path, *arguments, "--output", str(other), db=database)
+    assert elsewhere.returncode == 0
+    assert report_bytes(other) == published and "unchanged since the previous run 0" in elsewhere.stdout
+
+    # The record is taken out of the state before a build (a run failing after its build leaves none): without
+    # it, every file is written.
+    from rbm import state
+
+    assert state.take_export(database) is not None
+    assert "exported" not in json.loads(state.state_file(database).read_text())
+    after_failure = run_cli(tmp_path, *arguments, "--output", str(other), db=database)
+    assert after_failure.returncode == 0 and "unchanged since the previous run 0" in after_failure.stdout
+    assert report_bytes(other) == published
