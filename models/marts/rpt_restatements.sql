@@ -33,6 +33,14 @@
         select * from {{ previous }}
     ),
 
+    -- Apart from previous_rows: a CTE read twice is materialized whole (1.5 s at 10M on a daily run).
+    previous_file_rows as (
+        select
+            carrier_id,
+            generation_date
+        from {{ previous }}
+    ),
+
     billed as (
         {{ select_recomputed_rows('all_billed', 'event_first_at') }}
     ),
@@ -66,42 +74,47 @@
             carrier_id,
             generation_date,
             count(*) as rows_before
-        from previous_rows
+        from previous_file_rows
         group by carrier_id, generation_date
     ),
 
-    numbered_new as (
+    -- Rows are matched by event and exact content; of a row found n times before and m times now, min(n, m)
+    -- copies match (counts, not a numbering window: cheaper).
+    new_copies as (
         select
-            *,
-            row_number() over (
-                partition by carrier_id, generation_date, billing_event_id, row_fingerprint order by row_fingerprint
-            ) as copy_number
+            carrier_id,
+            generation_date,
+            billing_event_id,
+            row_fingerprint,
+            count(*) as copies
         from new_rows
+        group by carrier_id, generation_date, billing_event_id, row_fingerprint
     ),
 
-    numbered_old as (
+    old_copies as (
         select
-            *,
-            row_number() over (
-                partition by carrier_id, generation_date, billing_event_id, row_fingerprint order by row_fingerprint
-            ) as copy_number
+            carrier_id,
+            generation_date,
+            billing_event_id,
+            row_fingerprint,
+            count(*) as copies
         from old_rows
+        group by carrier_id, generation_date, billing_event_id, row_fingerprint
     ),
 
     matched as (
         select
-            coalesce(numbered_new.carrier_id, numbered_old.carrier_id) as carrier_id,
-            coalesce(numbered_new.generation_date, numbered_old.generation_date) as generation_date,
-            coalesce(numbered_new.billing_event_id, numbered_old.billing_event_id) as billing_event_id,
-            numbered_new.row_fingerprint is not null as in_new,
-            numbered_old.row_fingerprint is not null as in_old
-        from numbered_new
-        full outer join numbered_old
-            on numbered_new.carrier_id = numbered_old.carrier_id
-            and numbered_new.generation_date = numbered_old.generation_date
-            and numbered_new.billing_event_id = numbered_old.billing_event_id
-            and numbered_new.row_fingerprint = numbered_old.row_fingerprint
-            and numbered_new.copy_number = numbered_old.copy_number
+            coalesce(new_copies.carrier_id, old_copies.carrier_id) as carrier_id,
+            coalesce(new_copies.generation_date, old_copies.generation_date) as generation_date,
+            coalesce(new_copies.billing_event_id, old_copies.billing_event_id) as billing_event_id,
+            coalesce(new_copies.copies, 0) as new_copies,
+            coalesce(old_copies.copies, 0) as old_copies
+        from new_copies
+        full outer join old_copies
+            on new_copies.carrier_id = old_copies.carrier_id
+            and new_copies.generation_date = old_copies.generation_date
+            and new_copies.billing_event_id = old_copies.billing_event_id
+            and new_copies.row_fingerprint = old_copies.row_fingerprint
     ),
 
     per_event as (
@@ -109,10 +122,10 @@
             carrier_id,
             generation_date,
             billing_event_id,
-            sum(case when in_new then 1 else 0 end) as new_rows,
-            sum(case when in_old then 1 else 0 end) as old_rows,
-            sum(case when in_new and not in_old then 1 else 0 end) as unmatched_new_rows,
-            sum(case when in_old and not in_new then 1 else 0 end) as unmatched_old_rows
+            sum(new_copies) as new_rows,
+            sum(old_copies) as old_rows,
+            sum(case when new_copies > old_copies then new_copies - old_copies else 0 end) as unmatched_new_rows,
+            sum(case when old_copies > new_copies then old_copies - new_copies else 0 end) as unmatched_old_rows
         from matched
         group by carrier_id, generation_date, billing_event_id
     ),

@@ -190,3 +190,45 @@ def test_report_files_are_written_again_when_not_as_the_previous_run_left_them(t
     after_failure = run_cli(tmp_path, *arguments, "--output", str(other), db=database)
     assert after_failure.returncode == 0 and "unchanged since the previous run 0" in after_failure.stdout
     assert report_bytes(other) == published
+
+
+def test_a_late_run_that_swaps_one_row_of_a_session_for_another_is_a_restatement(tmp_path):
+    """rpt_restatements matches rows by event and exact content, copies counted. A session that keeps its totals
+    (first and last time, MT and MO counts) while one of its rows turns into a copy of another row is changed:
+    day 2 quarantines MO m3 (a conflicting duplicate arrives) and adds a late two-segment MO m6, so the rows
+    [A, MT, A, B, MT] become [A, MT, B, B, MT] (A: one-segment MO, B: two-segment MO)."""
+    header = (ROOT / "tests/fixtures/bad_input/good/messages.csv").read_text(encoding="utf-8").splitlines()[0]
+    agents = ROOT / "tests/fixtures/bad_input/good/agents.csv"
+    long_text = "x" * 200
+
+    def row(message_id: str, direction: str, text: str, minute: int) -> str:
+        at = f"2025-05-11T10:{minute:02d}:00Z"
+        status, delivered = ("delivered", at) if direction == "MT" else ("received", "")
+        return (f"{message_id},agent-0_conv@rbm.goog,+15550770001,att,{direction},text,{text},,,{status},{at},"
+                f"{delivered},false")
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "messages_2025-05-11.csv").write_text("\n".join([
+        header, row("m1", "MO", "hi", 0), row("m2", "MT", "hello", 1), row("m3", "MO", "ok", 2),
+        row("m4", "MO", long_text, 3), row("m5", "MT", "bye", 10)]) + "\n", encoding="utf-8")
+    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    arguments = ("--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
+    first = run_cli(tmp_path, *arguments, db=database)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    published = report_lines(output)
+    assert [len(rows) for rows in published.values()] == [5]
+
+    (landing / "messages_2025-05-12.csv").write_text("\n".join([
+        header, row("m3", "MO", "changed", 2), row("m6", "MO", long_text, 5)]) + "\n", encoding="utf-8")
+    second = run_cli(tmp_path, *arguments, db=database)
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    assert "full rebuild" not in second.stdout
+    after = report_lines(output)
+    assert sorted(published) == sorted(after) and published != after
+    with open(output / "restatements.csv", newline="") as handle:
+        logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
+    expected = expected_restatements(published, after)
+    assert [(e["change_kind"], e["rows_added"], e["rows_removed"], e["rows_changed"]) for e in expected] == [
+        ("restated", "0", "0", "1")]
+    assert logged == expected
