@@ -19,17 +19,18 @@
     case when trim({{ expr }}) != '' then {{ dbt.hash("concat(" ~ salt_literal() ~ ", '|user|', " ~ expr ~ ")") }} end
 {%- endmacro %}
 
-{#- SPEC §1 PII: a user_id must never be kept in clear, also when a broken row shifted it into another column.
-    A value shaped like a phone number (E.164: '+' and 7 to 15 digits) is replaced by 'masked:' and its
-    pseudonymous key. `digits_only_too` masks 7 to 15 bare digits as well, for columns whose valid values
-    start with a letter (a bare number can be a valid message id, agent id or size). The cheap prefix test
-    first: the pattern runs only on the few values that start like a number. A user_id that is not a
-    phone number (a pseudonymous id) cannot be told from data (README decision 13). -#}
-{% macro masked_if_phone_number(expr, digits_only_too=false) -%}
-    {%- if digits_only_too -%}
-        {%- set looks_like = "(" ~ expr ~ " >= '+' and " ~ expr ~ " < ':' and " ~ matches_regex(expr, '[+]?[0-9]{7,15}') ~ ")" -%}
+{#- SPEC §1 PII: a user_id must never be kept in clear, also when a broken row put it in another column.
+    A value shaped like a phone number ('+' and 7 to 15 digits) is replaced by 'masked:' and its
+    pseudonymous key; `bare_digits` masks 7 to 15 digits without '+' as well. Used only on columns where such
+    a value is never valid, so that masking cannot change the billing of a good row: a row with a masked value
+    is quarantined for it (README decision 13). The cheap tests first: the pattern runs only on values that
+    start like a number and hold no '-' (a timestamp). -#}
+{% macro masked_if_phone_number(expr, bare_digits=false) -%}
+    {%- if bare_digits -%}
+        {%- set looks_like = expr ~ " >= '+' and " ~ expr ~ " < ':' and " ~ expr ~ " not like '%-%' and "
+            ~ matches_regex(expr, '[+]?[0-9]{7,15}') -%}
     {%- else -%}
-        {%- set looks_like = "(" ~ expr ~ " like '+%' and " ~ matches_regex(expr, '[+][0-9]{7,15}') ~ ")" -%}
+        {%- set looks_like = expr ~ " like '+%' and " ~ matches_regex(expr, '[+][0-9]{7,15}') -%}
     {%- endif -%}
     case when {{ looks_like }} then concat('masked:', {{ pseudonymous_key(expr) }}) else {{ expr }} end
 {%- endmacro %}

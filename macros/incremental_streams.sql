@@ -60,9 +60,16 @@
     {{ dbt.hash("concat_ws('|', " ~ agent_id ~ ", " ~ user_key ~ ", " ~ carrier_id ~ ")") }}
 {%- endmacro %}
 
+{#- The run's start (UTC, whole seconds) as a timestamp: the run script's own (RBM_RUN_INPUTS), so that it can
+    tell what this run loaded and restated without comparing two clocks; dbt's run_started_at when dbt runs
+    alone. Staging's loaded_at and rpt_restatements' restated_at. -#}
+{% macro run_started() -%}
+    cast('{{ run_input("run_started", run_started_at.strftime("%Y-%m-%d %H:%M:%S")) }}' as timestamp)
+{%- endmacro %}
+
 {#- Rows of the input files loaded by this run (staging's loaded_at is the run's start). -#}
 {% macro arrived_in_this_run() -%}
-    loaded_at = cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+    loaded_at = {{ run_started() }}
 {%- endmacro %}
 
 {#- int_messages_rejected on an incremental run: the rows of the message_ids that arrived are

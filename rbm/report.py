@@ -123,7 +123,7 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
             for carrier_id, generation_date in files:
                 relative = Path(carrier_id) / f"rbm_billable_events_{generation_date}.csv"
                 current.add(output / relative)
-                if str(relative) in unchanged:
+                if relative.as_posix() in unchanged:
                     continue
                 (staging / carrier_id).mkdir(parents=True, exist_ok=True)
                 queries[staging / relative] = (
@@ -159,34 +159,37 @@ def export_code() -> str:
     return hashlib.sha256(Path(__file__).read_bytes() + duckdb.__version__.encode()).hexdigest()
 
 
-def export_record(output: Path) -> dict:
-    """The report files now in `output`, as this run left them (state.save keeps it for the next run)."""
+def export_record(output: Path, database: Path) -> dict:
+    """The report files now in `output`, as this run left them, and the database they were written from
+    (state.save keeps it for the next run; state.take_export)."""
+    from rbm import state
+
     files = {}
     for path in sorted(output.glob("*/rbm_billable_events_*.csv")):
         stat = path.stat()
-        files[str(path.relative_to(output))] = [stat.st_size, stat.st_mtime_ns]
-    return {"output": str(output.resolve()), "code": export_code(), "files": files}
+        files[path.relative_to(output).as_posix()] = [stat.st_size, stat.st_mtime_ns]
+    return {"output": str(output.resolve()), "code": export_code(), "database": state.database_identity(database),
+            "files": files}
 
 
-def unchanged_report_files(exported: dict | None, output: Path, run_started) -> frozenset[str]:
-    """The report files a run need not write again (daily operation): the previous run wrote them into this
-    same folder with the same export code, they are still on disk as it left them (size and modification
-    time), and this run's build restated none of them (rpt_restatements compares every report row the run
-    recomputed with the stored one). Every other file is written; test_incremental checks that the files
-    are byte-identical to a full build's."""
+def unchanged_report_files(exported: dict | None, output: Path) -> frozenset[str]:
+    """The report files a daily run need not write again: files the previous run wrote into this same folder
+    with the same export code (`exported`, from state.take_export, which also checks that the database is the
+    one they were written from), still on disk as it left them (size and modification time), of which this
+    run recomputed no row and which it did not restate (rpt_report_files.is_recomputed). Every other file is
+    written. test_incremental checks that the files are byte-identical to a full build's."""
     if not exported or exported.get("output") != str(output.resolve()) or exported.get("code") != export_code():
         return frozenset()
     with connect() as con:
-        changed = {path for (path,) in con.execute(
-            "select file_path from rpt_restatements where restated_at >= ?",
-            [run_started.strftime("%Y-%m-%d %H:%M:%S")]).fetchall()}
+        kept = {path for (path,) in con.execute(
+            "select file_path from rpt_report_files where not is_recomputed").fetchall()}
     unchanged = set()
     for relative, (size, mtime_ns) in exported.get("files", {}).items():
         try:
             stat = (output / relative).stat()
         except OSError:
             continue
-        if relative not in changed and stat.st_size == size and stat.st_mtime_ns == mtime_ns:
+        if relative in kept and stat.st_size == size and stat.st_mtime_ns == mtime_ns:
             unchanged.add(relative)
     return frozenset(unchanged)
 
@@ -258,7 +261,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
         restated = rows(
             "select file_path, change_kind, rows_added, rows_removed, rows_changed from rpt_restatements"
-            f" where restated_at >= {sql_literal(run_started.strftime('%Y-%m-%d %H:%M:%S'))}"
+            f" where restated_at = {sql_literal(run_started.strftime('%Y-%m-%d %H:%M:%S'))}"
             " order by file_path"
         )
         reconciliation = rows(

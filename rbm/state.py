@@ -56,9 +56,20 @@ def save(database: Path, current: str, exported: dict | None = None) -> None:
     state_file(database).write_text(json.dumps(saved, sort_keys=True) + "\n")
 
 
+def database_identity(database: Path) -> list[int] | None:
+    """The database file as a run left it (device, inode, size, modification time): any write changes it."""
+    try:
+        stat = database.stat()
+    except OSError:
+        return None
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
 def take_export(database: Path) -> dict | None:
-    """The record of the report files the previous run wrote, removed from the state file before this run
-    changes the database: a run that fails after its build leaves none, so the next one writes every file."""
+    """The record of the report files the previous run wrote, taken out of the state file before this run
+    changes the database (a run that fails after its build leaves none, so the next one writes every file).
+    None unless the database file is still exactly as that run left it: a new, restored or otherwise rebuilt
+    database may hold other rows than those files."""
     saved = state_file(database)
     if not saved.exists():
         return None
@@ -66,4 +77,6 @@ def take_export(database: Path) -> dict | None:
     exported = content.pop("exported", None)
     if exported is not None:
         saved.write_text(json.dumps(content, sort_keys=True) + "\n")
+    if exported is None or exported.get("database") != database_identity(database):
+        return None
     return exported

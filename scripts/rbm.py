@@ -66,11 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"full rebuild: {reason}")
         build.append("--full-refresh")
+    # The run's start, passed to dbt too (macro run_started): what this run loaded and restated carries it.
     run_started = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    # Taken out of the state before the build changes the database: if this run fails after it, the next one
-    # writes every report file again.
+    # The report files the previous run wrote, taken out of the state before the build changes the database
+    # (if this run fails after it, the next one writes every file). A full build writes every file.
     exported = state.take_export(database) if args.target == "duckdb" else None
-    ok = report.run_dbt(build, args.target, dbt_vars, run_inputs.dbt_inputs())
+    if reason or not database.exists():
+        exported = None
+    dbt_inputs = {**run_inputs.dbt_inputs(), "run_started": run_started.strftime("%Y-%m-%d %H:%M:%S")}
+    ok = report.run_dbt(build, args.target, dbt_vars, dbt_inputs)
     if not ok:
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)
@@ -83,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         written = spark_export.export_reports(output)
     else:
         # A daily run writes again only the report files it changed (README "Daily operation").
-        unchanged = report.unchanged_report_files(exported, output, run_started)
+        unchanged = report.unchanged_report_files(exported, output)
         written = report.export_reports(args.target, output, unchanged)
-        state.save(database, current, report.export_record(output))
+        state.save(database, current, report.export_record(output, database))
     report.print_summary(args.target, run_inputs, written, output, run_started)
     return 0
 

@@ -18,5 +18,5 @@ select
     agent_owner,
     owner_name,
     billing_category,
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as loaded_at
+    {{ run_started() }} as loaded_at
 from checked

@@ -11,6 +11,40 @@ report_rows as (
 
 newest_data as (
     select max(event_at) as newest_event_at from {{ ref('fct_billable_messages') }}
+),
+
+touched as (
+    select * from {{ ref('int_touched_streams') }}
+),
+
+restated as (
+    select * from {{ ref('rpt_restatements') }}
+    where restated_at = {{ run_started() }}
+),
+
+-- Daily operation: the files a daily run may have changed, those it writes again (rbm/report.py): the files of
+-- the rows it recomputed (a touched stream's rows from recompute_from on, as fct_report_rows) and the files it
+-- restated (rows removed). On a first or full build the run script writes every file.
+recomputed_files as (
+    select distinct
+        report_rows.carrier_id,
+        report_rows.generation_date
+    from report_rows
+    inner join touched
+        on
+            report_rows.stream_key = touched.touched_stream_key
+            and report_rows.event_first_at >= touched.recompute_from
+    {%- if flags.FULL_REFRESH %}
+    where false
+    {%- endif %}
+    union
+    select
+        carrier_id,
+        generation_date
+    from restated
+    {%- if flags.FULL_REFRESH %}
+    where false
+    {%- endif %}
 )
 
 select
@@ -23,7 +57,12 @@ select
     case
         when max(newest_data.newest_event_at) >= cast(report_rows.generation_date as timestamp) then 'final'
         else 'provisional'
-    end as status
+    end as status,
+    max(case when recomputed_files.carrier_id is not null then 1 else 0 end) = 1 as is_recomputed
 from report_rows
 cross join newest_data
+left join recomputed_files
+    on
+        report_rows.carrier_id = recomputed_files.carrier_id
+        and report_rows.generation_date = recomputed_files.generation_date
 group by report_rows.carrier_id, report_rows.generation_date

@@ -162,7 +162,7 @@
         carrier_id,
         generation_date,
         concat(carrier_id, '/rbm_billable_events_', generation_date, '.csv') as file_path,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as restated_at,
+        {{ run_started() }} as restated_at,
         case when rows_before = 0 then 'new_file' when rows_after = 0 then 'file_removed' else 'restated' end
             as change_kind,
         cast(rows_added as bigint) as rows_added,

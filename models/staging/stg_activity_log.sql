@@ -75,5 +75,5 @@ all_lines as (
 
 select
     *,
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as loaded_at
+    {{ run_started() }} as loaded_at
 from all_lines

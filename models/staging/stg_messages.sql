@@ -9,7 +9,8 @@
 
 -- SPEC §1 messages: rename, cast, parse. Each input line is one row here, lines that did not
 -- parse included (parse_error), so that nothing is dropped silently (SPEC §2, §7).
--- user_id leaves this model only as a salted pseudonymous key (SPEC §1, PII). The message text
+-- user_id leaves this model only as a salted pseudonymous key (SPEC §1, PII), also when a broken row shifted
+-- it into another column (macro masked_if_phone_number, README decision 13). The message text
 -- is not kept either (it may hold personal data): only its UTF-8 byte length, which is all the
 -- rules use (SPEC §3, §5), and a salted key of it to tell duplicates apart (SPEC §7).
 -- Incremental (SPEC §8): a run reads only the files this table does not hold yet.
@@ -29,23 +30,23 @@ parsed as (
         source_file,
         source_row,
         cast(null as string) as parse_error,
-        {{ masked_if_phone_number('message_id') }} as message_id,
+        message_id,
         {{ masked_if_phone_number('agent_id') }} as agent_id,
         {{ pseudonymous_key('user_id') }} as user_key,
         {{ masked_if_phone_number('carrier_id') }} as carrier_id,
-        {{ masked_if_phone_number('direction', digits_only_too=true) }} as direction,
-        {{ masked_if_phone_number('content_kind', digits_only_too=true) }} as content_kind,
+        {{ masked_if_phone_number('direction', bare_digits=true) }} as direction,
+        {{ masked_if_phone_number('content_kind', bare_digits=true) }} as content_kind,
         {{ utf8_byte_length('text') }} as text_bytes,
         {{ pseudonymous_key('text') }} as text_key,
         {{ masked_if_phone_number('file_size_bytes') }} as file_size_bytes_raw,
-        try_cast(file_size_bytes as bigint) as file_size_bytes,
-        {{ masked_if_phone_number('suggestions') }} as suggestions,
-        {{ masked_if_phone_number('status', digits_only_too=true) }} as status,
-        {{ masked_if_phone_number('sent_at') }} as sent_at_raw,
+        try_cast({{ masked_if_phone_number('file_size_bytes') }} as bigint) as file_size_bytes,
+        {{ masked_if_phone_number('suggestions', bare_digits=true) }} as suggestions,
+        {{ masked_if_phone_number('status', bare_digits=true) }} as status,
+        {{ masked_if_phone_number('sent_at', bare_digits=true) }} as sent_at_raw,
         {{ try_parse_utc_timestamp('sent_at') }} as sent_at,
-        {{ masked_if_phone_number('delivered_at') }} as delivered_at_raw,
+        {{ masked_if_phone_number('delivered_at', bare_digits=true) }} as delivered_at_raw,
         {{ try_parse_utc_timestamp('delivered_at') }} as delivered_at,
-        {{ masked_if_phone_number('is_tester', digits_only_too=true) }} as is_tester_raw,
+        {{ masked_if_phone_number('is_tester', bare_digits=true) }} as is_tester_raw,
         case
             when lower(trim(is_tester)) in ('true', 't', '1', 'yes') then true
             when lower(trim(is_tester)) in ('false', 'f', '0', 'no') then false
@@ -85,5 +86,5 @@ all_lines as (
 select
     *,
     'messages' as source_kind,
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as loaded_at
+    {{ run_started() }} as loaded_at
 from all_lines

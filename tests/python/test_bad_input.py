@@ -435,6 +435,7 @@ def gaps_run(tmp_path_factory) -> Run:
         + GAP_ROW.format(id="gap-after-2", text="ok", n=6).encode()
         + GAP_ROW.format(id="1234567890", text="ok", n=7).encode()
         + GAP_ROW.format(id="gap-digits", text="ok", n=8).replace(",MO,", ",15550990088,").encode()
+        + GAP_ROW.format(id="gap-size", text="", n=9).replace(",text,,,", ",file,,+15550990066,").encode()
     )
     (workdir / "messages.csv").write_bytes(messages)
     (workdir / "agents.csv").write_bytes(
@@ -456,18 +457,20 @@ def test_rows_after_an_unterminated_quote_are_kept(gaps_run):
 
 
 def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
-    """README decision 13: the phone number that a shifted row put in agent_id is masked in staging, and the row
-    is still quarantined for its agent, under a salted key rather than in clear."""
+    """README decision 13: a phone number that a broken row put in agent_id, direction or file_size_bytes is
+    masked in staging (its parsed size too), and the row is quarantined for it under a salted key, not in clear."""
     assert gaps_run.process.returncode == 0, gaps_run.process.stderr[-2000:]
     findings = Scanner({"+15550990077": "user_id +15550990077 in clear",
-                        "15550990088": "user_id 15550990088 in clear"}).scan_database(gaps_run.db)
+                        "15550990088": "user_id 15550990088 in clear",
+                        "15550990066": "user_id 15550990066 in clear or as a number"}).scan_database(gaps_run.db)
     assert not findings, "\n".join(map(str, findings[:10]))
-    shown = gaps_run.sql("select message_id, reason, agent_id, direction from quarantined_messages"
-                         " where message_id in ('gap-shifted', 'gap-digits') order by 1")
-    masked = [(m, r, a.startswith("masked:"), d.startswith("masked:"), len(a if m == "gap-shifted" else d))
-              for m, r, a, d in shown]
-    assert masked == [("gap-digits", "invalid_direction", False, True, len("masked:") + 32),
-                      ("gap-shifted", "unknown_agent", True, False, len("masked:") + 32)], shown
+    shown = gaps_run.sql("select message_id, reason, agent_id, direction, file_size_bytes from quarantined_messages"
+                         " where message_id in ('gap-shifted', 'gap-digits', 'gap-size') order by 1")
+    masked = [(m, r, *(v.startswith("masked:") and len(v) == len("masked:") + 32 for v in (a, d, f or "")))
+              for m, r, a, d, f in shown]
+    assert masked == [("gap-digits", "invalid_direction", False, True, False),
+                      ("gap-shifted", "unknown_agent", True, False, False),
+                      ("gap-size", "invalid_file_size", False, False, True)], shown
     # A bare number stays as read where it can be valid: a message id.
     assert gaps_run.sql("select outcome from int_message_outcomes where message_id = '1234567890'") == [("billed",)]
 
