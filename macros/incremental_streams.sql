@@ -62,9 +62,11 @@
 
 {#- The run's start (UTC, whole seconds) as a timestamp: the run script's own (RBM_RUN_INPUTS), so that it can
     tell what this run loaded and restated without comparing two clocks; dbt's run_started_at when dbt runs
-    alone. Staging's loaded_at and rpt_restatements' restated_at. -#}
+    alone. Staging's loaded_at and rpt_restatements' restated_at. Read only when the SQL runs (`execute`): read
+    while dbt parses, the variable, new every run, would make dbt parse these models again every run. -#}
 {% macro run_started() -%}
-    cast('{{ run_input("run_started", run_started_at.strftime("%Y-%m-%d %H:%M:%S")) }}' as timestamp)
+    {%- set started = run_started_at.strftime("%Y-%m-%d %H:%M:%S") -%}
+    cast('{{ run_input("run_started", started) if execute else started }}' as timestamp)
 {%- endmacro %}
 
 {#- Rows of the input files loaded by this run (staging's loaded_at is the run's start). -#}

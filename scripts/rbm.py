@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
         written = spark_export.export_reports(output)
     else:
-        # A daily run writes again only the report files it changed (README "Daily operation").
+        # A daily run writes again only the report files it may have changed (README "Daily operation").
         unchanged = report.unchanged_report_files(exported, output)
         written = report.export_reports(args.target, output, unchanged)
         state.save(database, current, report.export_record(output, database))

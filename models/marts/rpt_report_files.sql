@@ -45,24 +45,33 @@ recomputed_files as (
     {%- if flags.FULL_REFRESH %}
     where false
     {%- endif %}
+),
+
+files as (
+    select
+        carrier_id,
+        generation_date,
+        count(*) as row_count,
+        count(distinct billing_event_id) as event_count
+    from report_rows
+    group by carrier_id, generation_date
 )
 
 select
-    report_rows.carrier_id,
-    report_rows.generation_date,
-    concat(report_rows.carrier_id, '/rbm_billable_events_', report_rows.generation_date, '.csv') as file_path,
-    count(*) as row_count,
-    count(distinct report_rows.billing_event_id) as event_count,
-    max(newest_data.newest_event_at) >= cast(report_rows.generation_date as timestamp) as is_final,
+    files.carrier_id,
+    files.generation_date,
+    concat(files.carrier_id, '/rbm_billable_events_', files.generation_date, '.csv') as file_path,
+    files.row_count,
+    files.event_count,
+    newest_data.newest_event_at >= cast(files.generation_date as timestamp) as is_final,
     case
-        when max(newest_data.newest_event_at) >= cast(report_rows.generation_date as timestamp) then 'final'
+        when newest_data.newest_event_at >= cast(files.generation_date as timestamp) then 'final'
         else 'provisional'
     end as status,
-    max(case when recomputed_files.carrier_id is not null then 1 else 0 end) = 1 as is_recomputed
-from report_rows
+    recomputed_files.carrier_id is not null as is_recomputed
+from files
 cross join newest_data
 left join recomputed_files
     on
-        report_rows.carrier_id = recomputed_files.carrier_id
-        and report_rows.generation_date = recomputed_files.generation_date
-group by report_rows.carrier_id, report_rows.generation_date
+        files.carrier_id = recomputed_files.carrier_id
+        and files.generation_date = recomputed_files.generation_date
