@@ -60,13 +60,14 @@
     {{ dbt.hash("concat_ws('|', " ~ agent_id ~ ", " ~ user_key ~ ", " ~ carrier_id ~ ")") }}
 {%- endmacro %}
 
-{#- The run's start (UTC, whole seconds) as a timestamp: the run script's own (RBM_RUN_INPUTS), so that it can
-    tell what this run loaded and restated without comparing two clocks; dbt's run_started_at when dbt runs
-    alone. Staging's loaded_at and rpt_restatements' restated_at. Read only when the SQL runs (`execute`): read
-    while dbt parses, the variable, new every run, would make dbt parse these models again every run. -#}
+{#- The run's start (UTC, whole seconds) as a timestamp: the run script's own (environment variable
+    RBM_RUN_STARTED), so that it can tell what this run loaded and restated without comparing two clocks; dbt's
+    run_started_at when dbt runs alone. Staging's loaded_at and rpt_restatements' restated_at. A variable of its
+    own, read only when the SQL runs (`execute`): read while dbt parses, a value new every run would make dbt
+    parse the models again every run. -#}
 {% macro run_started() -%}
     {%- set started = run_started_at.strftime("%Y-%m-%d %H:%M:%S") -%}
-    cast('{{ run_input("run_started", started) if execute else started }}' as timestamp)
+    cast('{{ env_var("RBM_RUN_STARTED", started) if execute else started }}' as timestamp)
 {%- endmacro %}
 
 {#- Rows of the input files loaded by this run (staging's loaded_at is the run's start). -#}

@@ -39,6 +39,8 @@ def database_location(target: str) -> Path:
 # dbt parses the whole project again whenever --vars change, but keeps its parsed project (target/
 # partial_parse.msgpack) when only an environment variable read by the models does (macro run_input).
 RUN_INPUTS_ENV = "RBM_RUN_INPUTS"
+# The run's start (macro run_started); its own variable, read by dbt only when it runs the SQL, not when it parses.
+RUN_STARTED_ENV = "RBM_RUN_STARTED"
 # Above this size (an environment variable holds at most 128 KiB on Linux) the inputs go in --vars.
 RUN_INPUTS_MAX_CHARS = 100_000
 
@@ -63,11 +65,15 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict) 
     return command, env
 
 
-def run_dbt(args: list[str], target: str, dbt_vars: dict, run_inputs: dict | None = None) -> bool:
-    """Run dbt in its own process (it holds the database open with its own settings)."""
+def run_dbt(args: list[str], target: str, dbt_vars: dict, run_inputs: dict | None = None,
+            run_started: str | None = None) -> bool:
+    """Run dbt in its own process (it holds the database open with its own settings). `run_started` (UTC,
+    YYYY-MM-DD HH:MM:SS) is the run's start as the models record it (macro run_started)."""
     import subprocess
 
     command, env = dbt_command(args, target, dbt_vars, run_inputs or {})
+    if run_started:
+        env[RUN_STARTED_ENV] = run_started
     return subprocess.run(command, cwd=ROOT, env=env).returncode == 0
 
 

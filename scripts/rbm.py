@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     exported = state.take_export(database) if args.target == "duckdb" else None
     if reason or not database.exists():
         exported = None
-    dbt_inputs = {**run_inputs.dbt_inputs(), "run_started": run_started.strftime("%Y-%m-%d %H:%M:%S")}
-    ok = report.run_dbt(build, args.target, dbt_vars, dbt_inputs)
+    ok = report.run_dbt(build, args.target, dbt_vars, run_inputs.dbt_inputs(),
+                        run_started=run_started.strftime("%Y-%m-%d %H:%M:%S"))
     if not ok:
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)

@@ -5,7 +5,8 @@
 
 with
 
-report_rows as (
+-- Read twice: inlined, not stored whole first.
+report_rows as {{ inlined_cte() }} (
     select * from {{ ref('fct_report_rows') }}
 ),
 
@@ -24,7 +25,8 @@ restated as (
 
 -- Daily operation: the files a daily run may have changed, those it writes again (rbm/report.py): the files of
 -- the rows it recomputed (a touched stream's rows from recompute_from on, as fct_report_rows) and the files it
--- restated (rows removed). On a first or full build the run script writes every file.
+-- restated (rows removed). Every file on a full build (--full-refresh, also from DBT_FULL_REFRESH); on a first
+-- build, where int_touched_streams is empty, the run script writes every file (a new database).
 recomputed_files as (
     select distinct
         report_rows.carrier_id,
@@ -68,7 +70,11 @@ select
         when newest_data.newest_event_at >= cast(files.generation_date as timestamp) then 'final'
         else 'provisional'
     end as status,
-    recomputed_files.carrier_id is not null as is_recomputed
+    {% if flags.FULL_REFRESH -%}
+        true
+    {%- else -%}
+        recomputed_files.carrier_id is not null
+    {%- endif %} as is_recomputed
 from files
 cross join newest_data
 left join recomputed_files

@@ -56,6 +56,13 @@ def written_files(stdout: str) -> set[str]:
     return {line.strip() for line in listed if line.strip()}
 
 
+def recomputed_files(database: Path) -> set[str]:
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {path for (path,) in con.sql("select file_path from rpt_report_files where is_recomputed").fetchall()}
+
+
 def report_lines(output: Path) -> dict[str, list[str]]:
     """Report file path -> its data lines (header left out)."""
     return {path: data.decode().splitlines()[1:] for path, data in report_bytes(output).items()}
@@ -117,11 +124,14 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
         expected = expected_restatements(published, report_lines(incremental_out)) if count > 1 else []
         assert this_run == expected, f"restatements of load {count}"
         logged_before = logged
-        # A daily run writes again at least every file it restated (the rest only when it recomputed their rows).
+        # A daily run writes again exactly the files it recomputed rows of or restated (rpt_report_files), so every
+        # file it restated; the first build writes every file.
         written = written_files(daily.stdout)
         assert {row["file_path"] for row in this_run if row["change_kind"] != "file_removed"} <= written
         if count == 1:
             assert written == set(report_bytes(incremental_out))
+        else:
+            assert written == recomputed_files(incremental_db), f"files written by load {count}"
         skipped_any = skipped_any or len(written) < len(report_bytes(incremental_out))
 
         full_db, full_out = tmp_path / f"full{count}.duckdb", tmp_path / f"full_out{count}"
@@ -217,6 +227,12 @@ def test_report_files_are_written_again_when_not_as_the_previous_run_left_them(t
     full = run_cli(tmp_path, "--messages", str(files[1]), "--agents", str(agents), "--output",
                    str(tmp_path / "full"), db=tmp_path / "full.duckdb")
     assert full.returncode == 0 and report_bytes(other) == report_bytes(tmp_path / "full")
+
+    # A full build that the run script does not ask for (dbt reads --full-refresh from DBT_FULL_REFRESH too)
+    # recomputes every file: every file is written.
+    forced = run_cli(tmp_path, "--messages", str(files[1]), "--agents", str(agents), "--output", str(other),
+                     db=database, env={"DBT_FULL_REFRESH": "1"})
+    assert forced.returncode == 0 and "unchanged since the previous run 0" in forced.stdout, forced.stdout[-3000:]
 
 
 def session_rows(message_id: str, direction: str, text: str, minute: int) -> str:
