@@ -29,25 +29,31 @@
 {% endmacro %}
 
 {#- The rows of `relation` (a CTE name) a stream model recomputes: on an incremental run those of the
-    touched streams, from each stream's recompute_from on when `time_column` is given, else the whole
-    stream; on a full build every row (also in a model kept incremental on --full-refresh, such as
-    rpt_restatements: int_touched_streams is empty then). A join (one touched row per stream), not a
-    correlated filter. -#}
+    touched streams (select_touched_rows); on a full build every row (also in a model kept incremental on
+    --full-refresh, such as rpt_restatements: int_touched_streams is empty then). -#}
 {% macro select_recomputed_rows(relation, time_column=none) %}
-    {%- set touched = ref('int_touched_streams') -%}
+    {#- ref() outside the condition: dbt learns the dependency while parsing, when is_incremental() is false. -#}
+    {%- do ref('int_touched_streams') -%}
     {%- if recomputes_touched_streams() -%}
+        {{ select_touched_rows(relation, time_column) }}
+    {%- else -%}
+        select * from {{ relation }}
+    {%- endif -%}
+{% endmacro %}
+
+{#- The rows of `relation` (a CTE name) in the touched streams, from each stream's recompute_from on when
+    `time_column` is given, else the whole stream: the rows a daily run recomputes. A join (one touched row per
+    stream), not a correlated filter. -#}
+{% macro select_touched_rows(relation, time_column=none) %}
         select {{ relation }}.*
         from {{ relation }}
-        inner join {{ touched }} as touched
+        inner join {{ ref('int_touched_streams') }} as touched
             on
                 {{ relation }}.stream_key = touched.touched_stream_key
                 {%- if time_column %}
                 and {{ relation }}.{{ time_column }} >= touched.recompute_from
                 {%- endif %}
-    {%- else -%}
-        select * from {{ relation }}
-    {%- endif -%}
-{% endmacro %}
+{%- endmacro %}
 
 {#- True on a run that recomputes only the touched streams: an incremental run that is not a full rebuild. -#}
 {% macro recomputes_touched_streams() %}

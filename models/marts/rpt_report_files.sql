@@ -14,39 +14,29 @@ newest_data as (
     select max(event_at) as newest_event_at from {{ ref('fct_billable_messages') }}
 ),
 
-touched as (
-    select * from {{ ref('int_touched_streams') }}
-),
-
 restated as (
     select * from {{ ref('rpt_restatements') }}
     where restated_at = {{ run_started() }}
 ),
 
 -- Daily operation: the files a daily run may have changed, those it writes again (rbm/report.py): the files of
--- the rows it recomputed (a touched stream's rows from recompute_from on, as fct_report_rows) and the files it
--- restated (rows removed). Every file on a full build (--full-refresh, also from DBT_FULL_REFRESH); on a first
--- build, where int_touched_streams is empty, the run script writes every file (a new database).
+-- the rows it recomputed (as fct_report_rows: select_touched_rows) and the files it restated (rows removed).
+-- Every file on a full build (--full-refresh, also from DBT_FULL_REFRESH); on a first build, where
+-- int_touched_streams is empty, the run script writes every file (a new database).
+recomputed_rows as (
+    {{ select_touched_rows('report_rows', 'event_first_at') }}
+),
+
 recomputed_files as (
     select distinct
-        report_rows.carrier_id,
-        report_rows.generation_date
-    from report_rows
-    inner join touched
-        on
-            report_rows.stream_key = touched.touched_stream_key
-            and report_rows.event_first_at >= touched.recompute_from
-    {%- if flags.FULL_REFRESH %}
-    where false
-    {%- endif %}
+        carrier_id,
+        generation_date
+    from recomputed_rows
     union
     select
         carrier_id,
         generation_date
     from restated
-    {%- if flags.FULL_REFRESH %}
-    where false
-    {%- endif %}
 ),
 
 files as (
