@@ -3,7 +3,10 @@
 An incremental run recomputes only the streams touched by new input rows. That is right only
 while everything else is unchanged: the agents file (billing categories), the salt, the seeds and
 the project's code. Their fingerprint is kept beside the database; a different one means a full
-rebuild (`dbt build --full-refresh`), as does a new database file.
+rebuild (`dbt build --full-refresh`), as does a new database file, and so does a previous build that did not
+complete: the state is marked before every build and the mark is cleared only once the build succeeded. A build
+that failed or was stopped half-way may have loaded input files without billing their rows; an incremental run
+would then never see those rows as new (they carry the failed run's loaded_at).
 
 The state file also records the report files the last run wrote (path, size, modification time), so that a
 daily run writes again only the files it changed (rbm/report.py unchanged_report_files).
@@ -43,9 +46,19 @@ def needs_full_refresh(database: Path, current: str) -> str | None:
     saved = state_file(database)
     if not saved.exists():
         return "no record of the previous run's inputs"
-    if json.loads(saved.read_text()).get("fingerprint") != current:
+    content = json.loads(saved.read_text())
+    if content.get("build_incomplete"):
+        return "the previous run's build did not complete (it failed or was stopped)"
+    if content.get("fingerprint") != current:
         return "the agents file, the salt, the seeds or the project code changed since the previous run"
     return None
+
+
+def mark_building(database: Path, current: str) -> None:
+    """Recorded before a build, cleared by save() once it succeeded: until then the next run rebuilds in full."""
+    state_file(database).parent.mkdir(parents=True, exist_ok=True)
+    state_file(database).write_text(json.dumps({"build_incomplete": True, "fingerprint": current}, sort_keys=True)
+                                    + "\n")
 
 
 def save(database: Path, current: str, exported: dict | None = None) -> None:

@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     exported = state.take_export(database) if args.target == "duckdb" else None
     if reason or not database.exists():
         exported = None
+    # Until this build succeeds, the next run rebuilds in full (rbm/state.py): a failed build may have loaded files.
+    state.mark_building(database, current)
     ok = report.run_dbt(build, args.target, dbt_vars, run_inputs.dbt_inputs(),
                         run_started=run_started.strftime("%Y-%m-%d %H:%M:%S"))
     if not ok:

@@ -302,3 +302,48 @@ def test_a_late_run_that_swaps_one_row_of_a_session_for_another_is_a_restatement
     assert [(e["change_kind"], e["rows_added"], e["rows_removed"], e["rows_changed"]) for e in expected] == [
         ("restated", "0", "0", "1")]
     assert logged == expected
+
+
+# Runs scripts/rbm.py with a dbt build that stops after staging: it builds stg_messages (loading the new files),
+# then reports a failure, as a build does that fails or is stopped half-way.
+BUILD_STOPPED_AFTER_STAGING = """
+import runpy, sys
+sys.path.insert(0, sys.argv[1])
+from rbm import report
+build = report.run_dbt
+def stopped(args, *rest, **options):
+    build(["build", "--select", "stg_messages", *[a for a in args if a == "--full-refresh"]], *rest, **options)
+    return False
+report.run_dbt = stopped
+sys.argv = [sys.argv[2], *sys.argv[3:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_a_build_that_stopped_half_way_is_followed_by_a_full_rebuild(tmp_path, arrival_files):
+    """A build that loaded a new file and then failed leaves its rows staged but never billed; the next run must
+    not take them for rows already billed (it would never recompute their streams): it rebuilds in full."""
+    files, agents = arrival_files
+    landing, database, output = tmp_path / "landing", tmp_path / "db.duckdb", tmp_path / "out"
+    landing.mkdir()
+    shutil.copy(files[0], landing / files[0].name)
+    arguments = ("run", "--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
+    assert run_cli(tmp_path, *arguments[1:], db=database).returncode == 0
+    shutil.copy(files[1], landing / files[1].name)
+    stopped = subprocess.run(
+        [sys.executable, "-c", BUILD_STOPPED_AFTER_STAGING, str(ROOT), str(ROOT / "scripts/rbm.py"), *arguments],
+        cwd=ROOT, env=dict(__import__("os").environ, RBM_DUCKDB_PATH=str(database)), capture_output=True, text=True,
+    )
+    assert stopped.returncode == 1 and "the dbt build failed" in stopped.stderr, stopped.stdout[-2000:]
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute(f"select count(*) from stg_messages where source_file like '%{files[1].name}'").fetchone()[0]
+
+    resumed = run_cli(tmp_path, *arguments[1:], db=database)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert "full rebuild: the previous run's build did not complete" in resumed.stdout
+    full = run_cli(tmp_path, *arguments[1:-1], str(tmp_path / "full"), db=tmp_path / "full.duckdb")
+    assert full.returncode == 0
+    assert report_bytes(output) == report_bytes(tmp_path / "full")
+    assert stored_rows(database) == stored_rows(tmp_path / "full.duckdb")
