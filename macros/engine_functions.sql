@@ -48,3 +48,13 @@
 {% macro inlined_cte() %}{{ return(adapter.dispatch('inlined_cte', 'rbm_billing')()) }}{% endmacro %}
 {% macro default__inlined_cte() %}not materialized{% endmacro %}
 {% macro spark__inlined_cte() %}{% endmacro %}
+
+{#- The whole content of a small text file (the run's inputs, macro run_input), read by the engine. -#}
+{% macro read_text_file(path) %}{{ return(adapter.dispatch('read_text_file', 'rbm_billing')(path)) }}{% endmacro %}
+{% macro default__read_text_file(path) %}
+    {{ return(run_query("select content from read_text(" ~ string_literal(path) ~ ")").columns[0].values()[0]) }}
+{% endmacro %}
+{% macro spark__read_text_file(path) %}
+    {#- One line: the run script writes the JSON without line breaks. -#}
+    {{ return(run_query("select value from text.`" ~ path ~ "`").columns[0].values()[0]) }}
+{% endmacro %}

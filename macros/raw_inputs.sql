@@ -14,10 +14,15 @@
 {#- The run's inputs (SPEC §8): the file lists, the names of repaired copies and the activity logs'
     carrier. The run script passes them in the environment variable RBM_RUN_INPUTS (JSON), not as
     dbt vars: dbt parses the whole project again whenever --vars change (~2.4 s a run), and keeps its
-    parsed project when only this variable changes. A dbt var of the same name is the fallback (dbt
-    used directly, `make dbt-test`). -#}
+    parsed project when only this variable changes. Inputs too large for the environment (128 KiB on Linux,
+    like one command-line argument: a glob over hourly files passes it within months) come in a JSON file
+    named by RBM_RUN_INPUTS_FILE, read through the database when the SQL runs (they are only used then). A dbt
+    var of the same name is the fallback (dbt used directly, `make dbt-test`). -#}
 {% macro run_input(name, default=none) %}
     {%- set given = env_var('RBM_RUN_INPUTS', '') -%}
+    {%- if not given and execute and env_var('RBM_RUN_INPUTS_FILE', '') -%}
+        {%- set given = read_text_file(env_var('RBM_RUN_INPUTS_FILE')) -%}
+    {%- endif -%}
     {%- if given -%}
         {%- set inputs = fromjson(given) -%}
         {%- if name in inputs -%}{{ return(inputs[name]) }}{%- endif -%}

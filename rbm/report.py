@@ -41,23 +41,31 @@ def database_location(target: str) -> Path:
 RUN_INPUTS_ENV = "RBM_RUN_INPUTS"
 # The run's start (macro run_started); its own variable, read by dbt only when it runs the SQL, not when it parses.
 RUN_STARTED_ENV = "RBM_RUN_STARTED"
-# Above this size (an environment variable holds at most 128 KiB on Linux) the inputs go in --vars.
+# Above this size (an environment variable, like one command-line argument, holds at most 128 KiB on Linux: a
+# daily glob over hourly files passes it within months) the inputs go in a file named by RBM_RUN_INPUTS_FILE,
+# which the models read through the database (macro run_inputs).
 RUN_INPUTS_MAX_CHARS = 100_000
+RUN_INPUTS_FILE_ENV = "RBM_RUN_INPUTS_FILE"
 
 
-def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict) -> tuple[list[str], dict]:
-    """The dbt command line and environment of a run: `dbt_vars` as --vars, `run_inputs` in RBM_RUN_INPUTS
-    (or in --vars too when too large for the environment)."""
+def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
+                inputs_file: Path | None = None) -> tuple[list[str], dict]:
+    """The dbt command line and environment of a run: `dbt_vars` as --vars, `run_inputs` in RBM_RUN_INPUTS, or
+    when too large for the environment written to `inputs_file`, named by RBM_RUN_INPUTS_FILE."""
     import json
     import sys
 
     env = dict(os.environ, RBM_DUCKDB_PATH=str(duckdb_path()), RBM_SPARK_DIR=str(spark_dir()))
+    env.pop(RUN_INPUTS_ENV, None)
+    env.pop(RUN_INPUTS_FILE_ENV, None)
     inputs_json = json.dumps(run_inputs, sort_keys=True)
     if len(inputs_json) <= RUN_INPUTS_MAX_CHARS:
         env[RUN_INPUTS_ENV] = inputs_json
+    elif inputs_file is None:
+        raise ValueError("the run's inputs are too large for the environment: give dbt_command an inputs_file")
     else:
-        env.pop(RUN_INPUTS_ENV, None)
-        dbt_vars = {**dbt_vars, **run_inputs}
+        inputs_file.write_text(inputs_json + "\n", encoding="utf-8")
+        env[RUN_INPUTS_FILE_ENV] = str(inputs_file.resolve())
     dbt = Path(sys.executable).parent / "dbt"
     command = [str(dbt), *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", target]
     if dbt_vars:
@@ -70,11 +78,13 @@ def run_dbt(args: list[str], target: str, dbt_vars: dict, run_inputs: dict | Non
     """Run dbt in its own process (it holds the database open with its own settings). `run_started` (UTC,
     YYYY-MM-DD HH:MM:SS) is the run's start as the models record it (macro run_started)."""
     import subprocess
+    import tempfile
 
-    command, env = dbt_command(args, target, dbt_vars, run_inputs or {})
-    if run_started:
-        env[RUN_STARTED_ENV] = run_started
-    return subprocess.run(command, cwd=ROOT, env=env).returncode == 0
+    with tempfile.TemporaryDirectory(prefix="rbm-run-inputs-") as folder:
+        command, env = dbt_command(args, target, dbt_vars, run_inputs or {}, Path(folder) / "run_inputs.json")
+        if run_started:
+            env[RUN_STARTED_ENV] = run_started
+        return subprocess.run(command, cwd=ROOT, env=env).returncode == 0
 
 
 def duckdb_settings() -> dict[str, str]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import duckdb
+import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, read_reports, run_cli
 from rbm import report
 
 
@@ -39,11 +41,14 @@ def test_dbt_command_passes_the_inputs_in_the_environment():
     assert json.loads(command[command.index("--vars") + 1]) == {"billing_salt": "s"}
 
 
-def test_dbt_command_puts_inputs_too_large_for_the_environment_in_vars():
+def test_dbt_command_puts_inputs_too_large_for_the_environment_in_a_file(tmp_path, monkeypatch):
+    monkeypatch.setenv(report.RUN_INPUTS_ENV, "stale")
     inputs = {"messages_path": [f"/data/messages_{i:06d}.csv" for i in range(10_000)]}
-    command, env = report.dbt_command(["build"], "duckdb", {}, inputs)
-    assert report.RUN_INPUTS_ENV not in env
-    assert json.loads(command[command.index("--vars") + 1]) == inputs
+    command, env = report.dbt_command(["build"], "duckdb", {}, inputs, tmp_path / "inputs.json")
+    assert report.RUN_INPUTS_ENV not in env and "--vars" not in command
+    assert json.loads(Path(env[report.RUN_INPUTS_FILE_ENV]).read_text(encoding="utf-8")) == inputs
+    with pytest.raises(ValueError):
+        report.dbt_command(["build"], "duckdb", {}, inputs)
 
 
 def test_a_second_run_with_more_files_keeps_dbts_parsed_project(tmp_path):
@@ -61,3 +66,26 @@ def test_a_second_run_with_more_files_keeps_dbts_parsed_project(tmp_path):
     assert "Starting full parse" in runs[0].stdout
     assert re.search(r"input rows read +599  from 2 file\(s\)", runs[1].stdout)  # the new file was loaded
     assert "partial parsing" not in runs[1].stdout and "full parse" not in runs[1].stdout, runs[1].stdout[:1500]
+
+
+def test_a_run_with_more_input_files_than_the_environment_holds(tmp_path):
+    """A daily glob over hourly files grows past what one environment variable holds (128 KiB on Linux): the
+    run passes its inputs in a file instead, and bills them as one file with the same rows."""
+    lines = (ROOT / "data/demo/messages.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    landing = tmp_path
+    for level in range(3):  # long folder names: 200 files make a list longer than 128 KiB
+        landing = landing / (f"{level}" * 200)
+    landing.mkdir(parents=True)
+    parts = 200
+    for part in range(parts):
+        (landing / f"messages_{part:04d}.csv").write_text(
+            "".join(lines[:1] + lines[1 + part::parts]), encoding="utf-8")
+    assert len(json.dumps(sorted(str(p) for p in landing.glob("*.csv")))) > 128 * 1024
+    many = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--output", str(tmp_path / "many"),
+                   db=tmp_path / "many.duckdb")
+    assert many.returncode == 0, many.stdout[-2000:] + many.stderr[-2000:]
+    assert re.search(r"input rows read +6000  from 200 file\(s\)", many.stdout)
+    one = run_cli(tmp_path, "--messages", str(ROOT / "data/demo/messages.csv"), "--output", str(tmp_path / "one"),
+                  db=tmp_path / "one.duckdb")
+    assert one.returncode == 0
+    assert read_reports(tmp_path / "many") == read_reports(tmp_path / "one")
