@@ -436,6 +436,9 @@ def gaps_run(tmp_path_factory) -> Run:
         + GAP_ROW.format(id="1234567890", text="ok", n=7).encode()
         + GAP_ROW.format(id="gap-digits", text="ok", n=8).replace(",MO,", ",15550990088,").encode()
         + GAP_ROW.format(id="gap-size", text="", n=9).replace(",text,,,", ",file,,+15550990066,").encode()
+        + "gap-spaced, +15550990055 ,agent-0_conv@rbm.goog,att,MO,text,Hi,,,received,2025-05-11T10:09:30Z,,false\n"
+        .encode()
+        + GAP_ROW.format(id="gap-spaced-digits", text="ok", n=9).replace(",MO,", ", 15550990044 ,").encode()
     )
     (workdir / "messages.csv").write_bytes(messages)
     (workdir / "agents.csv").write_bytes(
@@ -457,20 +460,26 @@ def test_rows_after_an_unterminated_quote_are_kept(gaps_run):
 
 
 def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
-    """README decision 13: a phone number that a broken row put in agent_id, direction or file_size_bytes is
-    masked in staging (its parsed size too), and the row is quarantined for it under a salted key, not in clear."""
+    """README decision 13: a phone number that a broken row put in agent_id, direction or file_size_bytes, also with
+    spaces around it, is masked in staging (its parsed size too), and the row is quarantined for it under a salted
+    key, not in clear."""
     assert gaps_run.process.returncode == 0, gaps_run.process.stderr[-2000:]
     findings = Scanner({"+15550990077": "user_id +15550990077 in clear",
                         "15550990088": "user_id 15550990088 in clear",
-                        "15550990066": "user_id 15550990066 in clear or as a number"}).scan_database(gaps_run.db)
+                        "15550990066": "user_id 15550990066 in clear or as a number",
+                        "15550990055": "user_id 15550990055 (with spaces around) in clear",
+                        "15550990044": "user_id 15550990044 (with spaces around) in clear"}).scan_database(gaps_run.db)
     assert not findings, "\n".join(map(str, findings[:10]))
     shown = gaps_run.sql("select message_id, reason, agent_id, direction, file_size_bytes from quarantined_messages"
-                         " where message_id in ('gap-shifted', 'gap-digits', 'gap-size') order by 1")
+                         " where message_id in ('gap-shifted', 'gap-digits', 'gap-size', 'gap-spaced',"
+                         " 'gap-spaced-digits') order by 1")
     masked = [(m, r, *(v.startswith("masked:") and len(v) == len("masked:") + 32 for v in (a, d, f or "")))
               for m, r, a, d, f in shown]
     assert masked == [("gap-digits", "invalid_direction", False, True, False),
                       ("gap-shifted", "unknown_agent", True, False, False),
-                      ("gap-size", "invalid_file_size", False, False, True)], shown
+                      ("gap-size", "invalid_file_size", False, False, True),
+                      ("gap-spaced", "unknown_agent", True, False, False),
+                      ("gap-spaced-digits", "invalid_direction", False, True, False)], shown
     # A bare number stays as read where it can be valid: a message id.
     assert gaps_run.sql("select outcome from int_message_outcomes where message_id = '1234567890'") == [("billed",)]
 
