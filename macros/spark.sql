@@ -35,6 +35,7 @@
 
 {% macro spark__load_raw_files(name, paths, columns, delimiter) %}
     {%- set all_paths = as_path_list(paths) -%}
+    {%- set names = run_input('source_file_names', {}) -%}
     {%- set statements = [] -%}
     {%- set parts = [] -%}
     {%- for path in all_paths -%}
@@ -44,7 +45,7 @@
             {%- set part -%}
                 select
                     {% for c in columns %}cast({{ c }} as string) as {{ c }}, {% endfor %}
-                    {{ spark_string_literal(run_input('source_file_names', {}).get(path, path)) }} as source_file,
+                    {{ spark_string_literal(names.get(path, path)) }} as source_file,
                     _metadata.row_index + 1 as record_number,
                     cast(null as string) as error_message
                 from parquet.`{{ spark_escape_glob(path) | replace('`', '``') }}`
@@ -71,7 +72,7 @@
             {%- set part -%}
                 select
                     {% for c in columns %}as_read.{{ c }}, {% endfor %}
-                    {{ spark_string_literal(run_input('source_file_names', {}).get(path, path)) }} as source_file,
+                    {{ spark_string_literal(names.get(path, path)) }} as source_file,
                     as_read.record_number + 1 as record_number,
                     case
                         when as_read._rbm_corrupt_record is not null then

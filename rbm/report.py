@@ -43,7 +43,8 @@ RUN_INPUTS_ENV = "RBM_RUN_INPUTS"
 RUN_STARTED_ENV = "RBM_RUN_STARTED"
 # Above this size (an environment variable, like one command-line argument, holds at most 128 KiB on Linux: a
 # daily glob over hourly files passes it within months) the inputs go in a file named by RBM_RUN_INPUTS_FILE,
-# which the models read through the database (macro run_inputs).
+# which the models read through the database (macro run_input). The file is in the system's temporary folder:
+# the engine must see it (a local DuckDB or Spark; on a cluster dbt is run directly, README "On a cluster").
 RUN_INPUTS_MAX_CHARS = 100_000
 RUN_INPUTS_FILE_ENV = "RBM_RUN_INPUTS_FILE"
 

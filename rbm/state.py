@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,14 +41,36 @@ def state_file(database: Path) -> Path:
     return database.with_name(database.name + ".rbm-state.json")
 
 
+def read(database: Path) -> dict | None:
+    """The state file's content; None when there is none, {"unreadable": True} when it is not valid JSON."""
+    saved = state_file(database)
+    if not saved.exists():
+        return None
+    try:
+        content = json.loads(saved.read_text())
+    except ValueError:
+        return {"unreadable": True}
+    return content if isinstance(content, dict) else {"unreadable": True}
+
+
+def write(database: Path, content: dict) -> None:
+    """Written whole or not at all (a run stopped in the middle cannot leave half a file)."""
+    saved = state_file(database)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    partial = saved.with_name(saved.name + ".partial")
+    partial.write_text(json.dumps(content, sort_keys=True) + "\n")
+    os.replace(partial, saved)
+
+
 def needs_full_refresh(database: Path, current: str) -> str | None:
     """Why the next build must be a full one, or None when an incremental run is right."""
     if not database.exists():
         return None  # a new database file is a full build anyway
-    saved = state_file(database)
-    if not saved.exists():
+    content = read(database)
+    if content is None:
         return "no record of the previous run's inputs"
-    content = json.loads(saved.read_text())
+    if content.get("unreadable"):
+        return "the record of the previous run (" + state_file(database).name + ") is unreadable"
     if content.get("build_incomplete"):
         return "the previous run's build did not complete (it failed or was stopped)"
     if content.get("fingerprint") != current:
@@ -54,11 +78,30 @@ def needs_full_refresh(database: Path, current: str) -> str | None:
     return None
 
 
-def mark_building(database: Path, current: str) -> None:
+@dataclass(frozen=True)
+class BuildMark:
+    """What mark_building replaced: the state before the build and the database files as they were."""
+    previous: dict | None
+    files: list | None
+
+
+def mark_building(database: Path, current: str) -> BuildMark:
     """Recorded before a build, cleared by save() once it succeeded: until then the next run rebuilds in full."""
-    state_file(database).parent.mkdir(parents=True, exist_ok=True)
-    state_file(database).write_text(json.dumps({"build_incomplete": True, "fingerprint": current}, sort_keys=True)
-                                    + "\n")
+    mark = BuildMark(read(database), database_files_identity(database))
+    write(database, {"build_incomplete": True, "fingerprint": current})
+    return mark
+
+
+def build_failed(database: Path, mark: BuildMark) -> None:
+    """After a failed build: when it did not write to the database at all (a lock held by another process, a
+    parse error, ...), the state before it is put back, so that the next run need not rebuild in full. A DuckDB
+    database only: a folder (Spark's warehouse) does not show every write in its own identity."""
+    if mark.files is None or database_files_identity(database) != mark.files:
+        return
+    if mark.previous is None:
+        state_file(database).unlink(missing_ok=True)
+    else:
+        write(database, mark.previous)
 
 
 def save(database: Path, current: str, exported: dict | None = None) -> None:
@@ -66,7 +109,14 @@ def save(database: Path, current: str, exported: dict | None = None) -> None:
     saved = {"fingerprint": current}
     if exported is not None:
         saved["exported"] = exported
-    state_file(database).write_text(json.dumps(saved, sort_keys=True) + "\n")
+    write(database, saved)
+
+
+def database_files_identity(database: Path) -> list | None:
+    """The identity of a DuckDB database file and of its write-ahead log (None for a folder: Spark)."""
+    if database.is_dir():
+        return None
+    return [database_identity(database), database_identity(database.with_name(database.name + ".wal"))]
 
 
 def database_identity(database: Path) -> list[int] | None:
@@ -83,13 +133,12 @@ def take_export(database: Path) -> dict | None:
     changes the database (a run that fails after its build leaves none, so the next one writes every file).
     None unless the database file is still exactly as that run left it: a new, restored or otherwise rebuilt
     database may hold other rows than those files."""
-    saved = state_file(database)
-    if not saved.exists():
+    content = read(database)
+    if content is None or content.get("unreadable"):
         return None
-    content = json.loads(saved.read_text())
     exported = content.pop("exported", None)
     if exported is not None:
-        saved.write_text(json.dumps(content, sort_keys=True) + "\n")
+        write(database, content)
     if exported is None or exported.get("database") != database_identity(database):
         return None
     return exported

@@ -74,10 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     if reason or not database.exists():
         exported = None
     # Until this build succeeds, the next run rebuilds in full (rbm/state.py): a failed build may have loaded files.
-    state.mark_building(database, current)
+    mark = state.mark_building(database, current)
     ok = report.run_dbt(build, args.target, dbt_vars, run_inputs.dbt_inputs(),
                         run_started=run_started.strftime("%Y-%m-%d %H:%M:%S"))
     if not ok:
+        state.build_failed(database, mark)
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)
         return 1

@@ -13,12 +13,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-# `make pytest` runs the tests in two processes (pytest-xdist): each gets dbt target/ and logs/ folders of its own,
-# since two dbt runs writing one target/ (manifest, partial_parse.msgpack) at the same time can spoil each other.
-# A test that needs its own folders still sets DBT_TARGET_PATH / DBT_LOG_PATH for its runs.
+# `make pytest` runs the tests in parallel processes (pytest-xdist): each gets dbt target/ and logs/ folders and a
+# DuckDB spill folder of its own, since two dbt runs writing one target/ (manifest, partial_parse.msgpack) at the
+# same time can spoil each other, and DuckDB names its spill files alike in every process. A test that needs its
+# own folders still sets DBT_TARGET_PATH / DBT_LOG_PATH for its runs.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ.setdefault("DBT_TARGET_PATH", str(ROOT / "target" / f"pytest-{os.environ['PYTEST_XDIST_WORKER']}"))
-    os.environ.setdefault("DBT_LOG_PATH", str(ROOT / "logs" / f"pytest-{os.environ['PYTEST_XDIST_WORKER']}"))
+    _worker = os.environ["PYTEST_XDIST_WORKER"]
+    os.environ["DBT_TARGET_PATH"] = str(ROOT / "target" / f"pytest-{_worker}")
+    os.environ["DBT_LOG_PATH"] = str(ROOT / "logs" / f"pytest-{_worker}")
+    os.environ["RBM_DUCKDB_TEMP_DIR"] = str(ROOT / "target" / f"pytest-{_worker}" / "duckdb_tmp")
 
 
 def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -59,8 +59,7 @@ def test_tree_rss_counts_descendants() -> None:
     )
     try:
         peak = 0
-        deadline = time.time() + 2.5
-        while time.time() < deadline:
+        while process.poll() is None:  # sampled for the whole life of the process (a busy machine starts it late)
             peak = max(peak, bench.tree_rss_kib(process.pid))
             time.sleep(0.05)
     finally:

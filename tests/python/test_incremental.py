@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -332,9 +333,10 @@ def test_a_build_that_stopped_half_way_is_followed_by_a_full_rebuild(tmp_path, a
     shutil.copy(files[1], landing / files[1].name)
     stopped = subprocess.run(
         [sys.executable, "-c", BUILD_STOPPED_AFTER_STAGING, str(ROOT), str(ROOT / "scripts/rbm.py"), *arguments],
-        cwd=ROOT, env=dict(__import__("os").environ, RBM_DUCKDB_PATH=str(database)), capture_output=True, text=True,
+        cwd=ROOT, env=dict(os.environ, RBM_DUCKDB_PATH=str(database)), capture_output=True, text=True,
     )
-    assert stopped.returncode == 1 and "the dbt build failed" in stopped.stderr, stopped.stdout[-2000:]
+    assert stopped.returncode == 1 and "the dbt build failed" in stopped.stderr, stopped.stdout[-2000:] + stopped.stderr
+
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
@@ -347,3 +349,44 @@ def test_a_build_that_stopped_half_way_is_followed_by_a_full_rebuild(tmp_path, a
     assert full.returncode == 0
     assert report_bytes(output) == report_bytes(tmp_path / "full")
     assert stored_rows(database) == stored_rows(tmp_path / "full.duckdb")
+
+
+def test_a_build_that_failed_before_writing_to_the_database_needs_no_full_rebuild(tmp_path, arrival_files):
+    """A build that could not open the database (another process holds it) changed nothing: the next run is
+    incremental again, and right."""
+    files, agents = arrival_files
+    landing, database, output = tmp_path / "landing", tmp_path / "db.duckdb", tmp_path / "out"
+    landing.mkdir()
+    shutil.copy(files[0], landing / files[0].name)
+    arguments = ("--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
+    assert run_cli(tmp_path, *arguments, db=database).returncode == 0
+    shutil.copy(files[1], landing / files[1].name)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+         " time.sleep(600)", str(database)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        locked = run_cli(tmp_path, *arguments, db=database)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert locked.returncode == 1 and "the dbt build failed" in locked.stderr, locked.stdout[-2000:]
+    resumed = run_cli(tmp_path, *arguments, db=database)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert "full rebuild" not in resumed.stdout
+    full = run_cli(tmp_path, *arguments[:-1], str(tmp_path / "full"), db=tmp_path / "full.duckdb")
+    assert full.returncode == 0 and report_bytes(output) == report_bytes(tmp_path / "full")
+
+
+def test_an_unreadable_state_file_means_a_full_rebuild(tmp_path, arrival_files):
+    files, agents = arrival_files
+    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    arguments = ("--messages", str(files[0]), "--agents", str(agents), "--output", str(output))
+    assert run_cli(tmp_path, *arguments, db=database).returncode == 0
+    from rbm import state
+
+    state.state_file(database).write_text('{"fingerprint": "ab', encoding="utf-8")  # a write cut short
+    again = run_cli(tmp_path, *arguments, db=database)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "full rebuild: the record of the previous run" in again.stdout
+    assert "full rebuild" not in run_cli(tmp_path, *arguments, db=database).stdout

@@ -72,20 +72,23 @@ def test_a_run_with_more_input_files_than_the_environment_holds(tmp_path):
     """A daily glob over hourly files grows past what one environment variable holds (128 KiB on Linux): the
     run passes its inputs in a file instead, and bills them as one file with the same rows."""
     lines = (ROOT / "data/demo/messages.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    rows = [line for number, line in enumerate(lines[1:]) if number % 5]  # not the demo data (the vars' default)
     landing = tmp_path
     for level in range(3):  # long folder names: 200 files make a list longer than 128 KiB
         landing = landing / (f"{level}" * 200)
     landing.mkdir(parents=True)
     parts = 200
     for part in range(parts):
-        (landing / f"messages_{part:04d}.csv").write_text(
-            "".join(lines[:1] + lines[1 + part::parts]), encoding="utf-8")
+        (landing / f"messages_{part:04d}.csv").write_text("".join(lines[:1] + rows[part::parts]), encoding="utf-8")
+    (tmp_path / "one.csv").write_text("".join(lines[:1] + rows), encoding="utf-8")
     assert len(json.dumps(sorted(str(p) for p in landing.glob("*.csv")))) > 128 * 1024
     many = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--output", str(tmp_path / "many"),
                    db=tmp_path / "many.duckdb")
     assert many.returncode == 0, many.stdout[-2000:] + many.stderr[-2000:]
-    assert re.search(r"input rows read +6000  from 200 file\(s\)", many.stdout)
-    one = run_cli(tmp_path, "--messages", str(ROOT / "data/demo/messages.csv"), "--output", str(tmp_path / "one"),
+    with duckdb.connect(str(tmp_path / "many.duckdb"), read_only=True) as con:
+        assert con.execute("select count(distinct source_file), count(*) from stg_messages").fetchall() == [
+            (parts, len(rows))]
+    one = run_cli(tmp_path, "--messages", str(tmp_path / "one.csv"), "--output", str(tmp_path / "one"),
                   db=tmp_path / "one.duckdb")
     assert one.returncode == 0
-    assert read_reports(tmp_path / "many") == read_reports(tmp_path / "one")
+    assert read_reports(tmp_path / "many") == read_reports(tmp_path / "one") != {}
