@@ -438,7 +438,7 @@ def gaps_run(tmp_path_factory) -> Run:
         + GAP_ROW.format(id="gap-size", text="", n=9).replace(",text,,,", ",file,,+15550990066,").encode()
         + "gap-spaced, +15550990055 ,agent-0_conv@rbm.goog,att,MO,text,Hi,,,received,2025-05-11T10:09:30Z,,false\n"
         .encode()
-        + GAP_ROW.format(id="gap-spaced-digits", text="ok", n=9).replace(",MO,", ", 15550990044 ,").encode()
+        + GAP_ROW.format(id="gap-spaced-digits", text="ok", n=9).replace(",MO,", ",\t15550990044 ,").encode()
     )
     (workdir / "messages.csv").write_bytes(messages)
     (workdir / "agents.csv").write_bytes(
@@ -468,7 +468,8 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
                         "15550990088": "user_id 15550990088 in clear",
                         "15550990066": "user_id 15550990066 in clear or as a number",
                         "15550990055": "user_id 15550990055 (with spaces around) in clear",
-                        "15550990044": "user_id 15550990044 (with spaces around) in clear"}).scan_database(gaps_run.db)
+                        "15550990044": "user_id 15550990044 (with a tab and a space around) in clear"}
+                       ).scan_database(gaps_run.db)
     assert not findings, "\n".join(map(str, findings[:10]))
     shown = gaps_run.sql("select message_id, reason, agent_id, direction, file_size_bytes from quarantined_messages"
                          " where message_id in ('gap-shifted', 'gap-digits', 'gap-size', 'gap-spaced',"
