@@ -53,13 +53,16 @@ pytest: $(VENV)/.installed  ## every Python test (reference, cross-check, CLI, g
 
 # Spark (README "Spark"): every dbt unit and data test on the test fixtures on a local Spark, then DuckDB and
 # Spark runs compared (tests/python/test_spark.py). Each Spark run has its own warehouse (RBM_SPARK_DIR).
+# dbt's target/ and logs/ and DuckDB's spill folder of its own, so that it can run beside `make test` (.ci/run).
 SPARK_TEST_DIR := target/test-spark
+SPARK_TEST_ENV := DBT_TARGET_PATH=$(CURDIR)/$(SPARK_TEST_DIR)/dbt_target DBT_LOG_PATH=$(CURDIR)/$(SPARK_TEST_DIR)/dbt_logs \
+	RBM_DUCKDB_TEMP_DIR=$(CURDIR)/$(SPARK_TEST_DIR)/duckdb_tmp
 
 test-spark: $(VENV)/.spark-installed  ## the dbt tests on Spark, and DuckDB and Spark write identical files (Java 17)
 	rm -rf $(SPARK_TEST_DIR) && mkdir -p $(SPARK_TEST_DIR)
-	RBM_SPARK_DIR=$(SPARK_TEST_DIR) $(DBT) build --profiles-dir . --target spark \
+	$(SPARK_TEST_ENV) RBM_SPARK_DIR=$(SPARK_TEST_DIR) $(DBT) build --profiles-dir . --target spark \
 		--vars '{messages_path: tests/fixtures/messages.csv, agents_path: tests/fixtures/agents.csv}'
-	RBM_SPARK_TESTS=1 $(BIN)/python -m pytest tests/python/test_spark.py -q
+	$(SPARK_TEST_ENV) RBM_SPARK_TESTS=1 $(BIN)/python -m pytest tests/python/test_spark.py -q
 
 # Messages of `make bench` (N=10000000 for 10M; results in bench/results.md).
 N ?= 1000000
