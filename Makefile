@@ -74,4 +74,4 @@ docs: $(VENV)/.installed  ## generate the dbt docs site (target/index.html)
 	$(DBT) docs generate --profiles-dir .
 
 clean:  ## remove build products (not the virtual environment)
-	rm -rf target logs output rbm_billing.duckdb rbm_billing.duckdb.wal rbm_billing.duckdb.rbm-state.json .duckdb_tmp spark-warehouse spark-warehouse.rbm-state.json metastore_db derby.log
+	rm -rf target logs output rbm_billing.duckdb rbm_billing.duckdb.wal rbm_billing.duckdb.rbm-state.json rbm_billing.duckdb.rbm-lock .duckdb_tmp spark-warehouse spark-warehouse.rbm-state.json spark-warehouse.rbm-lock metastore_db derby.log

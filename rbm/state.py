@@ -13,9 +13,11 @@ daily run writes again only the files it changed (rbm/report.py unchanged_report
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,27 @@ def state_file(database: Path) -> Path:
     return database.with_name(database.name + ".rbm-state.json")
 
 
+class RunInProgress(Exception):
+    """Another run holds the database's run lock."""
+
+
+@contextmanager
+def run_lock(database: Path):
+    """One run at a time on a database: two overlapping runs (a cron job that outlasts its interval) would each
+    read and write the state beside it, and one could put back a state the other's failed build made stale. The
+    lock is the operating system's (flock) on `<database>.rbm-lock`, released when the run ends however it ends."""
+    import fcntl
+
+    path = database.with_name(database.name + ".rbm-lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunInProgress(f"another run on {database} is in progress (it holds {path})") from None
+        yield
+
+
 def read(database: Path) -> dict | None:
     """The state file's content; None when there is none, {"unreadable": True} when it is not valid JSON."""
     saved = state_file(database)
@@ -57,7 +80,7 @@ def write(database: Path, content: dict) -> None:
     """Written whole or not at all (a run stopped in the middle cannot leave half a file)."""
     saved = state_file(database)
     saved.parent.mkdir(parents=True, exist_ok=True)
-    partial = saved.with_name(saved.name + ".partial")
+    partial = saved.with_name(f"{saved.name}.{os.getpid()}.partial")
     partial.write_text(json.dumps(content, sort_keys=True) + "\n")
     os.replace(partial, saved)
 
@@ -113,10 +136,13 @@ def save(database: Path, current: str, exported: dict | None = None) -> None:
 
 
 def database_files_identity(database: Path) -> list | None:
-    """The identity of a DuckDB database file and of its write-ahead log (None for a folder: Spark)."""
+    """The identity of a DuckDB database file and of its write-ahead log files (`.wal`, `.wal.checkpoint`, …);
+    None for a folder (Spark)."""
     if database.is_dir():
         return None
-    return [database_identity(database), database_identity(database.with_name(database.name + ".wal"))]
+    logs = sorted(database.parent.glob(glob.escape(database.name) + ".wal*")) if database.parent.is_dir() else []
+    return [database_identity(database), *([path.name, database_identity(path)] for path in logs)]
+
 
 
 def database_identity(database: Path) -> list[int] | None:

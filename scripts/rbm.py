@@ -37,6 +37,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        with state.run_lock(report.database_location(args.target)):
+            return run(args)
+    except state.RunInProgress as error:
+        print(f"error: {error}", file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
     if not args.messages and not args.activity:
         args.messages = str(ROOT / "data/demo/messages.csv")
     try:

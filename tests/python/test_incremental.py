@@ -390,3 +390,23 @@ def test_an_unreadable_state_file_means_a_full_rebuild(tmp_path, arrival_files):
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert "full rebuild: the record of the previous run" in again.stdout
     assert "full rebuild" not in run_cli(tmp_path, *arguments, db=database).stdout
+
+
+def test_a_second_run_on_the_same_database_stops_and_changes_nothing(tmp_path, arrival_files):
+    """Two overlapping runs on one database (a cron job outlasting its interval): the second stops at once with a
+    clear error and touches neither the state nor the reports."""
+    import fcntl
+
+    from rbm import state
+
+    files, agents = arrival_files
+    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    arguments = ("--messages", str(files[0]), "--agents", str(agents), "--output", str(output))
+    assert run_cli(tmp_path, *arguments, db=database).returncode == 0
+    saved, published = state.state_file(database).read_bytes(), report_bytes(output)
+    with open(database.with_name(database.name + ".rbm-lock"), "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run in progress holds it
+        second = run_cli(tmp_path, *arguments, db=database)
+    assert second.returncode == 2 and "another run on" in second.stderr and "in progress" in second.stderr
+    assert state.state_file(database).read_bytes() == saved and report_bytes(output) == published
+    assert run_cli(tmp_path, *arguments, db=database).returncode == 0  # the lock goes with the run holding it
