@@ -20,11 +20,12 @@
 {%- endmacro %}
 
 {#- SPEC §1 PII: a user_id must never be kept in clear, also when a broken row put it in another column.
-    A value shaped like a phone number ('+' and 7 to 15 digits, spaces or tabs around allowed) is replaced by 'masked:' and
-    its pseudonymous key; `bare_digits` masks 7 to 15 digits without '+' as well. Used only on columns where such a
-    value is never valid, so that masking cannot change the billing of a good row: a row with a masked value is
-    quarantined for it (README decision 13). The cheap tests first: the pattern runs only on values that hold a
-    '+', or (bare digits) that sort before ':' (start with a space, a tab, '+' or a digit) and hold no '-' (a timestamp). -#}
+    A value shaped like a phone number ('+' and 7 to 15 digits, spaces or tabs around allowed) is replaced by
+    'masked:' and its pseudonymous key; `bare_digits` masks 7 to 15 digits without '+' as well. Used only on columns
+    where such a value is never valid, so that masking cannot change the billing of a good row: a row with a masked
+    value is quarantined for it (README decision 13). The cheap tests first: the pattern runs only on values that
+    hold a '+', or (bare digits) that sort before ':' (start with a space, a tab, '+' or a digit) and hold no '-'
+    (a timestamp). -#}
 {% macro masked_if_phone_number(expr, bare_digits=false) -%}
     {%- if bare_digits -%}
         {%- set looks_like = expr ~ " < ':' and " ~ expr ~ " not like '%-%' and "

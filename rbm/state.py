@@ -43,6 +43,11 @@ def state_file(database: Path) -> Path:
     return database.with_name(database.name + ".rbm-state.json")
 
 
+def lock_file(database: Path) -> Path:
+    """Held by the run in progress on the database (run_lock)."""
+    return database.with_name(database.name + ".rbm-lock")
+
+
 class RunInProgress(Exception):
     """Another run holds the database's run lock."""
 
@@ -54,7 +59,7 @@ def run_lock(database: Path):
     lock is the operating system's (flock) on `<database>.rbm-lock`, released when the run ends however it ends."""
     import fcntl
 
-    path = database.with_name(database.name + ".rbm-lock")
+    path = lock_file(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         try:
@@ -142,7 +147,6 @@ def database_files_identity(database: Path) -> list | None:
         return None
     logs = sorted(database.parent.glob(glob.escape(database.name) + ".wal*")) if database.parent.is_dir() else []
     return [database_identity(database), *([path.name, database_identity(path)] for path in logs)]
-
 
 
 def database_identity(database: Path) -> list[int] | None:

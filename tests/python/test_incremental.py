@@ -64,6 +64,15 @@ def recomputed_files(database: Path) -> set[str]:
         return {path for (path,) in con.sql("select file_path from rpt_report_files where is_recomputed").fetchall()}
 
 
+def full_build(tmp_path: Path, messages: Path | str, agents: Path, name: str = "full") -> tuple[Path, Path]:
+    """One full build of `messages` on a fresh database, what every daily run is compared with: (its report
+    folder, its database)."""
+    output, database = tmp_path / f"{name}_out", tmp_path / f"{name}.duckdb"
+    done = run_cli(tmp_path, "--messages", str(messages), "--agents", str(agents), "--output", str(output), db=database)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return output, database
+
+
 def report_lines(output: Path) -> dict[str, list[str]]:
     """Report file path -> its data lines (header left out)."""
     return {path: data.decode().splitlines()[1:] for path, data in report_bytes(output).items()}
@@ -135,10 +144,7 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
             assert written == recomputed_files(incremental_db), f"files written by load {count}"
         skipped_any = skipped_any or len(written) < len(report_bytes(incremental_out))
 
-        full_db, full_out = tmp_path / f"full{count}.duckdb", tmp_path / f"full_out{count}"
-        full = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
-                       "--output", str(full_out), db=full_db)
-        assert full.returncode == 0, full.stdout[-2000:] + full.stderr[-2000:]
+        full_out, full_db = full_build(tmp_path, landing / "*.csv", agents, name=f"full{count}")
         assert report_bytes(incremental_out) == report_bytes(full_out), f"after loading {count} file(s)"
         assert (incremental_out / "report_files.csv").read_bytes() == (full_out / "report_files.csv").read_bytes()
         # Not only the printed lines: every stored billed row, stream_seq included (numbered after the kept rows).
@@ -225,9 +231,7 @@ def test_report_files_are_written_again_when_not_as_the_previous_run_left_them(t
     other_rows = run_cli(tmp_path, "--messages", str(files[1]), "--agents", str(agents), "--output", str(other),
                          db=database)
     assert other_rows.returncode == 0 and "unchanged since the previous run 0" in other_rows.stdout
-    full = run_cli(tmp_path, "--messages", str(files[1]), "--agents", str(agents), "--output",
-                   str(tmp_path / "full"), db=tmp_path / "full.duckdb")
-    assert full.returncode == 0 and report_bytes(other) == report_bytes(tmp_path / "full")
+    assert report_bytes(other) == report_bytes(full_build(tmp_path, files[1], agents)[0])
 
     # A full build that the run script does not ask for (dbt reads --full-refresh from DBT_FULL_REFRESH too)
     # recomputes every file: every file is written.
@@ -262,10 +266,8 @@ def two_day_session_run(tmp_path: Path, day_1: list[str], day_2: list[str]):
     second = run_cli(tmp_path, *arguments, db=database)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
     assert "full rebuild" not in second.stdout
-    full = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(BAD_INPUT_AGENTS),
-                   "--output", str(tmp_path / "full"), db=tmp_path / "full.duckdb")
-    assert full.returncode == 0
-    return published, report_lines(output), second, report_bytes(tmp_path / "full"), report_bytes(output)
+    full_out, _ = full_build(tmp_path, landing / "*.csv", BAD_INPUT_AGENTS)
+    return published, report_lines(output), second, report_bytes(full_out), report_bytes(output)
 
 
 def test_a_file_whose_rows_only_change_order_is_written_again(tmp_path):
@@ -321,18 +323,26 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def test_a_build_that_stopped_half_way_is_followed_by_a_full_rebuild(tmp_path, arrival_files):
-    """A build that loaded a new file and then failed leaves its rows staged but never billed; the next run must
-    not take them for rows already billed (it would never recompute their streams): it rebuilds in full."""
+def second_day_landed(tmp_path: Path, arrival_files) -> tuple[tuple[str, ...], Path, Path]:
+    """The first arrival day built into a database, the second day's file then landed beside it: (the run's
+    arguments, the database, the report folder)."""
     files, agents = arrival_files
     landing, database, output = tmp_path / "landing", tmp_path / "db.duckdb", tmp_path / "out"
     landing.mkdir()
     shutil.copy(files[0], landing / files[0].name)
-    arguments = ("run", "--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
-    assert run_cli(tmp_path, *arguments[1:], db=database).returncode == 0
+    arguments = ("--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
+    assert run_cli(tmp_path, *arguments, db=database).returncode == 0
     shutil.copy(files[1], landing / files[1].name)
+    return arguments, database, output
+
+
+def test_a_build_that_stopped_half_way_is_followed_by_a_full_rebuild(tmp_path, arrival_files):
+    """A build that loaded a new file and then failed leaves its rows staged but never billed; the next run must
+    not take them for rows already billed (it would never recompute their streams): it rebuilds in full."""
+    files, agents = arrival_files
+    arguments, database, output = second_day_landed(tmp_path, arrival_files)
     stopped = subprocess.run(
-        [sys.executable, "-c", BUILD_STOPPED_AFTER_STAGING, str(ROOT), str(ROOT / "scripts/rbm.py"), *arguments],
+        [sys.executable, "-c", BUILD_STOPPED_AFTER_STAGING, str(ROOT), str(ROOT / "scripts/rbm.py"), "run", *arguments],
         cwd=ROOT, env=dict(os.environ, RBM_DUCKDB_PATH=str(database)), capture_output=True, text=True,
     )
     assert stopped.returncode == 1 and "the dbt build failed" in stopped.stderr, stopped.stdout[-2000:] + stopped.stderr
@@ -342,25 +352,18 @@ def test_a_build_that_stopped_half_way_is_followed_by_a_full_rebuild(tmp_path, a
     with duckdb.connect(str(database), read_only=True) as con:
         assert con.execute(f"select count(*) from stg_messages where source_file like '%{files[1].name}'").fetchone()[0]
 
-    resumed = run_cli(tmp_path, *arguments[1:], db=database)
+    resumed = run_cli(tmp_path, *arguments, db=database)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     assert "full rebuild: the previous run's build did not complete" in resumed.stdout
-    full = run_cli(tmp_path, *arguments[1:-1], str(tmp_path / "full"), db=tmp_path / "full.duckdb")
-    assert full.returncode == 0
-    assert report_bytes(output) == report_bytes(tmp_path / "full")
-    assert stored_rows(database) == stored_rows(tmp_path / "full.duckdb")
+    full_out, full_db = full_build(tmp_path, arguments[1], agents)
+    assert report_bytes(output) == report_bytes(full_out)
+    assert stored_rows(database) == stored_rows(full_db)
 
 
 def test_a_build_that_failed_before_writing_to_the_database_needs_no_full_rebuild(tmp_path, arrival_files):
     """A build that could not open the database (another process holds it) changed nothing: the next run is
     incremental again, and right."""
-    files, agents = arrival_files
-    landing, database, output = tmp_path / "landing", tmp_path / "db.duckdb", tmp_path / "out"
-    landing.mkdir()
-    shutil.copy(files[0], landing / files[0].name)
-    arguments = ("--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
-    assert run_cli(tmp_path, *arguments, db=database).returncode == 0
-    shutil.copy(files[1], landing / files[1].name)
+    arguments, database, output = second_day_landed(tmp_path, arrival_files)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True);"
          " time.sleep(600)", str(database)], stdout=subprocess.PIPE, text=True)
@@ -374,8 +377,7 @@ def test_a_build_that_failed_before_writing_to_the_database_needs_no_full_rebuil
     resumed = run_cli(tmp_path, *arguments, db=database)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     assert "full rebuild" not in resumed.stdout
-    full = run_cli(tmp_path, *arguments[:-1], str(tmp_path / "full"), db=tmp_path / "full.duckdb")
-    assert full.returncode == 0 and report_bytes(output) == report_bytes(tmp_path / "full")
+    assert report_bytes(output) == report_bytes(full_build(tmp_path, arguments[1], arrival_files[1])[0])
 
 
 def test_an_unreadable_state_file_means_a_full_rebuild(tmp_path, arrival_files):
@@ -404,7 +406,7 @@ def test_a_second_run_on_the_same_database_stops_and_changes_nothing(tmp_path, a
     arguments = ("--messages", str(files[0]), "--agents", str(agents), "--output", str(output))
     assert run_cli(tmp_path, *arguments, db=database).returncode == 0
     saved, published = state.state_file(database).read_bytes(), report_bytes(output)
-    with open(database.with_name(database.name + ".rbm-lock"), "a") as held:
+    with open(state.lock_file(database), "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run in progress holds it
         second = run_cli(tmp_path, *arguments, db=database)
     assert second.returncode == 2 and "another run on" in second.stderr and "in progress" in second.stderr
