@@ -11,6 +11,7 @@ import glob
 import gzip
 import hashlib
 import mmap
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,13 +107,26 @@ def line_problems(path: str) -> list[str]:
     which would swallow every line after it into one record)."""
     data = _file_bytes(path)
     problems = []
+    quote_left_open = _count(data, b'"') % 2 == 1
     if data.find(b"\r") >= 0:
         crlf, cr, lf = _count(data, b"\r\n"), _count(data, b"\r"), _count(data, b"\n")
-        if not (crlf == cr == lf):
+        # A line break inside a quoted value is part of the value (a text's bytes, SPEC §3, §5): only the line
+        # ends between records count (known only when every quote closes).
+        if not (crlf == cr == lf) and (quote_left_open or len(_record_line_ends(data)) > 1):
             problems.append("mixed line endings (CR/CRLF/LF)")
-    if _count(data, b'"') % 2:
+    if quote_left_open:
         problems.append("a quote left open")
     return problems
+
+
+# A quoted value (a doubled quote inside one reads as two values side by side) or a line end outside them.
+_QUOTED_OR_LINE_END = re.compile(rb'"[^"]*"|\r\n|\r|\n')
+
+
+def _record_line_ends(data) -> set[bytes]:
+    """The kinds of line end (CRLF, CR, LF) between records, those inside quoted values left out."""
+    return {token for token in (match.group() for match in _QUOTED_OR_LINE_END.finditer(data))
+            if not token.startswith(b'"')}
 
 
 # A line the CSV reader rejects on its own (a quoted value followed by more text): it stands in for a
@@ -122,14 +136,18 @@ REJECTED_LINE = b'"unterminated quote"x'
 
 
 def sanitized_copy(path: str, cache: Path, problems: list[str]) -> str:
-    """A copy of the file in which every physical line is a line again: CRLF and lone CR become LF,
-    and, in a file with a quote left open, every line with an odd number of quotes is replaced by a
-    line the reader rejects. Such a file is already broken, so a text spanning lines in it is lost to
-    quarantine too; every other row is read as usual."""
+    """A copy of the file in which every physical line is a line again: CRLF and lone CR between records
+    become LF (a line break inside a quoted value is kept: it is part of the value), and, in a file with a
+    quote left open, every line with an odd number of quotes is replaced by a line the reader rejects. Such
+    a file is already broken (where its quoted values are is not known), so every CR becomes LF and a text
+    spanning lines in it is lost to quarantine too; every other row is read as usual."""
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / (hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + Path(path).name.removesuffix(".gz"))
-    data = bytes(_file_bytes(path)).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if "a quote left open" in problems:
+    data = bytes(_file_bytes(path))
+    if "a quote left open" not in problems:
+        data = _QUOTED_OR_LINE_END.sub(lambda match: match.group() if match.group()[:1] == b'"' else b"\n", data)
+    else:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = data.split(b"\n")
         data = b"\n".join(REJECTED_LINE if line.count(b'"') % 2 else line for line in lines)
     target.write_bytes(data)

@@ -486,16 +486,30 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
 
 
 def test_mixed_line_endings_do_not_break_the_run(tmp_path):
+    """messages_mixed.csv ends its lines with LF, CRLF and a stray CR: it is read from a repaired copy. A line break
+    inside a quoted text is part of the text (its UTF-8 bytes decide segments and basic vs single, SPEC §3, §5), in
+    the repaired copy too; and it alone does not make a file's line ends mixed (messages_lf.csv is read as it is)."""
     messages = (
         HEADER
         + GAP_ROW.format(id="cr-before", text="ok", n=1)
         + GAP_ROW.format(id="cr-crlf", text="ok", n=2).replace("\n", "\r\n")
         + GAP_ROW.format(id="cr-lone", text="a\rb", n=3)
         + GAP_ROW.format(id="cr-after", text="ok", n=4)
+        + GAP_ROW.format(id="cr-quoted-crlf", text='"x\r\ny"', n=5)
+        + GAP_ROW.format(id="cr-quoted-cr", text='"x\ry"', n=6).replace("\n", "\r\n")
     )
-    (tmp_path / "messages.csv").write_bytes(messages.encode())
-    run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
+    (tmp_path / "messages_mixed.csv").write_bytes(messages.encode())
+    (tmp_path / "messages_lf.csv").write_bytes((
+        HEADER
+        + GAP_ROW.format(id="lf-quoted-crlf", text='"' + "a" * 159 + '\r\n"', n=7)
+        + GAP_ROW.format(id="lf-quoted-cr", text='"""x\r"""', n=8)
+    ).encode())
+    run = start_run(tmp_path, str(tmp_path / "messages_*.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:]
+    assert "messages_mixed.csv: mixed line endings" in run.process.stdout
+    assert "messages_lf.csv:" not in run.process.stdout
     assert run.sql("select count(*) from audit_conservation where not is_balanced") == [(0,)]
     kept = run.sql("select message_id from int_message_outcomes where outcome != 'quarantined' order by 1")
     assert ("cr-before",) in kept and ("cr-after",) in kept
+    assert run.sql("select message_id, text_bytes from stg_messages where message_id like '%quoted%' order by 1") == [
+        ("cr-quoted-cr", 3), ("cr-quoted-crlf", 4), ("lf-quoted-cr", 4), ("lf-quoted-crlf", 161)]
