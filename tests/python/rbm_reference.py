@@ -111,8 +111,8 @@ def stream_order_key(m):
 
 
 def suggestion_kinds(suggestions):
-    """SPEC §1: '|'-separated suggestion kinds; None or '' means none.
-    Convention: empty parts (e.g. 'reply||dial') are ignored."""
+    """SPEC §1: '|'-separated suggestion kinds; None or '' means none. A value with an empty part (e.g.
+    'reply||dial') never gets here: the project quarantines it (invalid_suggestions, README decision 11)."""
     if not suggestions:
         return []
     return [part for part in suggestions.split("|") if part != ""]
