@@ -112,7 +112,7 @@ def line_problems(path: str) -> list[str]:
         crlf, cr, lf = _count(data, b"\r\n"), _count(data, b"\r"), _count(data, b"\n")
         # A line break inside a quoted value is part of the value (a text's bytes, SPEC §3, §5): only the line
         # ends between records count (known only when every quote closes).
-        if not (crlf == cr == lf) and (quote_left_open or len(_record_line_ends(data)) > 1):
+        if not (crlf == cr == lf) and (quote_left_open or _record_line_ends_differ(data)):
             problems.append("mixed line endings (CR/CRLF/LF)")
     if quote_left_open:
         problems.append("a quote left open")
@@ -123,10 +123,18 @@ def line_problems(path: str) -> list[str]:
 _QUOTED_OR_LINE_END = re.compile(rb'"[^"]*"|\r\n|\r|\n')
 
 
-def _record_line_ends(data) -> set[bytes]:
-    """The kinds of line end (CRLF, CR, LF) between records, those inside quoted values left out."""
-    return {token for token in (match.group() for match in _QUOTED_OR_LINE_END.finditer(data))
-            if not token.startswith(b'"')}
+def _record_line_ends_differ(data) -> bool:
+    """Whether the line ends between records (CRLF, CR, LF; those inside quoted values left out) are not all of
+    one kind. Stops at the first that differs."""
+    first = None
+    for match in _QUOTED_OR_LINE_END.finditer(data):
+        token = match.group()
+        if not token.startswith(b'"'):
+            if first is None:
+                first = token
+            elif token != first:
+                return True
+    return False
 
 
 # A line the CSV reader rejects on its own (a quoted value followed by more text): it stands in for a

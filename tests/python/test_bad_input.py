@@ -31,6 +31,7 @@ import duckdb
 import pytest
 
 from conftest import assert_summary_counts_match_outcomes
+from rbm.inputs import line_problems
 from test_pii import Scanner, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -483,6 +484,20 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
                       ("gap-spaced-digits", "invalid_direction", False, True, False)], shown
     # A bare number stays as read where it can be valid: a message id.
     assert gaps_run.sql("select outcome from int_message_outcomes where message_id = '1234567890'") == [("billed",)]
+
+
+@pytest.mark.parametrize("data, problems", [
+    (b'a,b\nc,"x\r\ny"\n', []),  # LF between records; CRLF inside a quoted value
+    (b'a,b\r\nc,"x\ny"\r\n', []),  # CRLF between records; LF inside a quoted value
+    (b'a,b\nc,"say ""hi""\r\nbye"\n', []),  # doubled quotes inside the quoted value
+    (b'a,b\r\nc,d\n', ["mixed line endings (CR/CRLF/LF)"]),
+    (b'a,b\nc,d\re,f\n', ["mixed line endings (CR/CRLF/LF)"]),
+    (b'a,b\r\nc,"d\n', ["mixed line endings (CR/CRLF/LF)", "a quote left open"]),
+])
+def test_line_ends_inside_quoted_values_are_not_mixed_line_ends(tmp_path, data, problems):
+    path = tmp_path / "messages.csv"
+    path.write_bytes(data)
+    assert line_problems(str(path)) == problems
 
 
 def test_mixed_line_endings_do_not_break_the_run(tmp_path):
