@@ -153,6 +153,20 @@ def activity_run(carrier, tmp_path_factory) -> tuple[str, Run]:
     return carrier, run
 
 
+def test_every_staged_row_names_its_line(activity_run):
+    """source_row is the row's line in its file (1 = the header), in every format, the `;`-separated one (loaded
+    in the model's second pre-hook) and a file with a malformed line included: what an auditor looks up."""
+    carrier_id, run = activity_run
+    wanted = []
+    for path in logs(carrier_id):
+        _, (_, *records) = read_log(path)
+        wanted += [(path.name, str(line), record[0] if len(record) == len(ACTIVITY_COLUMNS) else "")
+                   for line, record in enumerate(records, start=2)]
+    assert any(not activity_id for _, _, activity_id in wanted), f"{carrier_id}: a malformed line is expected"
+    actual = query(run.db, "select source_file, source_row, coalesce(activity_id, '') from stg_activity_log")
+    assert_same_rows(actual, wanted, "stg_activity_log lines")
+
+
 # --------------------------------------------------------------------------------------------------------
 # The fixture logs are what they claim to be.
 
