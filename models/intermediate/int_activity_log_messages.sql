@@ -14,16 +14,22 @@ mapping as (
     select * from {{ ref('activity_type_mapping') }}
 ),
 
+-- A receipt whose time is missing or does not parse leaves its MT's delivery time unknown: the MT then
+-- has no delivered_at (missing_delivered_at) or its raw value (invalid_delivered_at) and is quarantined
+-- (SPEC §7), never billed nor counted as not delivered on a guess.
 receipts as (
     select
         activity_id,
-        min(occurred_at) as delivered_at,
-        min(occurred_at_raw) as delivered_at_raw,
+        case when count(*) = count(occurred_at) then min(occurred_at) end as delivered_at,
+        case
+            when count(*) = count(occurred_at) then min(occurred_at_raw)
+            else max(case when occurred_at is null then occurred_at_raw end)
+        end as delivered_at_raw,
         max(loaded_at) as loaded_at
     from activity
     inner join mapping
         on activity.direction = mapping.direction and activity.activity_type = mapping.activity_type
-    where mapping.role = 'delivery_receipt' and activity.occurred_at is not null
+    where mapping.role = 'delivery_receipt'
     group by activity_id
 ),
 

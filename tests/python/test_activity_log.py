@@ -167,6 +167,37 @@ def test_every_staged_row_names_its_line(activity_run):
     assert_same_rows(actual, wanted, "stg_activity_log lines")
 
 
+def test_a_receipt_without_a_usable_time_quarantines_its_mt(tmp_path):
+    """SPEC §9 makes the receipt's time the MT's delivered_at; a time that is missing or does not parse leaves the
+    delivery time unknown, so the MT is quarantined (SPEC §7), not billed and not counted as undelivered."""
+    rows = [
+        ("r1", "MT", "2024-07-01T10:00:00.000Z", "text_message"),
+        ("r1", "MO", "2024-07-01T25:01:00.000Z", "delivery_receipt_event"),  # no such hour
+        ("r2", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
+        ("r2", "MO", "", "delivery_receipt_event"),
+        ("r3", "MT", "2024-07-01T10:10:00.000Z", "text_message"),
+        ("r3", "MO", "2024-07-01T10:10:01.000Z", "delivery_receipt_event"),
+        ("r3", "MO", "yesterday", "delivery_receipt_event"),  # a second receipt contradicts the first
+        ("r4", "MT", "2024-07-01T10:15:00.000Z", "text_message"),
+        ("r4", "MO", "2024-07-01T10:15:01.000Z", "delivery_receipt_event"),
+        ("r5", "MT", "2024-07-01T10:20:00.000Z", "text_message"),
+    ]
+    log = tmp_path / "rbm_activity_2024-07-01.csv"
+    log.write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
+        f"{activity_id}\tG-{activity_id}\tacme_notify_agent\tuser-hash-1\t{direction}\t{time}\t{kind}\t0\n"
+        for activity_id, direction, time, kind in rows), encoding="utf-8")
+    run = cli_run(tmp_path, "--activity", str(log), "--carrier", "att")
+    outcomes = query(run.db, "select message_id, outcome, outcome_reason from int_message_outcomes"
+                             " where outcome_reason != 'delivery_receipt'")
+    assert sorted(outcomes) == [
+        ("r1", "quarantined", "invalid_delivered_at"),
+        ("r2", "quarantined", "missing_delivered_at"),
+        ("r3", "quarantined", "invalid_delivered_at"),
+        ("r4", "billed", "billed"),
+        ("r5", "not_billable", "mt_not_delivered"),
+    ]
+
+
 # --------------------------------------------------------------------------------------------------------
 # The fixture logs are what they claim to be.
 
