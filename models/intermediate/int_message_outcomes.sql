@@ -26,6 +26,11 @@ billed as (
 
 activity_other_rows as (
     select * from {{ ref('int_activity_log_other_rows') }}
+),
+
+activity_message_ids as (
+    select distinct message_id from {{ ref('int_activity_log_messages') }}
+    where message_id is not null
 )
 
 select
@@ -69,14 +74,20 @@ union all
 
 -- SPEC §9: receipts and other non-message activities are never billed.
 select
-    source_kind,
-    source_file,
-    source_row,
-    activity_id as message_id,
-    carrier_id,
-    cast(occurred_at as date) as sent_date,
-    -- Receipts share their message's Google id; only the message itself counts for reconciliation.
-    cast(null as string) as google_billing_event_id,
+    activity_other_rows.source_kind,
+    activity_other_rows.source_file,
+    activity_other_rows.source_row,
+    activity_other_rows.activity_id as message_id,
+    activity_other_rows.carrier_id,
+    cast(activity_other_rows.occurred_at as date) as sent_date,
+    -- Receipts share their message's Google id: only the message itself counts for reconciliation. An activity
+    -- of an unknown type that is no message's keeps Google's id: if Google billed it, the reconciliation shows
+    -- it (google_only, unknown_activity_type).
+    case
+        when activity_other_rows.activity_role = 'unknown_activity_type' and activity_message_ids.message_id is null
+            then activity_other_rows.google_billing_event_id
+    end as google_billing_event_id,
     'not_billable' as outcome,
-    activity_role as outcome_reason
+    activity_other_rows.activity_role as outcome_reason
 from activity_other_rows
+left join activity_message_ids on activity_other_rows.activity_id = activity_message_ids.message_id

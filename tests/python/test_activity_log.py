@@ -198,6 +198,27 @@ def test_a_receipt_without_a_usable_time_quarantines_its_mt(tmp_path):
     ]
 
 
+def test_an_activity_of_an_unknown_type_that_google_billed_is_reconciled(tmp_path):
+    """An unknown type is never billed (SPEC §9), but if Google billed it the reconciliation shows it (google_only,
+    unknown_activity_type). An unknown type sharing a message's activity_id (a receipt of a new kind) does not
+    count as a second member of Google's event."""
+    rows = [
+        ("u1", "G-u1", "MO", "2024-07-01T10:00:00.000Z", "location_share"),
+        ("m1", "G-m1", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
+        ("m1", "G-m1", "MO", "2024-07-01T10:05:01.000Z", "delivery_receipt_event"),
+        ("m1", "G-m1", "MO", "2024-07-01T10:05:02.000Z", "is_typing_event"),
+    ]
+    log = tmp_path / "rbm_activity_2024-07-01.csv"
+    log.write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
+        f"{activity_id}\t{google_id}\tacme_notify_agent\tuser-hash-1\t{direction}\t{time}\t{kind}\t0\n"
+        for activity_id, google_id, direction, time, kind in rows), encoding="utf-8")
+    run = cli_run(tmp_path, "--activity", str(log), "--carrier", "att")
+    reconciled = query(run.db, "select google_billing_event_id, kind, shared_messages, google_event_messages,"
+                               " our_event_messages, coalesce(our_reason, '') from rpt_google_reconciliation")
+    assert sorted(reconciled) == [("G-m1", "identical", "1", "1", "1", ""),
+                                  ("G-u1", "google_only", "1", "1", "0", "unknown_activity_type")]
+
+
 # --------------------------------------------------------------------------------------------------------
 # The fixture logs are what they claim to be.
 
