@@ -167,26 +167,31 @@ def test_every_staged_row_names_its_line(activity_run):
     assert_same_rows(actual, wanted, "stg_activity_log lines")
 
 
+def run_small_log(tmp: Path, rows: list[tuple[str, str, str, str, str]]) -> Run:
+    """A run on one tab-separated log of att traffic of one non-conversational agent and one user: rows of
+    (activity_id, Google's billing_event_id, direction, time, type)."""
+    log = tmp / "rbm_activity_2024-07-01.csv"
+    log.write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
+        f"{activity_id}\t{google_id}\tacme_notify_agent\tuser-hash-1\t{direction}\t{time}\t{kind}\t0\n"
+        for activity_id, google_id, direction, time, kind in rows), encoding="utf-8")
+    return cli_run(tmp, "--activity", str(log), "--carrier", "att")
+
+
 def test_a_receipt_without_a_usable_time_quarantines_its_mt(tmp_path):
     """SPEC §9 makes the receipt's time the MT's delivered_at; a time that is missing or does not parse leaves the
     delivery time unknown, so the MT is quarantined (SPEC §7), not billed and not counted as undelivered."""
-    rows = [
-        ("r1", "MT", "2024-07-01T10:00:00.000Z", "text_message"),
-        ("r1", "MO", "2024-07-01T25:01:00.000Z", "delivery_receipt_event"),  # no such hour
-        ("r2", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
-        ("r2", "MO", "", "delivery_receipt_event"),
-        ("r3", "MT", "2024-07-01T10:10:00.000Z", "text_message"),
-        ("r3", "MO", "2024-07-01T10:10:01.000Z", "delivery_receipt_event"),
-        ("r3", "MO", "yesterday", "delivery_receipt_event"),  # a second receipt contradicts the first
-        ("r4", "MT", "2024-07-01T10:15:00.000Z", "text_message"),
-        ("r4", "MO", "2024-07-01T10:15:01.000Z", "delivery_receipt_event"),
-        ("r5", "MT", "2024-07-01T10:20:00.000Z", "text_message"),
-    ]
-    log = tmp_path / "rbm_activity_2024-07-01.csv"
-    log.write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
-        f"{activity_id}\tG-{activity_id}\tacme_notify_agent\tuser-hash-1\t{direction}\t{time}\t{kind}\t0\n"
-        for activity_id, direction, time, kind in rows), encoding="utf-8")
-    run = cli_run(tmp_path, "--activity", str(log), "--carrier", "att")
+    run = run_small_log(tmp_path, [
+        ("r1", "G-r1", "MT", "2024-07-01T10:00:00.000Z", "text_message"),
+        ("r1", "G-r1", "MO", "2024-07-01T25:01:00.000Z", "delivery_receipt_event"),  # no such hour
+        ("r2", "G-r2", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
+        ("r2", "G-r2", "MO", "", "delivery_receipt_event"),
+        ("r3", "G-r3", "MT", "2024-07-01T10:10:00.000Z", "text_message"),
+        ("r3", "G-r3", "MO", "2024-07-01T10:10:01.000Z", "delivery_receipt_event"),
+        ("r3", "G-r3", "MO", "yesterday", "delivery_receipt_event"),  # a second receipt contradicts the first
+        ("r4", "G-r4", "MT", "2024-07-01T10:15:00.000Z", "text_message"),
+        ("r4", "G-r4", "MO", "2024-07-01T10:15:01.000Z", "delivery_receipt_event"),
+        ("r5", "G-r5", "MT", "2024-07-01T10:20:00.000Z", "text_message"),
+    ])
     outcomes = query(run.db, "select message_id, outcome, outcome_reason from int_message_outcomes"
                              " where outcome_reason != 'delivery_receipt'")
     assert sorted(outcomes) == [
@@ -202,17 +207,12 @@ def test_an_activity_of_an_unknown_type_that_google_billed_is_reconciled(tmp_pat
     """An unknown type is never billed (SPEC §9), but if Google billed it the reconciliation shows it (google_only,
     unknown_activity_type). An unknown type sharing a message's activity_id (a receipt of a new kind) does not
     count as a second member of Google's event."""
-    rows = [
+    run = run_small_log(tmp_path, [
         ("u1", "G-u1", "MO", "2024-07-01T10:00:00.000Z", "location_share"),
         ("m1", "G-m1", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
         ("m1", "G-m1", "MO", "2024-07-01T10:05:01.000Z", "delivery_receipt_event"),
         ("m1", "G-m1", "MO", "2024-07-01T10:05:02.000Z", "is_typing_event"),
-    ]
-    log = tmp_path / "rbm_activity_2024-07-01.csv"
-    log.write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
-        f"{activity_id}\t{google_id}\tacme_notify_agent\tuser-hash-1\t{direction}\t{time}\t{kind}\t0\n"
-        for activity_id, google_id, direction, time, kind in rows), encoding="utf-8")
-    run = cli_run(tmp_path, "--activity", str(log), "--carrier", "att")
+    ])
     reconciled = query(run.db, "select google_billing_event_id, kind, shared_messages, google_event_messages,"
                                " our_event_messages, coalesce(our_reason, '') from rpt_google_reconciliation")
     assert sorted(reconciled) == [("G-m1", "identical", "1", "1", "1", ""),
