@@ -115,7 +115,10 @@
     -- moves down by i. Its record number n + 1 is after that line when n + 1 > L - i.
     select {% for c in columns %}r.{{ c }}, {% endfor %}'{{ source_file | replace("'", "''") }}' as source_file,
         r.record_line + coalesce(k.rejects_before, 0) as source_row
-    from (select *, {{ record_line(name ~ '_file_' ~ loop.index) }} as record_line from {{ name }}_file_{{ loop.index }}) as r
+    from (
+        select *, {{ record_line(name ~ '_file_' ~ loop.index) }} as record_line
+        from {{ name }}_file_{{ loop.index }}
+    ) as r
     asof left join (
         select source_row - rejects_before as threshold, max(rejects_before) as rejects_before
         from (

@@ -123,13 +123,18 @@ def line_problems(path: str) -> list[str]:
 _QUOTED_OR_LINE_END = re.compile(rb'"[^"]*"|\r\n|\r|\n')
 
 
+def _is_quoted_value(token: bytes) -> bool:
+    """Whether a match of _QUOTED_OR_LINE_END is a quoted value (else a line end between records)."""
+    return token.startswith(b'"')
+
+
 def _record_line_ends_differ(data) -> bool:
     """Whether the line ends between records (CRLF, CR, LF; those inside quoted values left out) are not all of
     one kind. Stops at the first that differs."""
     first = None
     for match in _QUOTED_OR_LINE_END.finditer(data):
         token = match.group()
-        if not token.startswith(b'"'):
+        if not _is_quoted_value(token):
             if first is None:
                 first = token
             elif token != first:
@@ -153,7 +158,7 @@ def sanitized_copy(path: str, cache: Path, problems: list[str]) -> str:
     target = cache / (hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + Path(path).name.removesuffix(".gz"))
     data = bytes(_file_bytes(path))
     if "a quote left open" not in problems:
-        data = _QUOTED_OR_LINE_END.sub(lambda match: match.group() if match.group()[:1] == b'"' else b"\n", data)
+        data = _QUOTED_OR_LINE_END.sub(lambda match: match.group() if _is_quoted_value(match.group()) else b"\n", data)
     else:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = data.split(b"\n")
