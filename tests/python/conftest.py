@@ -1,10 +1,13 @@
 """Shared helpers of the Python tests: run the CLI exactly as `make run` does (SPEC §8)."""
 from __future__ import annotations
 
+import atexit
 import csv
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,13 +27,38 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["RBM_DUCKDB_TEMP_DIR"] = str(ROOT / "target" / f"pytest-{_worker}" / "duckdb_tmp")
 
 
+# dbt parses the whole project again (~2 s of a test's run) whenever the database path changes: its profile, which
+# dbt fingerprints to decide, holds the path. So run_cli runs every database of one name at one path per test
+# process: the database and the files the run keeps beside it are moved there for the run and back after it
+# (a rename: the folder is in the tests' temporary folder), and the runs of one process keep dbt's parsed project.
+_RUN_FOLDER = Path(tempfile.gettempdir()) / f"rbm-pytest-databases-{os.getpid()}"
+_BESIDE_DATABASE = ("", ".wal", ".rbm-state.json", ".rbm-lock")
+atexit.register(shutil.rmtree, _RUN_FOLDER, ignore_errors=True)
+
+
+def _move_database(source: Path, destination: Path) -> None:
+    for suffix in _BESIDE_DATABASE:
+        moved, target = source.with_name(source.name + suffix), destination.with_name(destination.name + suffix)
+        target.unlink(missing_ok=True)
+        if moved.exists():
+            shutil.move(moved, target)
+
+
 def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`scripts/rbm.py run …` on its own database file; returns the finished process."""
-    environment = dict(os.environ, RBM_DUCKDB_PATH=str(db or tmp / "rbm.duckdb"), **(env or {}))
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts/rbm.py"), "run", *args],
-        cwd=ROOT, env=environment, capture_output=True, text=True,
-    )
+    """`scripts/rbm.py run …` on its own database file (`db`, default `tmp`/rbm.duckdb); returns the finished
+    process."""
+    database = db or tmp / "rbm.duckdb"
+    run_database = _RUN_FOLDER / database.name
+    _RUN_FOLDER.mkdir(exist_ok=True)
+    _move_database(database, run_database)
+    try:
+        environment = dict(os.environ, RBM_DUCKDB_PATH=str(run_database), **(env or {}))
+        return subprocess.run(
+            [sys.executable, str(ROOT / "scripts/rbm.py"), "run", *args],
+            cwd=ROOT, env=environment, capture_output=True, text=True,
+        )
+    finally:
+        _move_database(run_database, database)
 
 
 def read_reports(output: Path) -> dict[tuple[str, str], list[tuple[str, ...]]]:
