@@ -31,6 +31,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 # dbt fingerprints to decide, holds the path. So run_cli runs every database of one name at one path per test
 # process: the database and the files the run keeps beside it are moved there for the run and back after it
 # (a rename: the folder is in the tests' temporary folder), and the runs of one process keep dbt's parsed project.
+# The file's name is kept (dbt's views name the database by it), so tests name their databases rbm.duckdb, each in
+# a folder of its own.
 _RUN_FOLDER = Path(tempfile.gettempdir()) / f"rbm-pytest-databases-{os.getpid()}"
 _BESIDE_DATABASE = ("", ".wal", ".rbm-state.json", ".rbm-lock")
 atexit.register(shutil.rmtree, _RUN_FOLDER, ignore_errors=True)
@@ -50,6 +52,7 @@ def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = No
     database = db or tmp / "rbm.duckdb"
     run_database = _RUN_FOLDER / database.name
     _RUN_FOLDER.mkdir(exist_ok=True)
+    database.parent.mkdir(parents=True, exist_ok=True)
     _move_database(database, run_database)
     try:
         environment = dict(os.environ, RBM_DUCKDB_PATH=str(run_database), **(env or {}))

@@ -67,7 +67,7 @@ def recomputed_files(database: Path) -> set[str]:
 def full_build(tmp_path: Path, messages: Path | str, agents: Path, name: str = "full") -> tuple[Path, Path]:
     """One full build of `messages` on a fresh database, what every daily run is compared with: (its report
     folder, its database)."""
-    output, database = tmp_path / f"{name}_out", tmp_path / f"{name}.duckdb"
+    output, database = tmp_path / f"{name}_out", tmp_path / name / "rbm.duckdb"
     done = run_cli(tmp_path, "--messages", str(messages), "--agents", str(agents), "--output", str(output), db=database)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return output, database
@@ -116,7 +116,7 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
     assert sum(late_rows(f) for f in files) > 0, "the fixture must hold rows arriving 2+ days late"
     landing = tmp_path / "landing"
     landing.mkdir()
-    incremental_db, incremental_out = tmp_path / "daily.duckdb", tmp_path / "daily_out"
+    incremental_db, incremental_out = tmp_path / "daily" / "rbm.duckdb", tmp_path / "daily_out"
     restated_total = 0
     logged_before: list[dict] = []
     skipped_any = False
@@ -166,7 +166,7 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
 
 def test_changed_agents_file_forces_a_full_rebuild(tmp_path, arrival_files):
     files, agents = arrival_files
-    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
     first = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(agents), "--output", str(output), db=database)
     assert first.returncode == 0 and "full rebuild" not in first.stdout
     changed = tmp_path / "agents.csv"
@@ -187,7 +187,7 @@ def test_report_files_are_written_again_when_not_as_the_previous_run_left_them(t
     """A run skips a report file it did not change only when the previous run wrote it into the same folder and
     it is still on disk as it was (size, modification time); otherwise it writes it again."""
     files, agents = arrival_files
-    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
     arguments = ("--messages", str(files[0]), "--agents", str(agents))
     assert run_cli(tmp_path, *arguments, "--output", str(output), db=database).returncode == 0
     published = report_bytes(output)
@@ -257,7 +257,7 @@ def two_day_session_run(tmp_path: Path, day_1: list[str], day_2: list[str]):
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "messages_2025-05-11.csv").write_text("\n".join([MESSAGES_HEADER, *day_1]) + "\n", encoding="utf-8")
-    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
     arguments = ("--messages", str(landing / "*.csv"), "--agents", str(BAD_INPUT_AGENTS), "--output", str(output))
     first = run_cli(tmp_path, *arguments, db=database)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
@@ -327,7 +327,7 @@ def second_day_landed(tmp_path: Path, arrival_files) -> tuple[tuple[str, ...], P
     """The first arrival day built into a database, the second day's file then landed beside it: (the run's
     arguments, the database, the report folder)."""
     files, agents = arrival_files
-    landing, database, output = tmp_path / "landing", tmp_path / "db.duckdb", tmp_path / "out"
+    landing, database, output = tmp_path / "landing", tmp_path / "rbm.duckdb", tmp_path / "out"
     landing.mkdir()
     shutil.copy(files[0], landing / files[0].name)
     arguments = ("--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
@@ -382,7 +382,7 @@ def test_a_build_that_failed_before_writing_to_the_database_needs_no_full_rebuil
 
 def test_an_unreadable_state_file_means_a_full_rebuild(tmp_path, arrival_files):
     files, agents = arrival_files
-    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
     arguments = ("--messages", str(files[0]), "--agents", str(agents), "--output", str(output))
     assert run_cli(tmp_path, *arguments, db=database).returncode == 0
     from rbm import state
@@ -402,7 +402,7 @@ def test_a_second_run_on_the_same_database_stops_and_changes_nothing(tmp_path, a
     from rbm import state
 
     files, agents = arrival_files
-    database, output = tmp_path / "db.duckdb", tmp_path / "out"
+    database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
     arguments = ("--messages", str(files[0]), "--agents", str(agents), "--output", str(output))
     assert run_cli(tmp_path, *arguments, db=database).returncode == 0
     saved, published = state.state_file(database).read_bytes(), report_bytes(output)
