@@ -30,9 +30,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import assert_summary_counts_match_outcomes
+from conftest import assert_summary_counts_match_outcomes, run_cli
 from rbm.inputs import line_problems
-from test_pii import Scanner, run_cli
+from test_pii import Scanner
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests/fixtures/bad_input"
@@ -87,7 +87,8 @@ def expected_keys(rows: list[dict], id_column: str) -> collections.Counter:
 def start_run(workdir: Path, messages: str, agents: str, db: Path | None = None, output: Path | None = None) -> Run:
     output = output or workdir / "out"
     db = db or workdir / "rbm.duckdb"
-    return Run(workdir, db, output, run_cli(workdir, messages, agents, output, db=db))
+    return Run(workdir, db, output,
+               run_cli(workdir, "--messages", messages, "--agents", agents, "--output", str(output), db=db))
 
 
 @pytest.fixture(scope="module")
@@ -404,7 +405,7 @@ def test_unusable_file_stops_the_run_and_keeps_previous_reports(good_run, tmp_pa
     shutil.copytree(good_run.output, output)
     shutil.copy(good_run.db, db)
     before = tree(output)
-    done = run_cli(tmp_path, str(messages), str(agents), output, db=db)
+    done = run_cli(tmp_path, "--messages", str(messages), "--agents", str(agents), "--output", str(output), db=db)
     assert done.returncode != 0
     assert culprit.name in done.stderr, done.stderr
     assert re.search(problem, done.stderr, re.IGNORECASE), done.stderr
