@@ -15,10 +15,24 @@
 {% macro malformed_line_reasons(parse_error='parse_error') %}
             when {{ parse_error }} like 'MISSING COLUMNS%' then 'too_few_fields'
             when {{ parse_error }} like 'TOO MANY COLUMNS%' then 'too_many_fields'
-            when {{ parse_error }} like 'UNQUOTED VALUE%' then 'invalid_quoting'
+            when {{ parse_error }} like 'UNQUOTED VALUE%' or {{ parse_error }} like 'SWALLOWED LINES%' then 'invalid_quoting'
             when {{ parse_error }} like 'INVALID ENCODING%' or {{ parse_error }} like 'INVALID UNICODE%' then 'invalid_utf8'
             when {{ parse_error }} is not null then 'malformed_line'
 {% endmacro %}
+
+{#- SPEC §2, §7: a quoted value that spans lines and holds at least as many separators as a whole record of
+    `columns` columns is taken for lines that two stray quotes (one left open, one further down) joined into one
+    value: the CSV reader cannot tell, and billing it would bill other rows' fields as its bytes while the lines
+    in between vanish. The row is quarantined as invalid_quoting instead (README "Bad input"). -#}
+{% macro swallowed_lines_error(value, columns) -%}
+    case
+        when
+            (position(chr(10) in {{ value }}) > 0 or position(chr(13) in {{ value }}) > 0)
+            and length({{ value }}) - length(replace({{ value }}, ',', '')) >= {{ columns - 1 }}
+            then 'SWALLOWED LINES: a quoted value spans lines and holds {{ columns - 1 }} or more commas, as many as a '
+            || 'whole line: a stray quote may have joined lines into it'
+    end
+{%- endmacro %}
 
 {#- SPEC §7: a fingerprint of a row's values to tell exact copies from conflicting ones. Length-prefixed, so
     two rows have the same fingerprint only when every value is equal (no separator inside a value can make

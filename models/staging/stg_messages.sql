@@ -29,7 +29,7 @@ parsed as (
     select
         source_file,
         source_row,
-        cast(null as string) as parse_error,
+        {{ swallowed_lines_error('text', messages_contract_columns() | length) }} as parse_error,
         message_id,
         {{ masked_if_phone_number('agent_id') }} as agent_id,
         {{ pseudonymous_key('user_id') }} as user_key,

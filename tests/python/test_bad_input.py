@@ -529,3 +529,35 @@ def test_mixed_line_endings_do_not_break_the_run(tmp_path):
     assert ("cr-before",) in kept and ("cr-after",) in kept
     assert run.sql("select message_id, text_bytes from stg_messages where message_id like '%quoted%' order by 1") == [
         ("cr-quoted-cr", 3), ("cr-quoted-crlf", 4), ("lf-quoted-cr", 4), ("lf-quoted-crlf", 161)]
+
+
+def test_lines_joined_by_two_stray_quotes_are_quarantined_not_billed(tmp_path):
+    """README "Bad input": two stray quotes (one left open, one further down) make the CSV reader read the lines
+    between them as one quoted text: the row that opened it would be billed with the other rows' fields as its
+    bytes and time. A quoted value that spans lines and holds as many commas as a whole line (12) is quarantined
+    as invalid_quoting instead; a text that spans lines with fewer commas is billed as written, with its bytes."""
+    messages = (
+        HEADER
+        + GAP_ROW.format(id="stray-before", text="ok", n=1)
+        + GAP_ROW.format(id="stray-open", text='"Sale, now', n=2)
+        + GAP_ROW.format(id="stray-inside", text="swallowed", n=3)
+        + GAP_ROW.format(id="stray-close", text='ends soon"', n=4)
+        + GAP_ROW.format(id="stray-open-next", text='"Our new', n=5)
+        + GAP_ROW.format(id="stray-close-next", text='5" screen', n=6)
+        + GAP_ROW.format(id="stray-after", text="ok", n=7)
+        + GAP_ROW.format(id="multi-line-text", text='"Dear Ann,\nyour order, 12 items, ships today."', n=8)
+    )
+    (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:]
+    outcomes = run.sql("select message_id, outcome, outcome_reason from int_message_outcomes order by 1")
+    # The second pair ("Our new … 5" screen) the reader rejects on its own: one invalid_quoting line, no id.
+    assert outcomes == [
+        ("multi-line-text", "billed", "billed"),
+        ("stray-after", "billed", "billed"),
+        ("stray-before", "billed", "billed"),
+        ("stray-open", "quarantined", "invalid_quoting"),
+        (None, "quarantined", "invalid_quoting"),
+    ], outcomes
+    assert run.sql("select text_bytes from stg_messages where message_id = 'multi-line-text'") == [(44,)]
+    assert run.sql("select count(*) from audit_conservation where not is_balanced") == [(0,)]
