@@ -161,7 +161,8 @@
     {{ return(['activity_id', 'billing_event_id', 'agent_id', 'user_id', 'direction', 'time', 'type', 'size_bytes']) }}
 {% endmacro %}
 
-{#- SPEC §9: an activity log is per carrier, so the carrier comes from the run (CARRIER=…). -#}
+{#- SPEC §9: an activity log is per carrier, so the carrier comes from the run (CARRIER=…); stg_activity_log
+    keeps it with each row it loads. -#}
 {% macro activity_carrier_id() -%}
     {%- set carrier = run_input('activity_carrier') -%}
     {%- if carrier -%}

@@ -46,7 +46,7 @@ select
     message_rows.activity_id as message_id,
     message_rows.agent_id,
     message_rows.user_key,
-    {{ activity_carrier_id() }} as carrier_id,
+    message_rows.carrier_id,
     message_rows.direction,
     mapping.content_kind,
     cast(null as bigint) as text_bytes,

@@ -14,7 +14,7 @@ select
     source_row,
     activity_id,
     agent_id,
-    {{ activity_carrier_id() }} as carrier_id,
+    carrier_id,
     direction,
     activity_type,
     occurred_at,

@@ -15,7 +15,7 @@ staged_lines as (
     select
         'activity_log' as source_kind,
         source_file,
-        {{ activity_carrier_id() }} as carrier_id,
+        carrier_id,
         cast(occurred_at as date) as sent_date
     from {{ ref('stg_activity_log') }}
 ),

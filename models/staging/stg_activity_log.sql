@@ -15,7 +15,8 @@
 
 -- SPEC §9: Google's RBM activity logs (tab- or `;`-separated, often gzipped), one row per input line,
 -- lines that did not parse included (parse_error). user_id (already hashed by Google, still PII for
--- us) leaves this model only as our salted key.
+-- us) leaves this model only as our salted key. carrier_id is the run's CARRIER (a log is per carrier), kept
+-- with each row as it is loaded: a later run for another carrier, or with no CARRIER, does not change it.
 
 with
 
@@ -40,6 +41,7 @@ parsed as (
         billing_event_id as google_billing_event_id,
         agent_id,
         {{ pseudonymous_key('user_id') }} as user_key,
+        {{ activity_carrier_id() }} as carrier_id,
         direction,
         time as occurred_at_raw,
         {{ try_parse_utc_timestamp('time') }} as occurred_at,
@@ -58,6 +60,7 @@ rejected_lines as (
         cast(null as string) as google_billing_event_id,
         cast(null as string) as agent_id,
         cast(null as string) as user_key,
+        {{ activity_carrier_id() }} as carrier_id,
         cast(null as string) as direction,
         cast(null as string) as occurred_at_raw,
         cast(null as timestamp) as occurred_at,

@@ -421,3 +421,34 @@ def test_receipt_in_a_later_file_than_its_message(carrier, activity_run, tmp_pat
     second = cli_run(tmp_path, "--activity", str(landing / "rbm_activity_*.csv"), "--carrier", carrier)
     assert "full rebuild" not in second.done.stdout
     assert second.report_files() == whole.report_files()
+
+
+def test_each_activity_row_keeps_the_carrier_it_was_loaded_with(tmp_path):
+    """SPEC §9: a log's carrier comes from its run (CARRIER=…). It is kept with every row as loaded: a later run
+    for another carrier, or a messages run, on the same database does not relabel the earlier rows (in the audit,
+    the quarantine or the bills), and the audit stays balanced."""
+    def run(*args: str):
+        done = run_cli(tmp_path, *args, "--agents", str(AGENTS), "--output", str(tmp_path / "out"),
+                       env={"BILLING_SALT": SALT})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+    run("--activity", str(FIXTURES / "att" / LOG_GLOB), "--carrier", "att")
+    run("--activity", str(FIXTURES / "vodafone_uk" / LOG_GLOB), "--carrier", "vodafone_uk")
+    db = tmp_path / "rbm.duckdb"
+    with duckdb.connect(str(db), read_only=True) as con:
+        carriers = con.sql("""
+            select split_part(source_file, '/', -2) as folder, carrier_id, count(*) from stg_activity_log
+            group by all order by all""").fetchall()
+        audit = con.sql("select distinct carrier_id from audit_conservation where source_kind = 'activity_log'"
+                        " order by 1").fetchall()
+        billed = con.sql("select distinct carrier_id from fct_billable_messages order by 1").fetchall()
+    assert [(folder, carrier) for folder, carrier, _ in carriers] == [("att", "att"), ("vodafone_uk", "vodafone_uk")]
+    assert audit == [("att",), ("vodafone_uk",)] and billed == audit
+    assert sorted(p.name for p in (tmp_path / "out" / "att").glob("*.csv")) == REPORT_FILES
+    # A messages run on the same database: the activity rows keep their carriers and the audit balances.
+    messages = tmp_path / "messages.csv"
+    messages.write_text(",".join(MESSAGES_COLUMNS) + "\n", encoding="utf-8")
+    run("--messages", str(messages))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("select count(*) from audit_conservation where not is_balanced").fetchall() == [(0,)]
+        assert con.sql("select distinct carrier_id from stg_activity_log order by 1").fetchall() == audit
