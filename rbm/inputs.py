@@ -39,6 +39,10 @@ class RunInputs:
     # Repaired copies read instead of broken files: copy -> the file as delivered.
     originals: dict[str, str] = field(default_factory=dict)
 
+    def delivered_files(self) -> list[str]:
+        """The message and activity files as delivered (a repaired copy named by its original)."""
+        return [self.originals.get(path, path) for path in self.messages + self.activity]
+
     def dbt_inputs(self) -> dict:
         """The inputs as the dbt models read them (macro run_input; rbm/report.py dbt_command)."""
         return {

@@ -189,6 +189,19 @@ def export_record(output: Path, database: Path) -> dict:
             "files": files}
 
 
+def loaded_files() -> set[str]:
+    """The input files (as delivered) whose rows the DuckDB database holds: what a full rebuild must read again."""
+    import duckdb
+
+    if not duckdb_path().exists():
+        return set()
+    with connect() as con:
+        tables = {name for (name,) in con.sql("select table_name from information_schema.tables"
+                                               " where table_schema = 'main'").fetchall()}
+        return {path for table in ("stg_messages", "stg_activity_log") if table in tables
+                for (path,) in con.sql(f"select distinct source_file from {table}").fetchall()}
+
+
 def unchanged_report_files(exported: dict | None, output: Path) -> frozenset[str]:
     """The report files a daily run need not write again: files the previous run wrote into this same folder
     with the same export code (`exported`, from state.take_export, which also checks that the database is the

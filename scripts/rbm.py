@@ -73,6 +73,17 @@ def run(args: argparse.Namespace) -> int:
     # and generic test.
     build = ["build", "--exclude-resource-type", "unit_test", "--exclude", "test_type:generic"]
     reason = "asked for (--full-refresh)" if args.full_refresh else state.needs_full_refresh(database, current)
+    if reason and args.target == "duckdb" and not args.full_refresh:
+        # A full rebuild reads only this run's files: one loaded before and not among them (archived, or a glob
+        # that changed) would leave the bills and its report files would be removed (README "Daily operation").
+        dropped = sorted(report.loaded_files() - set(run_inputs.delivered_files()))
+        if dropped:
+            print(f"error: a full rebuild is needed ({reason}), but {len(dropped)} file(s) loaded by earlier runs "
+                  f"are not among this run's inputs, e.g. {dropped[0]}: rebuilt without them, their rows would "
+                  "leave the bills. Give every file again (MESSAGES / ACTIVITY), or FULL_REFRESH=1 to rebuild from "
+                  "this run's files only.", file=sys.stderr)
+            print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+            return 2
     if reason:
         print(f"full rebuild: {reason}")
         build.append("--full-refresh")

@@ -412,3 +412,29 @@ def test_a_second_run_on_the_same_database_stops_and_changes_nothing(tmp_path, a
     assert second.returncode == 2 and "another run on" in second.stderr and "in progress" in second.stderr
     assert state.state_file(database).read_bytes() == saved and report_bytes(output) == published
     assert run_cli(tmp_path, *arguments, db=database).returncode == 0  # the lock goes with the run holding it
+
+
+def test_a_full_rebuild_that_would_drop_files_loaded_before_stops(tmp_path, arrival_files):
+    """A full rebuild reads only the run's files. When one is needed (here: the agents file changed) and a file
+    an earlier run loaded is not among the run's inputs (archived out of the landing folder), the run stops
+    before building, names the file and leaves the reports; FULL_REFRESH=1 (--full-refresh) rebuilds anyway."""
+    files, agents = arrival_files
+    landing, database, output = tmp_path / "landing", tmp_path / "rbm.duckdb", tmp_path / "out"
+    landing.mkdir()
+    for path in files[:2]:
+        shutil.copy(path, landing / path.name)
+        assert run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents), "--output",
+                       str(output), db=database).returncode == 0
+    (landing / files[0].name).rename(tmp_path / files[0].name)  # archived
+    changed = tmp_path / "agents.csv"
+    changed.write_text(agents.read_text(encoding="utf-8").replace("non_conversational", "conversational"),
+                       encoding="utf-8")
+    published = {p: p.read_bytes() for p in output.rglob("*.csv")}
+    arguments = ("--messages", str(landing / "*.csv"), "--agents", str(changed), "--output", str(output))
+    stopped = run_cli(tmp_path, *arguments, db=database)
+    assert stopped.returncode == 2, stopped.stdout[-2000:] + stopped.stderr[-2000:]
+    assert "a full rebuild is needed" in stopped.stderr and str(landing / files[0].name) in stopped.stderr
+    assert {p: p.read_bytes() for p in output.rglob("*.csv")} == published
+    forced = run_cli(tmp_path, *arguments, "--full-refresh", db=database)
+    assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
+    assert report_bytes(output) == report_bytes(full_build(tmp_path, landing / "*.csv", changed)[0])
