@@ -241,6 +241,35 @@ def copy_all_to_csv(con, queries: dict[Path, str], workers: int = 2) -> None:
         list(pool.map(copy, queries.items()))
 
 
+# In OUTPUT, the database whose reports it holds: a run removes the report files it no longer has and rewrites
+# report_files.csv and restatements.csv, so two databases writing one OUTPUT would delete each other's files.
+# Per target: the DuckDB and the Spark build of the same inputs write the same files (README "Spark").
+OUTPUT_OWNER_FILE = ".rbm-output.json"
+
+
+def output_owner(output: Path, target: str) -> str | None:
+    """The database (path) of `target` whose reports `output` holds, when that database still exists."""
+    import json
+
+    try:
+        owner = json.loads((output / OUTPUT_OWNER_FILE).read_text(encoding="utf-8")).get(target)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return owner if isinstance(owner, str) and Path(owner).exists() else None
+
+
+def claim_output(output: Path, target: str) -> None:
+    import json
+
+    try:
+        owners = json.loads((output / OUTPUT_OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        owners = {}
+    owners = owners if isinstance(owners, dict) else {}
+    owners[target] = str(database_location(target))
+    (output / OUTPUT_OWNER_FILE).write_text(json.dumps(owners, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def previous_report_files(output: Path) -> set[Path]:
     """The report files the previous run listed in its manifest (only those are ever removed)."""
     manifest = output / "report_files.csv"

@@ -63,6 +63,15 @@ def run(args: argparse.Namespace) -> int:
         print("error: TARGET=spark needs Java 17 (java on the PATH, or JAVA_HOME); see README \"Spark\".",
               file=sys.stderr)
         return 2
+    output = Path(args.output)
+    owner = report.output_owner(output, args.target)
+    if owner and owner != str(report.database_location(args.target)):
+        print(f"error: OUTPUT {output} holds the reports of another database, {owner}: each run removes the "
+              "report files its database no longer has and rewrites report_files.csv and restatements.csv, so two "
+              "databases cannot share one OUTPUT. Choose another OUTPUT (or move that database away).",
+              file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+        return 2
     dbt_vars = {}  # the inputs go in the environment (rbm/report.py dbt_command)
     if os.environ.get("BILLING_SALT"):
         dbt_vars["billing_salt"] = os.environ["BILLING_SALT"]
@@ -104,7 +113,6 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     state.save(database, current)
-    output = Path(args.output)
     if args.target == "spark":  # Spark writes the same files (README "Spark")
         from rbm import spark_export
 
@@ -114,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         unchanged = report.unchanged_report_files(exported, output)
         written = report.export_reports(args.target, output, unchanged)
         state.save(database, current, report.export_record(output, database))
+    report.claim_output(output, args.target)
     report.print_summary(args.target, run_inputs, written, output, run_started)
     return 0
 

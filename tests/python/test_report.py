@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -92,3 +95,30 @@ def test_a_run_with_more_input_files_than_the_environment_holds(tmp_path):
                   db=tmp_path / "one.duckdb")
     assert one.returncode == 0
     assert read_reports(tmp_path / "many") == read_reports(tmp_path / "one") != {}
+
+
+def test_two_databases_cannot_share_one_output(tmp_path):
+    """A run removes the report files its database no longer has and rewrites report_files.csv and
+    restatements.csv: a second database writing the same OUTPUT would delete the first one's reports. It stops
+    before building, names the other database and leaves the reports; once that database is gone, it may.
+    (Not through run_cli, which runs both databases, named alike, at one path.)"""
+    output = tmp_path / "out"
+    arguments = ("--messages", str(ROOT / "tests/fixtures/messages.csv"), "--agents",
+                 str(ROOT / "tests/fixtures/agents.csv"), "--output", str(output))
+    first_db, second_db = tmp_path / "first" / "rbm.duckdb", tmp_path / "second" / "rbm.duckdb"
+    first_db.parent.mkdir()
+    second_db.parent.mkdir()
+    env = dict(os.environ)
+    first = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "run", *arguments], cwd=ROOT,
+                           env=dict(env, RBM_DUCKDB_PATH=str(first_db)), capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    published = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    second = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "run", *arguments], cwd=ROOT,
+                            env=dict(env, RBM_DUCKDB_PATH=str(second_db)), capture_output=True, text=True)
+    assert second.returncode == 2 and f"holds the reports of another database, {first_db}" in second.stderr
+    assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == published
+    assert not second_db.exists()
+    first_db.unlink()
+    again = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "run", *arguments], cwd=ROOT,
+                           env=dict(env, RBM_DUCKDB_PATH=str(second_db)), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]

@@ -90,7 +90,9 @@ class Run:
                 for name, rows in found.items()}
 
     def files(self) -> dict[str, bytes]:
-        return {str(p.relative_to(self.output)): p.read_bytes() for p in sorted(self.output.rglob("*")) if p.is_file()}
+        """Every file the run wrote, but the one naming its database (rbm/report.py OUTPUT_OWNER_FILE)."""
+        return {str(p.relative_to(self.output)): p.read_bytes() for p in sorted(self.output.rglob("*"))
+                if p.is_file() and p.name != ".rbm-output.json"}
 
     def summary(self) -> list[str]:
         """The run summary's counts (not the lines naming the target, the database or folders)."""
