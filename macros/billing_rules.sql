@@ -19,6 +19,17 @@
     case when trim({{ expr }}) != '' then {{ dbt.hash("concat(" ~ salt_literal() ~ ", '|user|', " ~ expr ~ ")") }} end
 {%- endmacro %}
 
+{#- The staged key of a user_id (SPEC §1): NULL when blank (missing_user_id); the salted key prefixed
+    `invalid:` when the id has whitespace or control characters, like any other id (int_messages_rejected
+    quarantines it as invalid_user_id: `+1555 ` and `+1555` would otherwise be two users, splitting a stream);
+    else pseudonymous_key. -#}
+{% macro user_key(expr) -%}
+    case
+        when not {{ matches_regex(expr, id_pattern()) }} then concat('invalid:', {{ pseudonymous_key(expr) }})
+        else {{ pseudonymous_key(expr) }}
+    end
+{%- endmacro %}
+
 {#- SPEC §1 PII: a user_id must never be kept in clear, also when a broken row put it in another column.
     A value shaped like a phone number ('+' and 7 to 15 digits, spaces or tabs around allowed) is replaced by
     'masked:' and its pseudonymous key; `bare_digits` masks 7 to 15 digits without '+' as well. Used only on columns

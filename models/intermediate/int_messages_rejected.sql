@@ -16,7 +16,7 @@
 --                                  (invalid_quoting: a quote left open or followed by more text)
 --   missing_message_id, invalid_message_id       empty / has whitespace or control characters
 --   missing_agent_id, invalid_agent_id           empty / has whitespace or control characters
---   missing_user_id                               empty
+--   missing_user_id, invalid_user_id             empty / has whitespace or control characters
 --   missing_carrier_id, invalid_carrier_id       empty / has whitespace or control characters
 --   invalid_direction                             not exactly `MT` or `MO`
 --   invalid_content_kind                          not a kind of the row's direction (SPEC §1)
@@ -142,6 +142,7 @@ row_checked as (
             when agent_id is null or trim(agent_id) = '' then 'missing_agent_id'
             when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
             when user_key is null then 'missing_user_id'
+            when user_key like 'invalid:%' then 'invalid_user_id'
             when carrier_id is null or trim(carrier_id) = '' then 'missing_carrier_id'
             when not {{ matches_regex('carrier_id', id_pattern) }} then 'invalid_carrier_id'
             -- SPEC §1 enums, exactly as written there, and consistent with the direction.

@@ -40,7 +40,7 @@ parsed as (
         activity_id,
         billing_event_id as google_billing_event_id,
         agent_id,
-        {{ pseudonymous_key('user_id') }} as user_key,
+        {{ user_key('user_id') }} as user_key,
         {{ activity_carrier_id() }} as carrier_id,
         direction,
         time as occurred_at_raw,

@@ -32,7 +32,7 @@ parsed as (
         {{ swallowed_lines_error('text', messages_contract_columns() | length) }} as parse_error,
         message_id,
         {{ masked_if_phone_number('agent_id') }} as agent_id,
-        {{ pseudonymous_key('user_id') }} as user_key,
+        {{ user_key('user_id') }} as user_key,
         {{ masked_if_phone_number('carrier_id') }} as carrier_id,
         {{ masked_if_phone_number('direction', bare_digits=true) }} as direction,
         {{ masked_if_phone_number('content_kind', bare_digits=true) }} as content_kind,
