@@ -12,6 +12,7 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,20 +40,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         with state.run_lock(report.database_location(args.target)):
-            return run(args)
+            # Repaired copies of broken input files (rbm/inputs.py sanitized_copy) hold the rows in clear, user ids
+            # included (PII): they live only while the run reads them, beside the database (they can be large).
+            copies = Path(tempfile.mkdtemp(prefix=".rbm-normalized-", dir=report.database_location(args.target).parent))
+            try:
+                return run(args, copies)
+            finally:
+                shutil.rmtree(copies, ignore_errors=True)
     except state.RunInProgress as error:
         print(f"error: {error}", file=sys.stderr)
         print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
         return 2
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, copies: Path) -> int:
     if not args.messages and not args.activity:
         args.messages = str(ROOT / "data/demo/messages.csv")
     try:
         run_inputs = inputs.resolve(
             messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier,
-            cache=report.database_location(args.target).parent / ".rbm-normalized",
+            cache=copies,
         )
     except inputs.InputError as error:
         print(f"error: {error}", file=sys.stderr)

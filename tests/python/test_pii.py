@@ -185,6 +185,18 @@ def test_no_user_id_in_the_database_files(pii_run, scanner):
     assert not findings, "\n".join(map(str, findings[:20]))
 
 
+def test_no_user_id_left_beside_the_database(pii_run, scanner):
+    """The run repairs a broken input file (here: a quote left open) in a copy beside the database, which holds
+    the rows in clear; the copy is gone once the run ends. Every file the run left in its folder, the inputs
+    and its own folders aside, is scanned."""
+    assert "a quote left open" in pii_run.process.stdout
+    own = {pii_run.workdir / "inputs", pii_run.output, pii_run.target, pii_run.logs}
+    left = [p for p in pii_run.workdir.rglob("*") if p.is_file() and not any(f in p.parents for f in own)]
+    assert not [p for p in left if ".rbm-normalized" in str(p)], left
+    findings = [f for path in left for f in scanner.scan_file(path)]
+    assert not findings, "\n".join(map(str, findings[:20]))
+
+
 def test_no_user_id_in_the_report_files(pii_run, scanner):
     assert any(pii_run.output.rglob("*.csv"))
     findings = scanner.scan_tree(pii_run.output)
