@@ -140,7 +140,7 @@
     {%- if parquet_paths %}
     union all
     select {% for c in columns %}cast({{ c }} as varchar), {% endfor %}{{ original_file_name('filename') }}, file_row_number + 1
-    from read_parquet({{ sql_string_list(parquet_paths) }}, filename = true, file_row_number = true)
+    from read_parquet({{ sql_string_list(parquet_paths) }}, filename = true, file_row_number = true, binary_as_string = true)
     {%- endif %}
 {% endmacro %}
 

@@ -561,3 +561,22 @@ def test_lines_joined_by_two_stray_quotes_are_quarantined_not_billed(tmp_path):
     ], outcomes
     assert run.sql("select text_bytes from stg_messages where message_id = 'multi-line-text'") == [(44,)]
     assert run.sql("select count(*) from audit_conservation where not is_balanced") == [(0,)]
+
+
+def test_parquet_text_stored_as_binary_is_billed_on_its_utf8_bytes(tmp_path):
+    """Many Parquet writers store strings as BINARY without the UTF8 annotation. Read as a BLOB, a text of 100 × é
+    (200 UTF-8 bytes, 2 segments, SPEC §3) would be measured on its escaped form \\xC3\\xA9… (800 bytes); it is read
+    as UTF-8 text (binary_as_string)."""
+    rows = [line.split(",") for line in (FIXTURE / "good/messages.csv").read_text(encoding="utf-8").splitlines()]
+    header, first = rows[0], dict(zip(rows[0], rows[1]))
+    first.update(message_id="blob-text", direction="MT", content_kind="text", text="é" * 100, suggestions="",
+                 status="delivered", file_size_bytes="")
+    path = tmp_path / "messages.parquet"
+    columns = ", ".join(f"encode(${i + 1}) as {name}" if name == "text" else f"${i + 1}::varchar as {name}"
+                        for i, name in enumerate(header))
+    with duckdb.connect() as con:
+        con.execute(f"copy (select {columns}) to '{path}' (format parquet)", [first[name] for name in header])
+        assert con.sql(f"select typeof(text) from '{path}'").fetchall() == [("BLOB",)]
+    run = start_run(tmp_path, str(path), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
+    assert run.sql("select text_bytes from stg_messages where message_id = 'blob-text'") == [(200,)]
