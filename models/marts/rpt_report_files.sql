@@ -1,7 +1,10 @@
 -- SPEC §6, §8: the manifest of report files: one row per carrier and generation date with events.
 -- A file is final when no event in it can still change: its events start on day G - 2 and every
 -- rule looks at most 24 h past an event's start, so once the newest data reaches day G (00:00 UTC)
--- nothing can join, split or start an event of the file. Before that it is provisional.
+-- nothing the rows on hand hold can join, split or start an event of the file (rows that arrive later than
+-- that can still restate it: rpt_restatements logs it). Before that it is provisional. The newest data is
+-- the latest event not after the run's start: one event dated in the future (a wrong device clock) would
+-- otherwise make every file final, today's too.
 
 with
 
@@ -12,6 +15,7 @@ report_rows as {{ inlined_cte() }} (
 
 newest_data as (
     select max(event_at) as newest_event_at from {{ ref('fct_billable_messages') }}
+    where event_at <= {{ run_started() }}
 ),
 
 restated as (
