@@ -132,12 +132,32 @@ def build_failed(database: Path, mark: BuildMark) -> None:
         write(database, mark.previous)
 
 
-def save(database: Path, current: str, exported: dict | None = None) -> None:
-    """The fingerprint of the run, and once its reports are written the record of them (take_export)."""
-    saved = {"fingerprint": current}
+def save(database: Path, current: str, loaded: dict[str, int], exported: dict | None = None) -> None:
+    """The fingerprint of the run, the size of every input file the database holds (`loaded`: path -> bytes,
+    see changed_loaded_files), and once its reports are written the record of them (take_export)."""
+    saved = {"fingerprint": current, "loaded_files": loaded}
     if exported is not None:
         saved["exported"] = exported
     write(database, saved)
+
+
+def loaded_file_sizes(database: Path) -> dict[str, int]:
+    """The size of every input file as the database's builds loaded it (path as delivered -> bytes)."""
+    content = read(database) or {}
+    loaded = content.get("loaded_files")
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def file_sizes(paths: list[str]) -> dict[str, int]:
+    return {path: os.path.getsize(path) for path in paths}
+
+
+def changed_loaded_files(database: Path, sizes: dict[str, int]) -> list[str]:
+    """The input files an earlier build loaded that have changed size since: a file is loaded once (README
+    "Daily operation"), so rows appended to it later would never be read."""
+    loaded = loaded_file_sizes(database)
+    return [f"{path} ({loaded[path]} bytes when loaded, {size} now)" for path, size in sorted(sizes.items())
+            if path in loaded and loaded[path] != size]
 
 
 def database_files_identity(database: Path) -> list | None:

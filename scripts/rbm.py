@@ -100,6 +100,17 @@ def run(args: argparse.Namespace, copies: Path) -> int:
                   "this run's files only.", file=sys.stderr)
             print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
             return 2
+    sizes = state.file_sizes(run_inputs.delivered_files())
+    changed = [] if reason else state.changed_loaded_files(database, sizes)
+    if changed:
+        print(f"error: {len(changed)} input file(s) changed since a run loaded them, e.g. {changed[0]}: a file is "
+              "loaded once, so what was added or changed in it would never be billed. Deliver new rows in a new "
+              "file, or FULL_REFRESH=1 to load every file again.", file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+        return 2
+    # What the database holds once this build succeeds: every file of this run, and on an incremental run the files
+    # earlier runs loaded too.
+    loaded = sizes if reason or not database.exists() else {**state.loaded_file_sizes(database), **sizes}
     if reason:
         print(f"full rebuild: {reason}")
         build.append("--full-refresh")
@@ -119,7 +130,7 @@ def run(args: argparse.Namespace, copies: Path) -> int:
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)
         return 1
-    state.save(database, current)
+    state.save(database, current, loaded)
     if args.target == "spark":  # Spark writes the same files (README "Spark")
         from rbm import spark_export
 
@@ -128,7 +139,7 @@ def run(args: argparse.Namespace, copies: Path) -> int:
         # A daily run writes again only the report files it may have changed (README "Daily operation").
         unchanged = report.unchanged_report_files(exported, output)
         written = report.export_reports(args.target, output, unchanged)
-        state.save(database, current, report.export_record(output, database))
+        state.save(database, current, loaded, report.export_record(output, database))
     report.claim_output(output, args.target)
     report.print_summary(args.target, run_inputs, written, output, run_started)
     return 0

@@ -438,3 +438,26 @@ def test_a_full_rebuild_that_would_drop_files_loaded_before_stops(tmp_path, arri
     forced = run_cli(tmp_path, *arguments, "--full-refresh", db=database)
     assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
     assert report_bytes(output) == report_bytes(full_build(tmp_path, landing / "*.csv", changed)[0])
+
+
+def test_rows_appended_to_a_file_already_loaded_stop_the_run(tmp_path, arrival_files):
+    """A file is loaded once (README "Daily operation"): rows appended to it after a run loaded it would never be
+    read. The next run stops before building and names the file; FULL_REFRESH=1 loads every file again."""
+    files, agents = arrival_files
+    landing, database, output = tmp_path / "landing", tmp_path / "rbm.duckdb", tmp_path / "out"
+    landing.mkdir()
+    shutil.copy(files[0], landing / files[0].name)
+    arguments = ("--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
+    assert run_cli(tmp_path, *arguments, db=database).returncode == 0
+    header, *rows = files[1].read_text(encoding="utf-8").splitlines(keepends=True)
+    with open(landing / files[0].name, "a", encoding="utf-8") as handle:
+        handle.writelines(rows[:5])
+    published = {p: p.read_bytes() for p in output.rglob("*.csv")}
+    stopped = run_cli(tmp_path, *arguments, db=database)
+    assert stopped.returncode == 2, stopped.stdout[-2000:] + stopped.stderr[-2000:]
+    assert "changed since a run loaded them" in stopped.stderr and files[0].name in stopped.stderr
+    assert {p: p.read_bytes() for p in output.rglob("*.csv")} == published
+    forced = run_cli(tmp_path, *arguments, "--full-refresh", db=database)
+    assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
+    assert report_bytes(output) == report_bytes(full_build(tmp_path, landing / "*.csv", agents)[0])
+    assert run_cli(tmp_path, *arguments, db=database).returncode == 0  # sizes recorded again by the full rebuild
