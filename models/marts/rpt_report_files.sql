@@ -1,8 +1,8 @@
 -- SPEC §6, §8: the manifest of report files: one row per carrier and generation date with events.
--- A file is final when no event in it can still change: its events start on day G - 2 and every
--- rule looks at most 24 h past an event's start, so once the newest data reaches day G (00:00 UTC)
--- nothing the rows on hand hold can join, split or start an event of the file (rows that arrive later than
--- that can still restate it: rpt_restatements logs it). Before that it is provisional. The newest data is
+-- A file is final when no event in it can still change: its events start on day G - 2, so once the
+-- newest data reaches day G (00:00 UTC; G + 1 for a global carrier: final_from) nothing the rows on hand
+-- hold can join, split or start an event of the file (rows that arrive later than that can still restate
+-- it: rpt_restatements logs it). Before that it is provisional. The newest data is
 -- the latest event not after the run's start: one event dated in the future (a wrong device clock) would
 -- otherwise make every file final, today's too.
 
@@ -51,6 +51,23 @@ files as (
         count(distinct billing_event_id) as event_count
     from report_rows
     group by carrier_id, generation_date
+),
+
+-- When a file of date G is final. US (SPEC §4): a session covers 24 h from its trigger, which starts its
+-- event on G - 2, so from G on. Global (SPEC §5): a conversation starts at its first message on G - 2, but its
+-- 24 h window opens at the reply, up to 24 h later: it can take in messages until the end of day G, so from
+-- G + 1 on.
+final_from as (
+    select
+        files.carrier_id,
+        files.generation_date,
+        case
+            when carriers.billing_model = 'global'
+                then {{ dbt.dateadd('day', 1, 'cast(files.generation_date as timestamp)') }}
+            else cast(files.generation_date as timestamp)
+        end as final_from_at
+    from files
+    left join {{ ref('carriers') }} as carriers on files.carrier_id = carriers.carrier_id
 )
 
 select
@@ -59,9 +76,9 @@ select
     concat(files.carrier_id, '/rbm_billable_events_', files.generation_date, '.csv') as file_path,
     files.row_count,
     files.event_count,
-    newest_data.newest_event_at >= cast(files.generation_date as timestamp) as is_final,
+    newest_data.newest_event_at >= final_from.final_from_at as is_final,
     case
-        when newest_data.newest_event_at >= cast(files.generation_date as timestamp) then 'final'
+        when newest_data.newest_event_at >= final_from.final_from_at then 'final'
         else 'provisional'
     end as status,
     {% if flags.FULL_REFRESH -%}
@@ -71,6 +88,8 @@ select
     {%- endif %} as is_recomputed
 from files
 cross join newest_data
+inner join final_from
+    on files.carrier_id = final_from.carrier_id and files.generation_date = final_from.generation_date
 left join recomputed_files
     on
         files.carrier_id = recomputed_files.carrier_id
