@@ -9,6 +9,8 @@ MESSAGES ?=
 AGENTS ?= data/demo/agents.csv
 ACTIVITY ?=
 CARRIER ?=
+# Your own carriers file (SPEC §1); empty means the shipped seed seeds/carriers.csv.
+CARRIERS ?=
 OUTPUT ?= output
 TARGET ?= duckdb
 # FULL_REFRESH=1 rebuilds everything from the input files.
@@ -32,9 +34,10 @@ $(VENV)/.spark-installed: requirements-spark.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.txt -r requirements-spark.txt
 	touch $@
 
-run: $(VENV)/.installed $(if $(filter spark,$(TARGET)),$(VENV)/.spark-installed)  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER=)
+run: $(VENV)/.installed $(if $(filter spark,$(TARGET)),$(VENV)/.spark-installed)  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER= CARRIERS=)
 	$(BIN)/python scripts/rbm.py run --messages "$(MESSAGES)" --agents "$(AGENTS)" --output "$(OUTPUT)" \
-		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)" $(if $(FULL_REFRESH),--full-refresh)
+		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)" \
+		--carriers "$(CARRIERS)" $(if $(FULL_REFRESH),--full-refresh)
 
 test: lint dbt-test pytest  ## lint + every dbt test + every Python test
 

@@ -7,6 +7,10 @@
                'file_size_bytes', 'suggestions', 'status', 'sent_at', 'delivered_at', 'is_tester']) }}
 {% endmacro %}
 
+{% macro carriers_contract_columns() %}
+    {{ return(['carrier_id', 'carrier_name', 'country', 'billing_model']) }}
+{% endmacro %}
+
 {% macro agents_contract_columns() %}
     {{ return(['agent_id', 'agent_name', 'agent_owner', 'owner_name', 'billing_category']) }}
 {% endmacro %}

@@ -10,6 +10,7 @@ import csv
 import glob
 import gzip
 import hashlib
+import io
 import mmap
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ MESSAGES_COLUMNS = [
     "file_size_bytes", "suggestions", "status", "sent_at", "delivered_at", "is_tester",
 ]
 AGENTS_COLUMNS = ["agent_id", "agent_name", "agent_owner", "owner_name", "billing_category"]
+CARRIERS_COLUMNS = ["carrier_id", "carrier_name", "country", "billing_model"]
 ACTIVITY_COLUMNS = [
     "activity_id", "billing_event_id", "agent_id", "user_id", "direction", "time", "type", "size_bytes",
 ]
@@ -33,6 +35,7 @@ class InputError(Exception):
 class RunInputs:
     messages: list[str] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)
+    carriers: list[str] = field(default_factory=list)
     activity: list[str] = field(default_factory=list)
     activity_delimiters: dict[str, str] = field(default_factory=dict)
     carrier: str = ""
@@ -48,6 +51,7 @@ class RunInputs:
         return {
             "messages_path": self.messages,
             "agents_path": self.agents,
+            "carriers_path": self.carriers,
             "activity_path": [p for p in self.activity if self.activity_delimiters.get(p) != ";"],
             "activity_semicolon_path": [p for p in self.activity if self.activity_delimiters.get(p) == ";"],
             "activity_carrier": self.carrier,
@@ -230,8 +234,28 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
     return result
 
 
+def check_carriers_file(path: str) -> None:
+    """SPEC §1 carriers, the user's own file (CARRIERS=): reference data every bill depends on, so a row that is
+    not right stops the run (file, line, column), unlike a messages row, which is quarantined."""
+    if not path.lower().endswith((".csv", ".csv.gz")):
+        raise InputError(f"{path}: CARRIERS must be a CSV file ({', '.join(CARRIERS_COLUMNS)})")
+    check_file(path, CARRIERS_COLUMNS, "carriers")
+    seen: dict[str, int] = {}
+    with _open_binary(path) as handle:
+        text = handle.read().decode("utf-8-sig", errors="replace")
+    for line, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+        carrier_id, model = row.get("carrier_id") or "", row.get("billing_model")
+        if not re.fullmatch(r"[^\s\x00-\x1f]+", carrier_id):
+            raise InputError(f"{path}: line {line}, column carrier_id: {carrier_id!r} is not a carrier id")
+        if model not in ("us", "global"):
+            raise InputError(f"{path}: line {line}, column billing_model: {model!r} is not `us` or `global`")
+        if carrier_id in seen:
+            raise InputError(f"{path}: line {line}, column carrier_id: {carrier_id} is already on line {seen[carrier_id]}")
+        seen[carrier_id] = line
+
+
 def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
-            cache: Path | None = None) -> RunInputs:
+            cache: Path | None = None, carriers: str = "") -> RunInputs:
     if activity and messages:
         raise InputError("give either MESSAGES or ACTIVITY, not both")
     if activity and not carrier:
@@ -240,6 +264,10 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
     result.agents = expand(agents, "AGENTS")
     for path in result.agents:
         check_file(path, AGENTS_COLUMNS, "agents")
+    if carriers:
+        result.carriers = expand(carriers, "CARRIERS")
+        for path in result.carriers:
+            check_carriers_file(path)
     if activity:
         result.activity = expand(activity, "ACTIVITY")
         for path in result.activity:
@@ -251,6 +279,7 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
     if cache is not None:
         result.messages = normalize_line_endings(result.messages, cache, result.originals)
         result.agents = normalize_line_endings(result.agents, cache, result.originals)
+        result.carriers = normalize_line_endings(result.carriers, cache, result.originals)
         normalized = normalize_line_endings(result.activity, cache, result.originals)
         result.activity_delimiters = {
             new: result.activity_delimiters[old] for old, new in zip(result.activity, normalized)

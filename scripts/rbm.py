@@ -30,6 +30,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--agents", default=str(ROOT / "data/demo/agents.csv"), help="agents file (SPEC §1)")
     run.add_argument("--activity", default="", help="file or glob of Google activity logs (SPEC §9)")
     run.add_argument("--carrier", default="", help="carrier_id of the activity logs (SPEC §9)")
+    run.add_argument("--carriers", default="", help="your own carriers file (SPEC §1; default: the seed)")
     run.add_argument("--output", default=str(ROOT / "output"), help="folder of the report files")
     run.add_argument("--target", default="duckdb", choices=["duckdb", "spark"], help="dbt target")
     run.add_argument("--full-refresh", action="store_true", help="rebuild everything from the input files")
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace, copies: Path) -> int:
     try:
         run_inputs = inputs.resolve(
             messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier,
+            carriers=args.carriers,
             cache=copies,
         )
     except inputs.InputError as error:
@@ -83,7 +85,8 @@ def run(args: argparse.Namespace, copies: Path) -> int:
     if os.environ.get("BILLING_SALT"):
         dbt_vars["billing_salt"] = os.environ["BILLING_SALT"]
     database = report.database_location(args.target)
-    current = state.fingerprint(run_inputs.agents, dbt_vars.get("billing_salt", ""), args.target)
+    current = state.fingerprint(run_inputs.agents + run_inputs.carriers, dbt_vars.get("billing_salt", ""),
+                                args.target)
     # A run checks what guards the invoice: the report contract, the conservation audit and the
     # session rows' agreement and the stream order's numbering (singular tests). `make test` runs every unit
     # and generic test.

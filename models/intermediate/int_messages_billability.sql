@@ -16,7 +16,7 @@ agents as (
 ),
 
 carriers as (
-    select * from {{ ref('carriers') }}
+    select * from {{ ref('stg_carriers') }}
 )
 
 select

@@ -61,7 +61,7 @@ agents_checked as (
 ),
 
 carriers as (
-    select * from {{ ref('carriers') }}
+    select * from {{ ref('stg_carriers') }}
 ),
 
 messages as {{ inlined_cte() }} (

@@ -67,7 +67,7 @@ final_from as (
             else cast(files.generation_date as timestamp)
         end as final_from_at
     from files
-    left join {{ ref('carriers') }} as carriers on files.carrier_id = carriers.carrier_id
+    left join {{ ref('stg_carriers') }} as carriers on files.carrier_id = carriers.carrier_id
 )
 
 select

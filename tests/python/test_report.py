@@ -122,3 +122,25 @@ def test_two_databases_cannot_share_one_output(tmp_path):
     again = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "run", *arguments], cwd=ROOT,
                            env=dict(env, RBM_DUCKDB_PATH=str(second_db)), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_a_users_own_carriers_file_decides_the_billing_model(tmp_path):
+    """SPEC §1: a user can point a var (carriers_path; make run CARRIERS=…) at their own carriers file instead of
+    the seed. Here att is billed by the global model. A row that is not right stops the run before building,
+    naming the file, the line and the column."""
+    seed = (ROOT / "seeds/carriers.csv").read_text(encoding="utf-8")
+    own = tmp_path / "carriers.csv"
+    own.write_text(seed.replace("att,AT&T,US,us", "att,AT&T,US,global"), encoding="utf-8")
+    arguments = ("--messages", str(ROOT / "tests/fixtures/messages.csv"), "--agents",
+                 str(ROOT / "tests/fixtures/agents.csv"), "--output", str(tmp_path / "out"))
+    done = run_cli(tmp_path, *arguments, "--carriers", str(own))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        models = con.sql("select distinct billing_model from fct_billable_messages where carrier_id = 'att'")
+        assert models.fetchall() == [("global",)]
+    for broken, problem in [("att,AT&T,US,US", "line 2, column billing_model: 'US' is not `us` or `global`"),
+                            ("att ,AT&T,US,us", "line 2, column carrier_id: 'att ' is not a carrier id"),
+                            ("tmobile,AT&T,US,us", "line 3, column carrier_id: tmobile is already on line 2")]:
+        own.write_text(seed.replace("att,AT&T,US,us", broken), encoding="utf-8")
+        stopped = run_cli(tmp_path / "bad", *arguments, "--carriers", str(own))
+        assert stopped.returncode == 2 and f"{own}: {problem}" in stopped.stderr, stopped.stderr[-2000:]

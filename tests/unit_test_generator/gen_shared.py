@@ -60,7 +60,7 @@ tests.append(Test(
     "SPEC §2: an MT is billable only when delivered; sent-but-undelivered, failed and revoked MTs are not billable, "
     "with the reason mt_not_delivered (both billing models), and keep a NULL event time.",
 ).give("int_messages_checked", CHECKED_IN, rows).give("int_agents_checked", AGENTS_IN, AGENTS)
- .give("carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, exp))
+ .give("stg_carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, exp))
 
 rows = [
     chk(1, "t_mt_delivered", "MT", "text", "delivered", f"{D1} 09:00:00", f"{D1} 09:00:01", tester=True),
@@ -79,7 +79,7 @@ tests.append(Test(
     "SPEC §2: test traffic (is_tester) is never billable - delivered MT, MO, either billing model, either agent "
     "category - and its reason is tester (before any other reason).",
 ).give("int_messages_checked", CHECKED_IN, rows).give("int_agents_checked", AGENTS_IN, AGENTS)
- .give("carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, exp))
+ .give("stg_carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, exp))
 
 rows = [
     chk(1, "mt_late", "MT", "text", "delivered", f"{D1} 23:59:00", f"{D2} 00:01:00.250000", text="A"),
@@ -97,7 +97,7 @@ tests.append(Test(
     "SPEC §2: a billable MT's event time is delivered_at (not sent_at, even across midnight); an MO's event time is "
     "sent_at; the billing model comes from the carrier and the category from the agent.",
 ).give("int_messages_checked", CHECKED_IN, rows).give("int_agents_checked", AGENTS_IN, AGENTS)
- .give("carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, exp))
+ .give("stg_carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, exp))
 
 rows = [
     chk(1, "ok_mo", "MO", "text", "received", f"{D1} 09:00:00", text="Hi"),
@@ -111,7 +111,7 @@ tests.append(Test(
     "SPEC §2, §7: only rows that passed the contract checks reach billability, once: quarantined rows and the extra "
     "copies of exact duplicates (of messages or agents) are left to their own outcomes.",
 ).give("int_messages_checked", CHECKED_IN, rows).give("int_agents_checked", AGENTS_IN, agents)
- .give("carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, [out(rows[0], f"{D1} 09:00:00", None)]))
+ .give("stg_carriers", CARRIERS, CARRIER_ROWS).expect_rows(BILLABILITY_OUT, [out(rows[0], f"{D1} 09:00:00", None)]))
 
 # ---------------------------------------------------------------- stream order
 BILL_IN = ["message_id", "agent_id", "user_key", "carrier_id", "billing_model", "billing_category", "direction",
