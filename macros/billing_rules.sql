@@ -6,9 +6,17 @@
     lower({{ sha256_hex("concat(" ~ salt_literal() ~ ", '|', " ~ first_message_id ~ ")") }})
 {%- endmacro %}
 
-{#- The secret salt (var billing_salt) as a SQL string literal. -#}
+{#- The secret salt as SQL. From the run script (BILLING_SALT): read by the engine from a private file that
+    lives only while the run does (run input billing_salt_file), so the salt is never written into the SQL
+    that dbt logs and keeps in target/ (README "Secrets"). Else the var billing_salt as a literal (the public
+    demo salt, or your own when you run dbt yourself). -#}
 {% macro salt_literal() -%}
-    {{ string_literal(var("billing_salt")) }}
+    {%- set salt_file = run_input('billing_salt_file', '') -%}
+    {%- if salt_file -%}
+        {{ secret_file_content(salt_file) }}
+    {%- else -%}
+        {{ string_literal(var("billing_salt")) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Pseudonymous key of a user: salted, so it is neither the user_id nor its plain hash (SPEC §1).

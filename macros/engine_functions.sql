@@ -49,6 +49,12 @@
 {% macro default__inlined_cte() %}not materialized{% endmacro %}
 {% macro spark__inlined_cte() %}{% endmacro %}
 
+{#- The whole content of a small text file as a SQL scalar, read by the engine when the query runs (the salt,
+    macro salt_literal: its value never appears in the SQL). The file holds one line, no line break. -#}
+{% macro secret_file_content(path) %}{{ return(adapter.dispatch('secret_file_content', 'rbm_billing')(path)) }}{% endmacro %}
+{% macro default__secret_file_content(path) %}(select content from read_text({{ string_literal(path) }})){% endmacro %}
+{% macro spark__secret_file_content(path) %}(select first(value) from text.`{{ path }}`){% endmacro %}
+
 {#- The whole content of a small text file (the run's inputs, macro run_input), read by the engine. -#}
 {% macro read_text_file(path) %}{{ return(adapter.dispatch('read_text_file', 'rbm_billing')(path)) }}{% endmacro %}
 {% macro default__read_text_file(path) %}

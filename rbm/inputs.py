@@ -39,6 +39,8 @@ class RunInputs:
     activity: list[str] = field(default_factory=list)
     activity_delimiters: dict[str, str] = field(default_factory=dict)
     carrier: str = ""
+    # The salt's file (scripts/rbm.py), when BILLING_SALT is set.
+    billing_salt_file: str = ""
     # Repaired copies read instead of broken files: copy -> the file as delivered.
     originals: dict[str, str] = field(default_factory=dict)
 
@@ -55,6 +57,7 @@ class RunInputs:
             "activity_path": [p for p in self.activity if self.activity_delimiters.get(p) != ";"],
             "activity_semicolon_path": [p for p in self.activity if self.activity_delimiters.get(p) == ";"],
             "activity_carrier": self.carrier,
+            **({"billing_salt_file": self.billing_salt_file} if self.billing_salt_file else {}),
             "source_file_names": self.originals,
         }
 

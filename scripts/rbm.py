@@ -41,27 +41,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         with state.run_lock(report.database_location(args.target)):
-            # Repaired copies of broken input files (rbm/inputs.py sanitized_copy) hold the rows in clear, user ids
-            # included (PII): they live only while the run reads them, beside the database (they can be large).
-            copies = Path(tempfile.mkdtemp(prefix=".rbm-normalized-", dir=report.database_location(args.target).parent))
+            # The run's private folder (only this user can read it), beside the database: repaired copies of broken
+            # input files (rbm/inputs.py sanitized_copy: the rows in clear, user ids included; they can be large)
+            # and the salt's file live there only while the run does.
+            private = Path(tempfile.mkdtemp(prefix=".rbm-run-", dir=report.database_location(args.target).parent))
             try:
-                return run(args, copies)
+                return run(args, private)
             finally:
-                shutil.rmtree(copies, ignore_errors=True)
+                shutil.rmtree(private, ignore_errors=True)
     except state.RunInProgress as error:
         print(f"error: {error}", file=sys.stderr)
         print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
         return 2
 
 
-def run(args: argparse.Namespace, copies: Path) -> int:
+def run(args: argparse.Namespace, private: Path) -> int:
     if not args.messages and not args.activity:
         args.messages = str(ROOT / "data/demo/messages.csv")
     try:
         run_inputs = inputs.resolve(
             messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier,
             carriers=args.carriers,
-            cache=copies,
+            cache=private,
         )
     except inputs.InputError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -82,11 +83,16 @@ def run(args: argparse.Namespace, copies: Path) -> int:
         print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
         return 2
     dbt_vars = {}  # the inputs go in the environment (rbm/report.py dbt_command)
-    if os.environ.get("BILLING_SALT"):
-        dbt_vars["billing_salt"] = os.environ["BILLING_SALT"]
+    salt = os.environ.get("BILLING_SALT", "")
+    if salt:
+        # Not as a dbt var, which dbt writes into its log and target/ (README "Secrets"): in a file only this user
+        # can read, in the run's private folder, which the engine reads when the SQL runs (macro salt_literal).
+        salt_file = private / "billing_salt"
+        salt_file.touch(mode=0o600)
+        salt_file.write_text(salt, encoding="utf-8")
+        run_inputs.billing_salt_file = str(salt_file)
     database = report.database_location(args.target)
-    current = state.fingerprint(run_inputs.agents + run_inputs.carriers, dbt_vars.get("billing_salt", ""),
-                                args.target)
+    current = state.fingerprint(run_inputs.agents + run_inputs.carriers, salt, args.target)
     # A run checks what guards the invoice: the report contract, the conservation audit and the
     # session rows' agreement and the stream order's numbering (singular tests). `make test` runs every unit
     # and generic test.

@@ -192,7 +192,7 @@ def test_no_user_id_left_beside_the_database(pii_run, scanner):
     assert "a quote left open" in pii_run.process.stdout
     own = {pii_run.workdir / "inputs", pii_run.output, pii_run.target, pii_run.logs}
     left = [p for p in pii_run.workdir.rglob("*") if p.is_file() and not any(f in p.parents for f in own)]
-    assert not [p for p in left if ".rbm-normalized" in str(p)], left
+    assert not [p for p in left if ".rbm-run-" in str(p)], left
     findings = [f for path in left for f in scanner.scan_file(path)]
     assert not findings, "\n".join(map(str, findings[:20]))
 
@@ -270,3 +270,20 @@ def test_scan_finds_a_user_id_planted_in_a_file(pii_run, scanner, tmp_path, form
     findings = scanner.scan_tree(folder)
     assert findings, f"the scan missed a planted {form} user_id in {place}"
     assert {f.where for f in findings} == {str(victim)}
+
+
+def test_the_salt_is_never_written_down(tmp_path):
+    """README "Secrets": with the salt, a user key can be reversed (phone numbers are a small space). The run
+    passes BILLING_SALT to the engine in a private file that lives only while the run does: it is not in dbt's
+    log, its target/ folder, the database, the reports or what the run prints; and it is used (the events'
+    billing_event_id is SHA-256 of salt|first message id, SPEC §6)."""
+    salt = "salt-that-must-stay-secret-7f3a"
+    output = tmp_path / "out"
+    process = run_cli(tmp_path, str(FIXTURE / "good/messages.csv"), str(FIXTURE / "good/agents.csv"), output,
+                      extra_env={"BILLING_SALT": salt})
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
+    found = [str(p) for p in tmp_path.rglob("*") if p.is_file() and salt.encode() in p.read_bytes()]
+    assert not found and salt not in process.stdout + process.stderr, found
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        [(first, event)] = con.sql("select first_message_id, billing_event_id from fct_billable_messages limit 1").fetchall()
+    assert event == hashlib.sha256(f"{salt}|{first}".encode()).hexdigest()
