@@ -176,16 +176,44 @@ def parquet_columns(path: str) -> list[str]:
         raise InputError(f"{path}: not a readable Parquet file ({error})") from error
 
 
+# What a column name looks like. A header cell that does not may be a value of a file without a header line (a
+# user_id, a text: SPEC §1 PII): it is counted in the error message, never shown.
+COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]{0,63}")
+OTHER_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _other_delimiter(field: str) -> str | None:
+    """The delimiter that splits a header field into column names: the file is separated by another one."""
+    for delimiter in OTHER_DELIMITERS:
+        if delimiter in field and all(COLUMN_NAME.fullmatch(c.strip()) for c in field.split(delimiter)):
+            return delimiter
+    return None
+
+
 def check_columns(path: str, found: list[str], expected: list[str], contract: str) -> None:
     if found == expected:
         return
+    values = [c for c in found if c and not COLUMN_NAME.fullmatch(c) and not _other_delimiter(c)]
+    if values and sum(c in found for c in expected) * 2 < len(expected):
+        # Most columns missing and cells that are not names: the first line is data. None of it is shown (its
+        # name-like cells too: agent ids, a hashed user id that starts with a letter).
+        raise InputError(
+            f"{path}: the file seems to have no header line: its first line has {len(found)} field(s), {len(values)}"
+            f" of which do not look like column names (not shown: they may be data). Expected header of the"
+            f" {contract} contract (SPEC §1/§9): {','.join(expected)}"
+        )
     missing = [c for c in expected if c not in found]
-    extra = [c for c in found if c not in expected]
+    extra = [c for c in found if c not in expected and c not in values]
     problems = []
+    if values:
+        problems.append(f"{len(values)} field(s) that do not look like column names (not shown)")
     if missing:
         problems.append("missing column(s): " + ", ".join(missing))
     if extra:
         problems.append("unexpected column(s): " + ", ".join(extra))
+    separated = list(dict.fromkeys(filter(None, map(_other_delimiter, extra))))
+    if separated:
+        problems.append("the fields seem to be separated by " + " or ".join(map(repr, separated)))
     if not problems:
         problems.append("columns are in the wrong order")
     raise InputError(

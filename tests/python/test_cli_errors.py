@@ -1,0 +1,65 @@
+"""What the CLI says when it cannot run (SPEC §7, §8; README "Bad input", "Your own data"): one line starting with
+`error:` naming the file or setting and the problem, exit code 2, no traceback, nothing built, and no user data
+(SPEC §1 PII) in the message.
+
+Most cases stop in the checks before dbt starts, so they take about a second each; those that build say so.
+"""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests/fixtures/bad_input"
+ACTIVITY = ROOT / "tests/fixtures/activity"
+MESSAGES = FIXTURE / "good/messages.csv"
+AGENTS = FIXTURE / "good/agents.csv"
+HEADER = MESSAGES.read_text(encoding="utf-8").splitlines()[0] + "\n"
+ROW = "{id},agent-0_conv@rbm.goog,+15550990005,att,MO,text,{text},,,received,2025-05-11T10:0{n}:00Z,,false\n"
+
+
+def assert_clean_error(done, *names: str) -> None:
+    """The run stopped with exit code 2 and `error:` lines naming every one of `names`, without a traceback."""
+    assert done.returncode == 2, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
+    assert done.stderr.startswith("error: "), done.stderr[-2000:]
+    for name in names:
+        assert name in done.stderr, (name, done.stderr)
+
+
+def data_lines(path: Path, count: int) -> bytes:
+    """The first `count` data lines of a file (its header line left out)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        return b"".join(handle.readlines()[1:count + 1])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Headers (findings #10, #22)
+
+
+@pytest.mark.parametrize("kind", ["messages", "activity"])
+def test_a_file_without_header_line_is_named_without_its_values(tmp_path, kind):
+    """A headerless file's first line is data: the error says so and shows none of its values (user ids, texts)."""
+    if kind == "messages":
+        path = tmp_path / "messages.csv"
+        path.write_bytes(data_lines(MESSAGES, 3))
+        args = ["--messages", str(path)]
+    else:
+        path = tmp_path / "rbm_activity_2023-08-28.csv"
+        path.write_bytes(data_lines(ACTIVITY / "att/rbm_activity_2023-08-28.csv", 3))
+        args = ["--activity", str(path), "--carrier", "att"]
+    lines = [line.replace("\t", ",").split(",") for line in path.read_bytes().decode().splitlines()]
+    # Its ids, user ids, texts and times (the other values are also words of the message: MT, text, delivered, ...).
+    shown = [0, 1, 2, 3, 5] if kind == "activity" else [0, 1, 2, 6, 10]
+    done = run_cli(tmp_path, *args, "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), "no header line")
+    assert "Expected header" in done.stderr
+    for line in lines:
+        for index in shown:
+            assert not line[index] or line[index] not in done.stderr, (line[index], done.stderr)
+    assert not (tmp_path / "rbm.duckdb").exists()
