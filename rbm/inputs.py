@@ -203,17 +203,24 @@ def check_columns(path: str, found: list[str], expected: list[str], contract: st
             f" {contract} contract (SPEC §1/§9): {','.join(expected)}"
         )
     missing = [c for c in expected if c not in found]
-    extra = [c for c in found if c not in expected and c not in values]
+    names = [c for c in found if c and c not in values]
+    extra = list(dict.fromkeys(c for c in names if c not in expected))
+    duplicated = list(dict.fromkeys(c for c in names if names.count(c) > 1))
+    empty = [str(index) for index, c in enumerate(found, 1) if not c]
     problems = []
     if values:
         problems.append(f"{len(values)} field(s) that do not look like column names (not shown)")
     if missing:
         problems.append("missing column(s): " + ", ".join(missing))
+    if duplicated:
+        problems.append("duplicated column(s): " + ", ".join(duplicated))
     if extra:
         problems.append("unexpected column(s): " + ", ".join(extra))
     separated = list(dict.fromkeys(filter(None, map(_other_delimiter, extra))))
     if separated:
         problems.append("the fields seem to be separated by " + " or ".join(map(repr, separated)))
+    if empty:
+        problems.append(f"an empty column name (field {', '.join(empty)}; does every line end with a delimiter?)")
     if not problems:
         problems.append("columns are in the wrong order")
     raise InputError(

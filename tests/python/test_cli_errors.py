@@ -63,3 +63,14 @@ def test_a_file_without_header_line_is_named_without_its_values(tmp_path, kind):
         for index in shown:
             assert not line[index] or line[index] not in done.stderr, (line[index], done.stderr)
     assert not (tmp_path / "rbm.duckdb").exists()
+
+
+@pytest.mark.parametrize("header, says", [
+    (HEADER.replace(",user_id,", ",message_id,"), ["duplicated column(s): message_id", "missing column(s): user_id"]),
+    (HEADER.replace("\n", ",\n"), ["an empty column name (field 14"]),
+])
+def test_a_duplicated_or_empty_header_column_is_named(tmp_path, header, says):
+    path = tmp_path / "messages.csv"
+    path.write_text(header + ROW.format(id="m1", text="Hi", n=1).replace("\n", "," * header.endswith(",\n") + "\n"))
+    done = run_cli(tmp_path, "--messages", str(path), "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), *says)
