@@ -11,8 +11,9 @@ ACTIVITY ?=
 CARRIER ?=
 OUTPUT ?= output
 TARGET ?= duckdb
-# FULL_REFRESH=1 rebuilds everything from the input files.
+# FULL_REFRESH=1 rebuilds everything from the input files (0, false, no or empty: a daily run).
 FULL_REFRESH ?=
+NO := 0 false False FALSE no No NO off Off OFF
 # Database of `make test`, kept apart from the one of `make run`.
 TEST_DB := target/test/rbm_test.duckdb
 
@@ -34,7 +35,7 @@ $(VENV)/.spark-installed: requirements-spark.txt $(VENV)/.installed
 
 run: $(VENV)/.installed $(if $(filter spark,$(TARGET)),$(VENV)/.spark-installed)  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER=)
 	$(BIN)/python scripts/rbm.py run --messages "$(MESSAGES)" --agents "$(AGENTS)" --output "$(OUTPUT)" \
-		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)" $(if $(FULL_REFRESH),--full-refresh)
+		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)" $(if $(filter-out $(NO),$(FULL_REFRESH)),--full-refresh)
 
 test: lint dbt-test pytest  ## lint + every dbt test + every Python test
 

@@ -7,6 +7,8 @@ Most cases stop in the checks before dbt starts, so they take about a second eac
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,24 @@ def test_a_duplicated_or_empty_header_column_is_named(tmp_path, header, says):
     path.write_text(header + ROW.format(id="m1", text="Hi", n=1).replace("\n", "," * header.endswith(",\n") + "\n"))
     done = run_cli(tmp_path, "--messages", str(path), "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
     assert_clean_error(done, str(path), *says)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Makefile's options (findings #5a, #21, #22)
+
+
+def make_run(tmp_path: Path, *variables: str, dry_run: bool = False) -> subprocess.CompletedProcess:
+    """`make run VAR=value …` in the project, on a database in tmp_path (`make -n`: the commands, not run)."""
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(tmp_path / "rbm.duckdb"))
+    for name in ("MESSAGES", "AGENTS", "ACTIVITY", "CARRIER", "OUTPUT", "FULL_REFRESH"):
+        env.pop(name, None)
+    return subprocess.run(["make", "--no-print-directory", *(["-n"] if dry_run else []), "run", *variables],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("value, full", [("0", False), ("false", False), ("no", False), ("", False),
+                                         ("1", True), ("yes", True)])
+def test_full_refresh_is_off_for_0_false_no_or_empty(tmp_path, value, full):
+    done = make_run(tmp_path, f"FULL_REFRESH={value}", dry_run=True)
+    assert done.returncode == 0, done.stderr
+    assert ("--full-refresh" in done.stdout) == full, done.stdout
