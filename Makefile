@@ -34,8 +34,8 @@ $(VENV)/.spark-installed: requirements-spark.txt $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed $(if $(filter spark,$(TARGET)),$(VENV)/.spark-installed)  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER=)
-	$(BIN)/python scripts/rbm.py run --messages "$(MESSAGES)" --agents "$(AGENTS)" --output "$(OUTPUT)" \
-		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)" $(if $(filter-out $(NO),$(FULL_REFRESH)),--full-refresh)
+	$(BIN)/python scripts/rbm.py run --messages="$(MESSAGES)" --agents="$(AGENTS)" --output="$(OUTPUT)" \
+		--target="$(TARGET)" --activity="$(ACTIVITY)" --carrier="$(CARRIER)" $(if $(filter-out $(NO),$(FULL_REFRESH)),--full-refresh)
 
 test: lint dbt-test pytest  ## lint + every dbt test + every Python test
 

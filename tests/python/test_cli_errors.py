@@ -97,3 +97,10 @@ def test_full_refresh_is_off_for_0_false_no_or_empty(tmp_path, value, full):
     done = make_run(tmp_path, f"FULL_REFRESH={value}", dry_run=True)
     assert done.returncode == 0, done.stderr
     assert ("--full-refresh" in done.stdout) == full, done.stdout
+
+
+def test_a_path_starting_with_a_dash_is_taken_as_a_path(tmp_path):
+    done = make_run(tmp_path, "MESSAGES=-x.csv", f"OUTPUT={tmp_path / 'out'}")
+    assert "error: MESSAGES: no file matches '-x.csv'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
