@@ -25,9 +25,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rbm.py", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build the billing and write the carrier reports")
-    run.add_argument("--messages", default="", help="file or glob of messages CSV/Parquet files (SPEC §1)")
-    run.add_argument("--agents", default=str(ROOT / "data/demo/agents.csv"), help="agents file (SPEC §1)")
-    run.add_argument("--activity", default="", help="file or glob of Google activity logs (SPEC §9)")
+    run.add_argument("--messages", help="file or glob of messages CSV/Parquet files (SPEC §1; default: the demo data)")
+    run.add_argument("--agents", help="agents file (SPEC §1; default: the demo agents)")
+    run.add_argument("--activity", help="file or glob of Google activity logs (SPEC §9)")
     run.add_argument("--carrier", default="", help="carrier_id of the activity logs (SPEC §9)")
     run.add_argument("--output", default=str(ROOT / "output"), help="folder of the report files")
     run.add_argument("--target", default="duckdb", choices=["duckdb", "spark"], help="dbt target")
@@ -46,9 +46,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+# An option given but empty (MESSAGES="$MESSAGES_GLOB" with the shell variable unset) is an error, not the default:
+# a run on the demo data, or without agents, would replace the reports of a real database.
+LEFT_OUT = {"messages": "to bill the demo data", "agents": "for the demo agents", "activity": "",
+            "output": "for output/"}
+
+
 def run(args: argparse.Namespace) -> int:
-    if not args.messages and not args.activity:
+    for option, default in LEFT_OUT.items():
+        if getattr(args, option) == "":
+            name = option.upper()
+            print(f"error: {name} is empty (an unset shell variable?): give a path"
+                  + (f", or leave {name} out {default}" if default else "") + ".", file=sys.stderr)
+            print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+            return 2
+    if args.messages is None and args.activity is None:
         args.messages = str(ROOT / "data/demo/messages.csv")
+    args.agents = args.agents or str(ROOT / "data/demo/agents.csv")
+    args.messages, args.activity = args.messages or "", args.activity or ""
     try:
         run_inputs = inputs.resolve(
             messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier,

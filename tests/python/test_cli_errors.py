@@ -104,3 +104,18 @@ def test_a_path_starting_with_a_dash_is_taken_as_a_path(tmp_path):
     assert "error: MESSAGES: no file matches '-x.csv'" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
 
+
+@pytest.mark.parametrize("variable", ["MESSAGES", "AGENTS", "ACTIVITY", "OUTPUT"])
+def test_a_variable_given_empty_is_an_error(tmp_path, variable):
+    """`AGENTS="$AGENTS_FILE"` with the shell variable unset: not a run without agents, or on the demo data."""
+    done = make_run(tmp_path, f"{variable}=", *([] if variable == "OUTPUT" else [f"OUTPUT={tmp_path / 'out'}"]))
+    assert f"error: {variable} is empty" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "rbm.duckdb").exists()
+
+
+def test_make_run_without_messages_bills_the_demo_data(tmp_path):
+    """SPEC §8: `make run` alone runs the demo data (the option is not passed; the CLI's default applies)."""
+    done = make_run(tmp_path, dry_run=True)
+    assert done.returncode == 0, done.stderr
+    assert "scripts/rbm.py run" in done.stdout and "--messages" not in done.stdout and "--agents" not in done.stdout
