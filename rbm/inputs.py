@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import mmap
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,12 +66,22 @@ def _open_binary(path: str):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
+# What reading a gzip file that was cut short (a transfer that stopped) or damaged raises.
+GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def _gzip_error(path: str, error: Exception) -> InputError:
+    return InputError(f"{path}: the gzip file is truncated or corrupt ({error})")
+
+
 def read_header(path: str, delimiter: str = ",") -> list[str]:
     """The header line only: a bad byte further down is a row problem (quarantine), not a file problem."""
     try:
         with _open_binary(path) as handle:
             first = handle.readline()
-    except (OSError, EOFError) as error:
+    except GZIP_ERRORS as error:
+        raise _gzip_error(path, error) from error
+    except OSError as error:
         raise InputError(f"{path}: cannot be read ({error})") from error
     try:
         text = first.decode("utf-8-sig")
@@ -249,7 +260,10 @@ def activity_delimiter(path: str) -> str:
 def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, str]) -> list[str]:
     result = []
     for path in paths:
-        problems = [] if path.endswith(".parquet") else line_problems(path)
+        try:  # a gzip file is read whole here, first: where a truncated or corrupt one shows
+            problems = [] if path.endswith(".parquet") else line_problems(path)
+        except GZIP_ERRORS as error:
+            raise _gzip_error(path, error) from error
         if problems:
             copy = sanitized_copy(path, cache, problems)
             print(f"warning: {path}: {' and '.join(problems)}; reading a repaired copy {copy}"

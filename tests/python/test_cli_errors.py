@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,25 @@ def test_make_run_without_messages_bills_the_demo_data(tmp_path):
     done = make_run(tmp_path, dry_run=True)
     assert done.returncode == 0, done.stderr
     assert "scripts/rbm.py run" in done.stdout and "--messages" not in done.stdout and "--agents" not in done.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tracebacks that became one-line errors (finding #14)
+
+
+def rbm(tmp_path: Path, *args: str, database: Path | None = None) -> subprocess.CompletedProcess:
+    """`scripts/rbm.py run …` on the database `database` as given (run_cli moves a database to a path of its own)."""
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(database or tmp_path / "rbm.duckdb"))
+    return subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "run", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("cut", [300, -8])
+def test_a_truncated_or_corrupt_gzip_file_is_named(tmp_path, cut):
+    """A gzipped activity log cut short (a transfer that stopped), or whose last bytes (the CRC) are wrong."""
+    data = (ACTIVITY / "att/rbm_activity_2023-08-29.csv.gz").read_bytes()
+    path = tmp_path / "rbm_activity_2023-08-29.csv.gz"
+    path.write_bytes(data[:cut] if cut > 0 else data[:cut] + bytes(8))
+    done = run_cli(tmp_path, "--activity", str(path), "--carrier", "att", "--agents", str(ACTIVITY / "agents.csv"),
+                   "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), "truncated or corrupt")
