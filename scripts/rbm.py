@@ -12,6 +12,7 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,8 +38,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    database = report.database_location(args.target)
+    try:  # the folder of the database and of the files beside it (rbm/state.py)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        open(state.lock_file(database), "a").close()
+    except OSError as error:
+        setting = "RBM_DUCKDB_PATH" if args.target == "duckdb" else "RBM_SPARK_DIR"
+        print(f"error: {setting} {database}: its folder cannot be created or written into"
+              f" ({error.strerror or error})", file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+        return 2
     try:
-        with state.run_lock(report.database_location(args.target)):
+        with state.run_lock(database):
             return run(args)
     except state.RunInProgress as error:
         print(f"error: {error}", file=sys.stderr)
@@ -50,6 +61,18 @@ def main(argv: list[str] | None = None) -> int:
 # a run on the demo data, or without agents, would replace the reports of a real database.
 LEFT_OUT = {"messages": "to bill the demo data", "agents": "for the demo agents", "activity": "",
             "output": "for output/"}
+
+
+def output_problem(output: Path) -> str | None:
+    """Why the report files cannot be written into `output` (created here if missing), checked before the build."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".rbm-check-", dir=output):
+            return None
+    except FileExistsError:
+        return "exists and is not a folder"
+    except OSError as error:
+        return f"cannot be created or written into ({error.strerror or error})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
         print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
         return 2
 
+    problem = output_problem(Path(args.output))
+    if problem:
+        print(f"error: OUTPUT {args.output}: {problem}", file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+        return 2
     if args.target == "spark" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         print("error: TARGET=spark needs Java 17 (java on the PATH, or JAVA_HOME); see README \"Spark\".",
               file=sys.stderr)

@@ -133,6 +133,26 @@ def rbm(tmp_path: Path, *args: str, database: Path | None = None) -> subprocess.
                           cwd=ROOT, env=env, capture_output=True, text=True)
 
 
+@pytest.mark.parametrize("kind", ["a file", "cannot be created"])
+def test_an_unusable_output_stops_the_run_before_the_build(tmp_path, kind):
+    if kind == "a file":
+        output = tmp_path / "reports"
+        output.write_text("not a folder\n")
+    else:
+        output = Path("/proc/rbm-no-such-folder/reports")  # /proc takes no new folder, not even from root
+    done = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(output))
+    assert_clean_error(done, f"OUTPUT {output}")
+    assert "dbt" not in done.stdout and not (tmp_path / "rbm.duckdb").exists()
+
+
+def test_a_database_folder_that_cannot_be_created_is_an_error(tmp_path):
+    database = Path("/proc/rbm-no-such-folder/rbm.duckdb")
+    done = rbm(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(tmp_path / "out"),
+               database=database)
+    assert_clean_error(done, f"RBM_DUCKDB_PATH {database}")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("cut", [300, -8])
 def test_a_truncated_or_corrupt_gzip_file_is_named(tmp_path, cut):
     """A gzipped activity log cut short (a transfer that stopped), or whose last bytes (the CRC) are wrong."""
