@@ -74,15 +74,32 @@ def _gzip_error(path: str, error: Exception) -> InputError:
     return InputError(f"{path}: the gzip file is truncated or corrupt ({error})")
 
 
+HEADER_MAX_BYTES = 1 << 20
+
+
+def _first_line(handle) -> bytes:
+    """The bytes before the first line end: LF, CRLF or a lone CR (a file may end its lines in lone CRs and is then
+    read as it is, or from a repaired copy: README "Bad input"). Read in blocks, up to HEADER_MAX_BYTES + 1."""
+    data = b""
+    while len(data) <= HEADER_MAX_BYTES:
+        block = handle.read(1 << 16)
+        data += block
+        if not block or b"\n" in block or b"\r" in block:
+            break
+    return re.split(rb"[\r\n]", data, maxsplit=1)[0][:HEADER_MAX_BYTES + 1]
+
+
 def read_header(path: str, delimiter: str = ",") -> list[str]:
     """The header line only: a bad byte further down is a row problem (quarantine), not a file problem."""
     try:
         with _open_binary(path) as handle:
-            first = handle.readline()
+            first = _first_line(handle)
     except GZIP_ERRORS as error:
         raise _gzip_error(path, error) from error
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error})") from error
+    if len(first) > HEADER_MAX_BYTES:
+        raise InputError(f"{path}: the first line is longer than {HEADER_MAX_BYTES} bytes: it is not a header line")
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as error:

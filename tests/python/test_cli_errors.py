@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from conftest import run_cli
@@ -162,3 +163,20 @@ def test_a_truncated_or_corrupt_gzip_file_is_named(tmp_path, cut):
     done = run_cli(tmp_path, "--activity", str(path), "--carrier", "att", "--agents", str(ACTIVITY / "agents.csv"),
                    "--output", str(tmp_path / "out"))
     assert_clean_error(done, str(path), "truncated or corrupt")
+
+
+def test_lone_cr_line_ends_in_the_header_are_read(tmp_path):
+    """A file whose lines all end in a lone CR (old Mac), and one whose header line alone does: both are read and
+    their rows billed (README "Bad input": lone CRs are repaired). Builds: ~8 s."""
+    (tmp_path / "messages_cr.csv").write_bytes(
+        (HEADER + ROW.format(id="cr-1", text="a", n=1) + ROW.format(id="cr-2", text="b", n=2)).replace("\n", "\r")
+        .encode())
+    (tmp_path / "messages_hdr.csv").write_bytes(
+        (HEADER.replace("\n", "\r") + ROW.format(id="hdr-1", text="c", n=3) + ROW.format(id="hdr-2", text="d", n=4))
+        .encode())
+    done = run_cli(tmp_path, "--messages", str(tmp_path / "messages_*.csv"), "--agents", str(AGENTS),
+                   "--output", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        outcomes = con.sql("select message_id, outcome from int_message_outcomes order by 1").fetchall()
+    assert outcomes == [("cr-1", "billed"), ("cr-2", "billed"), ("hdr-1", "billed"), ("hdr-2", "billed")]
