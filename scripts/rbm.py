@@ -38,6 +38,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return locked_run(args)
+    except KeyboardInterrupt:  # Ctrl-C: dbt stops too; the next run rebuilds what this one left (rbm/state.py)
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def locked_run(args: argparse.Namespace) -> int:
     database = report.database_location(args.target)
     try:  # the folder of the database and of the files beside it (rbm/state.py)
         database.parent.mkdir(parents=True, exist_ok=True)

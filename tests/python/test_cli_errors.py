@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,23 @@ def test_lone_cr_line_ends_in_the_header_are_read(tmp_path):
     with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
         outcomes = con.sql("select message_id, outcome from int_message_outcomes order by 1").fetchall()
     assert outcomes == [("cr-1", "billed"), ("cr-2", "billed"), ("hdr-1", "billed"), ("hdr-2", "billed")]
+
+
+def test_ctrl_c_says_interrupted_without_a_traceback(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) during the build: `interrupted`, exit code 130. The next run
+    rebuilds in full (rbm/state.py), as before."""
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(tmp_path / "rbm.duckdb"))
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/rbm.py"), "run", "--messages", str(MESSAGES), "--agents", str(AGENTS),
+         "--output", str(tmp_path / "out")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen = []
+    for line in process.stdout:  # dbt has started to build a model (and cancels it: its own Ctrl-C handling)
+        seen.append(line)
+        if " START " in line:
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    stdout = "".join(seen) + stdout
+    assert process.returncode == 130, (process.returncode, stdout[-2000:], stderr[-2000:])
+    assert "interrupted" in stderr and "Traceback" not in stdout + stderr, stdout[-2000:] + stderr[-3000:]
