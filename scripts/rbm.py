@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -83,6 +84,27 @@ def output_problem(output: Path) -> str | None:
         return f"cannot be created or written into ({error.strerror or error})"
 
 
+def database_problem(database: Path) -> str | None:
+    """Why DuckDB cannot open the database file, checked before dbt (whose trace of it runs to 230 lines)."""
+    if not database.exists():
+        return None  # a new database
+    import duckdb
+
+    try:
+        duckdb.connect(str(database)).close()  # read-write, as dbt opens it; a clean close writes nothing
+    except duckdb.Error as error:
+        message = str(error)
+        held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", message)
+        if held:
+            return f"is held by another process (PID {held[2]}, {held[1]}); close it and run again"
+        if "not a valid DuckDB database file" in message:
+            return "is not a DuckDB database file"
+        if database.is_dir():
+            return "is a folder, not a DuckDB database file"
+        return f"cannot be opened ({message.splitlines()[0]})"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     for option, default in LEFT_OUT.items():
         if getattr(args, option) == "":
@@ -113,6 +135,11 @@ def run(args: argparse.Namespace) -> int:
     if args.target == "spark" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         print("error: TARGET=spark needs Java 17 (java on the PATH, or JAVA_HOME); see README \"Spark\".",
               file=sys.stderr)
+        return 2
+    problem = database_problem(report.duckdb_path()) if args.target == "duckdb" else None
+    if problem:
+        print(f"error: RBM_DUCKDB_PATH {report.duckdb_path()}: {problem}", file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
         return 2
     dbt_vars = {}  # the inputs go in the environment (rbm/report.py dbt_command)
     if os.environ.get("BILLING_SALT"):

@@ -201,3 +201,31 @@ def test_ctrl_c_says_interrupted_without_a_traceback(tmp_path):
     stdout = "".join(seen) + stdout
     assert process.returncode == 130, (process.returncode, stdout[-2000:], stderr[-2000:])
     assert "interrupted" in stderr and "Traceback" not in stdout + stderr, stdout[-2000:] + stderr[-3000:]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A database DuckDB cannot open (finding #15)
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("corrupt", "is not a DuckDB database file"),
+    ("a folder", "is a folder, not a DuckDB database file"),
+    ("held", "is held by another process (PID {pid}"),
+])
+def test_a_database_that_cannot_be_opened_stops_the_run_before_dbt(tmp_path, kind, says):
+    database = tmp_path / "rbm.duckdb"
+    holder = None
+    if kind == "corrupt":
+        database.write_bytes(os.urandom(100_000))
+    elif kind == "a folder":
+        database.mkdir()
+    else:
+        holder = duckdb.connect(str(database))  # an analyst's session (this process)
+    try:
+        done = rbm(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
+    finally:
+        if holder:
+            holder.close()
+    assert_clean_error(done, f"RBM_DUCKDB_PATH {database}: " + says.format(pid=os.getpid()))
+    assert "Running with dbt" not in done.stdout and "full rebuild" not in done.stdout, done.stdout[-2000:]
+    assert len(done.stderr.splitlines()) <= 2, done.stderr
