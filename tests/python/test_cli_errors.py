@@ -229,3 +229,30 @@ def test_a_database_that_cannot_be_opened_stops_the_run_before_dbt(tmp_path, kin
     assert_clean_error(done, f"RBM_DUCKDB_PATH {database}: " + says.format(pid=os.getpid()))
     assert "Running with dbt" not in done.stdout and "full rebuild" not in done.stdout, done.stdout[-2000:]
     assert len(done.stderr.splitlines()) <= 2, done.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parquet, gzip and file names (findings #12, #20)
+
+
+def parquet_with_invalid_utf8(tmp_path: Path) -> Path:
+    """Three rows of the good messages as Parquet, in which one user_id's last byte is 0xFF (not UTF-8)."""
+    good = tmp_path / "good.parquet"
+    duckdb.sql(f"copy (select * from read_csv('{MESSAGES}', all_varchar = true) limit 3) to '{good}'"
+               " (format parquet, compression uncompressed)")
+    data = good.read_bytes()
+    assert data.count(b"+15550100008") > 0
+    path = tmp_path / "messages.parquet"
+    path.write_bytes(data.replace(b"+15550100008", b"+1555010000\xff"))
+    good.unlink()
+    return path
+
+
+def test_a_parquet_string_that_is_not_utf8_is_named_without_its_value(tmp_path):
+    """DuckDB rejects the whole file, and its message holds the value (a user_id): the run stops before the build
+    naming the file and the column only."""
+    path = parquet_with_invalid_utf8(tmp_path)
+    done = run_cli(tmp_path, "--messages", str(path), "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), "user_id", "not valid UTF-8")
+    assert "1555010000" not in done.stdout + done.stderr, done.stderr
+    assert "Running with dbt" not in done.stdout
