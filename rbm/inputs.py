@@ -62,8 +62,21 @@ def expand(pattern: str, what: str) -> list[str]:
     return matches
 
 
+# How a file is read is decided by its name's extension, in any case, as DuckDB does (macro load_raw_files):
+# `.parquet` is Parquet, `.gz` gzipped CSV, anything else CSV.
+def is_parquet(path: str) -> bool:
+    return path.lower().endswith(".parquet")
+
+
+def is_gzip(path: str) -> bool:
+    return path.lower().endswith(".gz")
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def _open_binary(path: str):
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
 
 
 # What reading a gzip file that was cut short (a transfer that stopped) or damaged raises.
@@ -98,6 +111,9 @@ def read_header(path: str, delimiter: str = ",") -> list[str]:
         raise _gzip_error(path, error) from error
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error})") from error
+    if first.startswith(GZIP_MAGIC) and not is_gzip(path):
+        raise InputError(f"{path}: the file is gzip-compressed, but its name does not end in .gz (the extension"
+                         " decides how a file is read): rename it to end in .gz")
     if len(first) > HEADER_MAX_BYTES:
         raise InputError(f"{path}: the first line is longer than {HEADER_MAX_BYTES} bytes: it is not a header line")
     try:
@@ -112,7 +128,7 @@ def read_header(path: str, delimiter: str = ",") -> list[str]:
 def _file_bytes(path: str):
     """The file's bytes: a read-only memory map for plain files (no copy), the content for gzip."""
     with _open_binary(path) as handle:
-        if path.endswith(".gz"):
+        if is_gzip(path):
             return handle.read()
         try:
             return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -183,7 +199,8 @@ def sanitized_copy(path: str, cache: Path, problems: list[str]) -> str:
     a file is already broken (where its quoted values are is not known), so every CR becomes LF and a text
     spanning lines in it is lost to quarantine too; every other row is read as usual."""
     cache.mkdir(parents=True, exist_ok=True)
-    target = cache / (hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + Path(path).name.removesuffix(".gz"))
+    name = Path(path).name[:-3] if is_gzip(path) else Path(path).name  # the copy is not compressed
+    target = cache / (hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + name)
     data = bytes(_file_bytes(path))
     if "a quote left open" not in problems:
         data = _QUOTED_OR_LINE_END.sub(lambda match: match.group() if _is_quoted_value(match.group()) else b"\n", data)
@@ -291,7 +308,7 @@ def check_parquet_strings(path: str, columns: list[str]) -> None:
 
 
 def check_file(path: str, expected: list[str], contract: str) -> None:
-    if path.endswith(".parquet"):
+    if is_parquet(path):
         check_columns(path, parquet_columns(path), expected, contract)
         check_parquet_strings(path, expected)
     else:
@@ -311,7 +328,7 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
     result = []
     for path in paths:
         try:  # a gzip file is read whole here, first: where a truncated or corrupt one shows
-            problems = [] if path.endswith(".parquet") else line_problems(path)
+            problems = [] if is_parquet(path) else line_problems(path)
         except GZIP_ERRORS as error:
             raise _gzip_error(path, error) from error
         if problems:

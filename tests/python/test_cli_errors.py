@@ -256,3 +256,31 @@ def test_a_parquet_string_that_is_not_utf8_is_named_without_its_value(tmp_path):
     assert_clean_error(done, str(path), "user_id", "not valid UTF-8")
     assert "1555010000" not in done.stdout + done.stderr, done.stderr
     assert "Running with dbt" not in done.stdout
+
+
+def test_a_gzip_file_not_named_gz_is_named_as_gzip(tmp_path):
+    """A gzipped activity log whose name does not end in .gz: DuckDB (and the checks) decide by the name, so the
+    run says what the file is instead of 'the header line is not UTF-8'."""
+    path = tmp_path / "rbm_activity_2023-08-30.csv.gz_st"
+    path.write_bytes((ACTIVITY / "att/rbm_activity_2023-08-30.csv_st.csv.gz").read_bytes())
+    done = run_cli(tmp_path, "--activity", str(path), "--carrier", "att", "--agents", str(ACTIVITY / "agents.csv"),
+                   "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), "gzip", "end in .gz")
+
+
+def test_upper_case_extensions_are_read_like_lower_case_ones(tmp_path):
+    """messages_a.PARQUET and messages_b.CSV.GZ (with one CRLF line among LF lines: read from a repaired copy) are
+    read as Parquet and as gzipped CSV; every row is billed. Builds: ~8 s."""
+    one = tmp_path / "one.csv"
+    one.write_text(HEADER + ROW.format(id="pq-1", text="a", n=1))
+    duckdb.sql(f"copy (select * from read_csv('{one}', all_varchar = true)) to '{tmp_path / 'messages_a.PARQUET'}'"
+               " (format parquet)")
+    one.unlink()
+    rows = ROW.format(id="gz-1", text="b", n=2).replace("\n", "\r\n") + ROW.format(id="gz-2", text="c", n=3)
+    (tmp_path / "messages_b.CSV.GZ").write_bytes(gzip.compress((HEADER + rows).encode()))
+    done = run_cli(tmp_path, "--messages", str(tmp_path / "messages_*"), "--agents", str(AGENTS),
+                   "--output", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        outcomes = con.sql("select message_id, outcome from int_message_outcomes order by 1").fetchall()
+    assert outcomes == [("gz-1", "billed"), ("gz-2", "billed"), ("pq-1", "billed")]
