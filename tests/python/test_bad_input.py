@@ -529,3 +529,19 @@ def test_mixed_line_endings_do_not_break_the_run(tmp_path):
     assert ("cr-before",) in kept and ("cr-after",) in kept
     assert run.sql("select message_id, text_bytes from stg_messages where message_id like '%quoted%' order by 1") == [
         ("cr-quoted-cr", 3), ("cr-quoted-crlf", 4), ("lf-quoted-cr", 4), ("lf-quoted-crlf", 161)]
+
+
+def test_a_line_over_the_maximum_line_size_is_a_malformed_line(tmp_path):
+    """A line longer than DuckDB's maximum line size (2,000,000 bytes) between two good lines: the good lines are
+    billed, the long one is quarantined as malformed_line with DuckDB's reason (it names no column)."""
+    messages = (HEADER + GAP_ROW.format(id="long-before", text="ok", n=1)
+                + GAP_ROW.format(id="long-line", text="x" * 2_100_000, n=2)
+                + GAP_ROW.format(id="long-after", text="ok", n=3))
+    (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
+    assert run.sql("select message_id, outcome from int_message_outcomes where outcome != 'quarantined'"
+                   " order by 1") == [("long-after", "billed"), ("long-before", "billed")]
+    quarantined = run.sql("select source_row, reason, reason_detail from quarantined_messages")
+    assert [(row, reason) for row, reason, _ in quarantined] == [(3, "malformed_line")], quarantined
+    assert "LINE SIZE OVER MAXIMUM" in quarantined[0][2] and "x" * 100 not in quarantined[0][2], quarantined
