@@ -3,11 +3,14 @@
 (SPEC §1 PII) in the message.
 
 Most cases stop in the checks before dbt starts, so they take about a second each; those that build say so.
+Also here: the Makefile's options, Ctrl-C (`interrupted`, exit code 130), files read like their lower-case
+names, and a bad carriers seed failing the build by its test's name.
 """
 from __future__ import annotations
 
 import gzip
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -284,3 +287,29 @@ def test_upper_case_extensions_are_read_like_lower_case_ones(tmp_path):
     with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
         outcomes = con.sql("select message_id, outcome from int_message_outcomes order by 1").fetchall()
     assert outcomes == [("gz-1", "billed"), ("gz-2", "billed"), ("pq-1", "billed")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The carriers seed (finding #18)
+
+
+def test_a_carrier_with_an_unknown_billing_model_fails_the_build_by_name(tmp_path):
+    """A user-edited carriers seed with billing_model `US` (not `us`): the seed's accepted_values test runs in every
+    run and fails the build, naming the column and the accepted values (before, only the conservation audit
+    failed). On a copy of the project, whose seed is edited. Builds: ~15 s (dbt parses the copy in full)."""
+    project = tmp_path / "project"
+    for part in ("models", "macros", "seeds", "tests/dbt", "scripts", "rbm"):
+        shutil.copytree(ROOT / part, project / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(ROOT / name, project / name)
+    with open(project / "seeds/carriers.csv", "a", encoding="utf-8") as handle:
+        handle.write("sprint,Sprint,US,US\n")
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(tmp_path / "rbm.duckdb"), DBT_TARGET_PATH=str(project / "target"),
+               DBT_LOG_PATH=str(project / "logs"))
+    done = subprocess.run([sys.executable, str(project / "scripts/rbm.py"), "run", "--messages", str(MESSAGES),
+                           "--agents", str(AGENTS), "--output", str(tmp_path / "out")],
+                          cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "Failure in test accepted_values_carriers_billing_model__us__global" in done.stdout, done.stdout[-5000:]
+    assert "error: the dbt build failed" in done.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
