@@ -4,17 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
-# Inputs of `make run` (SPEC §8). Empty MESSAGES means the bundled demo data.
-MESSAGES ?=
-AGENTS ?= data/demo/agents.csv
-ACTIVITY ?=
-CARRIER ?=
-# Your own carriers file (SPEC §1); empty means the shipped seed seeds/carriers.csv.
-CARRIERS ?=
-OUTPUT ?= output
+# Inputs of `make run` (SPEC §8): MESSAGES, AGENTS, ACTIVITY, CARRIER, CARRIERS and OUTPUT are passed on only when
+# given. Without MESSAGES and ACTIVITY the run bills the bundled demo data (data/demo), without AGENTS with its
+# agents, without CARRIERS (your own carriers file, SPEC §1) by the seed seeds/carriers.csv, without OUTPUT into
+# output/. One given but empty (AGENTS="$$AGENTS_FILE" with that shell variable unset) stops the run with an error.
+run_option = $(if $(filter undefined,$(origin $(1))),,--$(2)="$($(1))")
 TARGET ?= duckdb
-# FULL_REFRESH=1 rebuilds everything from the input files.
+# FULL_REFRESH=1 rebuilds everything from the input files (0, false, no or empty: a daily run).
 FULL_REFRESH ?=
+NO := 0 false False FALSE no No NO off Off OFF
 # Database of `make test`, kept apart from the one of `make run`.
 TEST_DB := target/test/rbm_test.duckdb
 
@@ -35,9 +33,10 @@ $(VENV)/.spark-installed: requirements-spark.txt $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed $(if $(filter spark,$(TARGET)),$(VENV)/.spark-installed)  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER= CARRIERS=)
-	$(BIN)/python scripts/rbm.py run --messages "$(MESSAGES)" --agents "$(AGENTS)" --output "$(OUTPUT)" \
-		--target "$(TARGET)" --activity "$(ACTIVITY)" --carrier "$(CARRIER)" \
-		--carriers "$(CARRIERS)" $(if $(FULL_REFRESH),--full-refresh)
+	$(BIN)/python scripts/rbm.py run $(call run_option,MESSAGES,messages) $(call run_option,AGENTS,agents) \
+		$(call run_option,OUTPUT,output) --target="$(TARGET)" $(call run_option,ACTIVITY,activity) \
+		$(call run_option,CARRIER,carrier) \
+		$(call run_option,CARRIERS,carriers) $(if $(filter-out $(NO),$(FULL_REFRESH)),--full-refresh)
 
 test: lint dbt-test pytest  ## lint + every dbt test + every Python test
 

@@ -91,7 +91,7 @@
     -- One row per broken line (DuckDB may report several errors for one line).
     select
         {{ original_file_name('s.file_path') }}, e.line, arg_min(e.column_name, e.column_idx),
-        arg_min(e.error_type || ': ' || e.error_message, e.column_idx)
+        arg_min(e.error_type || ': ' || e.error_message, coalesce(e.column_idx, 2147483647))  -- line size: no column
     from {{ name }}_csv_errors as e
     inner join {{ name }}_csv_scans as s on e.scan_id = s.scan_id and e.file_id = s.file_id
     group by s.file_path, e.line

@@ -13,6 +13,7 @@ import hashlib
 import io
 import mmap
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,17 +73,60 @@ def expand(pattern: str, what: str) -> list[str]:
     return matches
 
 
+# How a file is read is decided by its name's extension, in any case, as DuckDB does (macro load_raw_files):
+# `.parquet` is Parquet, `.gz` gzipped CSV, anything else CSV.
+def is_parquet(path: str) -> bool:
+    return path.lower().endswith(".parquet")
+
+
+def is_gzip(path: str) -> bool:
+    return path.lower().endswith(".gz")
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def _open_binary(path: str):
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+
+
+# What reading a gzip file that was cut short (a transfer that stopped) or damaged raises.
+GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def _gzip_error(path: str, error: Exception) -> InputError:
+    return InputError(f"{path}: the gzip file is truncated or corrupt ({error})")
+
+
+HEADER_MAX_BYTES = 1 << 20
+
+
+def _first_line(handle) -> bytes:
+    """The bytes before the first line end: LF, CRLF or a lone CR (a file may end its lines in lone CRs and is then
+    read as it is, or from a repaired copy: README "Bad input"). Read in blocks, up to HEADER_MAX_BYTES + 1."""
+    data = b""
+    while len(data) <= HEADER_MAX_BYTES:
+        block = handle.read(1 << 16)
+        data += block
+        if not block or b"\n" in block or b"\r" in block:
+            break
+    return re.split(rb"[\r\n]", data, maxsplit=1)[0][:HEADER_MAX_BYTES + 1]
 
 
 def read_header(path: str, delimiter: str = ",") -> list[str]:
     """The header line only: a bad byte further down is a row problem (quarantine), not a file problem."""
     try:
         with _open_binary(path) as handle:
-            first = handle.readline()
-    except (OSError, EOFError) as error:
+            first = _first_line(handle)
+    except GZIP_ERRORS as error:
+        raise _gzip_error(path, error) from error
+    except OSError as error:
         raise InputError(f"{path}: cannot be read ({error})") from error
+    if first.startswith(GZIP_MAGIC) and not is_gzip(path):
+        raise InputError(f"{path}: the file is gzip-compressed, but its name does not end in .gz (the extension"
+                         " decides how a file is read): rename it to end in .gz")
+    if len(first) > HEADER_MAX_BYTES:
+        raise InputError(f"{path}: the first line is longer than {HEADER_MAX_BYTES} bytes: it is not a header line")
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -95,7 +139,7 @@ def read_header(path: str, delimiter: str = ",") -> list[str]:
 def _file_bytes(path: str):
     """The file's bytes: a read-only memory map for plain files (no copy), the content for gzip."""
     with _open_binary(path) as handle:
-        if path.endswith(".gz"):
+        if is_gzip(path):
             return handle.read()
         try:
             return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -166,7 +210,8 @@ def sanitized_copy(path: str, cache: Path, problems: list[str]) -> str:
     a file is already broken (where its quoted values are is not known), so every CR becomes LF and a text
     spanning lines in it is lost to quarantine too; every other row is read as usual."""
     cache.mkdir(parents=True, exist_ok=True)
-    target = cache / (hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + Path(path).name.removesuffix(".gz"))
+    name = Path(path).name[:-3] if is_gzip(path) else Path(path).name  # the copy is not compressed
+    target = cache / (hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + name)
     data = bytes(_file_bytes(path))
     if "a quote left open" not in problems:
         data = _QUOTED_OR_LINE_END.sub(lambda match: match.group() if _is_quoted_value(match.group()) else b"\n", data)
@@ -187,16 +232,51 @@ def parquet_columns(path: str) -> list[str]:
         raise InputError(f"{path}: not a readable Parquet file ({error})") from error
 
 
+# What a column name looks like. A header cell that does not may be a value of a file without a header line (a
+# user_id, a text: SPEC §1 PII): it is counted in the error message, never shown.
+COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ ]{0,63}")
+OTHER_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _other_delimiter(field: str) -> str | None:
+    """The delimiter that splits a header field into column names: the file is separated by another one."""
+    for delimiter in OTHER_DELIMITERS:
+        if delimiter in field and all(COLUMN_NAME.fullmatch(c.strip()) for c in field.split(delimiter)):
+            return delimiter
+    return None
+
+
 def check_columns(path: str, found: list[str], expected: list[str], contract: str) -> None:
     if found == expected:
         return
+    values = [c for c in found if c and not COLUMN_NAME.fullmatch(c) and not _other_delimiter(c)]
+    if values and sum(c in found for c in expected) * 2 < len(expected):
+        # Most columns missing and cells that are not names: the first line is data. None of it is shown (its
+        # name-like cells too: agent ids, a hashed user id that starts with a letter).
+        raise InputError(
+            f"{path}: the file seems to have no header line: its first line has {len(found)} field(s), {len(values)}"
+            f" of which do not look like column names (not shown: they may be data). Expected header of the"
+            f" {contract} contract (SPEC §1/§9): {','.join(expected)}"
+        )
     missing = [c for c in expected if c not in found]
-    extra = [c for c in found if c not in expected]
+    names = [c for c in found if c and c not in values]
+    extra = list(dict.fromkeys(c for c in names if c not in expected))
+    duplicated = list(dict.fromkeys(c for c in names if names.count(c) > 1))
+    empty = [str(index) for index, c in enumerate(found, 1) if not c]
     problems = []
+    if values:
+        problems.append(f"{len(values)} field(s) that do not look like column names (not shown)")
     if missing:
         problems.append("missing column(s): " + ", ".join(missing))
+    if duplicated:
+        problems.append("duplicated column(s): " + ", ".join(duplicated))
     if extra:
         problems.append("unexpected column(s): " + ", ".join(extra))
+    separated = list(dict.fromkeys(filter(None, map(_other_delimiter, extra))))
+    if separated:
+        problems.append("the fields seem to be separated by " + " or ".join(map(repr, separated)))
+    if empty:
+        problems.append(f"an empty column name (field {', '.join(empty)}; does every line end with a delimiter?)")
     if not problems:
         problems.append("columns are in the wrong order")
     raise InputError(
@@ -206,9 +286,42 @@ def check_columns(path: str, found: list[str], expected: list[str], contract: st
     )
 
 
+def check_parquet_strings(path: str, columns: list[str]) -> None:
+    """A string that is not UTF-8 makes DuckDB reject the whole Parquet file, with the value in its message (a
+    user_id: SPEC §1 PII). Found here, before the build, by reading each of the file's string columns once; the
+    error names the file and the column, never the value."""
+    import duckdb
+
+    source = "read_parquet('" + path.replace("'", "''") + "')"
+
+    def scan(names: list[str]) -> None:
+        duckdb.sql("select " + ", ".join(f'max(length("{c}"))' for c in names) + f" from {source}").fetchall()
+
+    types = dict(duckdb.sql(f"select column_name, column_type from (describe select * from {source})").fetchall())
+    strings = [c for c in columns if types.get(c) == "VARCHAR"]
+    try:
+        if strings:
+            scan(strings)
+    except duckdb.Error as error:
+        if "Invalid string encoding" not in str(error):
+            raise InputError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0][:300]})") from None
+        bad = []
+        for column in strings:  # which column: one scan each, only for a broken file
+            try:
+                scan([column])
+            except duckdb.Error:
+                bad.append(column)
+        raise InputError(
+            f"{path}: column {', '.join(bad) or '(unknown)'} holds a value that is not valid UTF-8 (not shown). A"
+            " Parquet file with such a value cannot be read at all, so its rows cannot be quarantined one by one:"
+            " write the file again with valid UTF-8 strings"
+        ) from None
+
+
 def check_file(path: str, expected: list[str], contract: str) -> None:
-    if path.endswith(".parquet"):
+    if is_parquet(path):
         check_columns(path, parquet_columns(path), expected, contract)
+        check_parquet_strings(path, expected)
     else:
         check_columns(path, read_header(path), expected, contract)
 
@@ -225,7 +338,10 @@ def activity_delimiter(path: str) -> str:
 def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, str]) -> list[str]:
     result = []
     for path in paths:
-        problems = [] if path.endswith(".parquet") else line_problems(path)
+        try:  # a gzip file is read whole here, first: where a truncated or corrupt one shows
+            problems = [] if is_parquet(path) else line_problems(path)
+        except GZIP_ERRORS as error:
+            raise _gzip_error(path, error) from error
         if problems:
             copy = sanitized_copy(path, cache, problems)
             print(f"warning: {path}: {' and '.join(problems)}; reading a repaired copy {copy}"

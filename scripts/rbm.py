@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -26,11 +27,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rbm.py", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build the billing and write the carrier reports")
-    run.add_argument("--messages", default="", help="file or glob of messages CSV/Parquet files (SPEC §1)")
-    run.add_argument("--agents", default=str(ROOT / "data/demo/agents.csv"), help="agents file (SPEC §1)")
-    run.add_argument("--activity", default="", help="file or glob of Google activity logs (SPEC §9)")
+    run.add_argument("--messages", help="file or glob of messages CSV/Parquet files (SPEC §1; default: the demo data)")
+    run.add_argument("--agents", help="agents file (SPEC §1; default: the demo agents)")
+    run.add_argument("--activity", help="file or glob of Google activity logs (SPEC §9)")
     run.add_argument("--carrier", default="", help="carrier_id of the activity logs (SPEC §9)")
-    run.add_argument("--carriers", default="", help="your own carriers file (SPEC §1; default: the seed)")
+    run.add_argument("--carriers", help="your own carriers file (SPEC §1; default: the seed)")
     run.add_argument("--output", default=str(ROOT / "output"), help="folder of the report files")
     run.add_argument("--target", default="duckdb", choices=["duckdb", "spark"], help="dbt target")
     run.add_argument("--full-refresh", action="store_true", help="rebuild everything from the input files")
@@ -40,11 +41,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        with state.run_lock(report.database_location(args.target)):
+        return locked_run(args)
+    except KeyboardInterrupt:  # Ctrl-C: dbt stops too; the next run rebuilds what this one left (rbm/state.py)
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def locked_run(args: argparse.Namespace) -> int:
+    database = report.database_location(args.target)
+    try:  # the folder of the database and of the files beside it (rbm/state.py)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        open(state.lock_file(database), "a").close()
+    except OSError as error:
+        setting = "RBM_DUCKDB_PATH" if args.target == "duckdb" else "RBM_SPARK_DIR"
+        print(f"error: {setting} {database}: its folder cannot be created or written into"
+              f" ({error.strerror or error})", file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+        return 2
+    try:
+        with state.run_lock(database):
             # The run's private folder (only this user can read it), beside the database: repaired copies of broken
             # input files (rbm/inputs.py sanitized_copy: the rows in clear, user ids included; they can be large)
             # and the salt's file live there only while the run does.
-            private = Path(tempfile.mkdtemp(prefix=".rbm-run-", dir=report.database_location(args.target).parent))
+            private = Path(tempfile.mkdtemp(prefix=".rbm-run-", dir=database.parent))
             try:
                 return run(args, private)
             finally:
@@ -55,13 +74,61 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+# An option given but empty (MESSAGES="$MESSAGES_GLOB" with the shell variable unset) is an error, not the default:
+# a run on the demo data, or without agents, would replace the reports of a real database.
+LEFT_OUT = {"messages": "to bill the demo data", "agents": "for the demo agents", "activity": "",
+            "output": "for output/", "carriers": "for the shipped seed"}
+
+
+def output_problem(output: Path) -> str | None:
+    """Why the report files cannot be written into `output` (created here if missing), checked before the build."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".rbm-check-", dir=output):
+            return None
+    except FileExistsError:
+        return "exists and is not a folder"
+    except OSError as error:
+        return f"cannot be created or written into ({error.strerror or error})"
+
+
+def database_problem(database: Path) -> str | None:
+    """Why DuckDB cannot open the database file, checked before dbt (whose trace of it runs to 230 lines)."""
+    if not database.exists():
+        return None  # a new database
+    import duckdb
+
+    try:
+        duckdb.connect(str(database)).close()  # read-write, as dbt opens it; a clean close writes nothing
+    except duckdb.Error as error:
+        message = str(error)
+        held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", message)
+        if held:
+            return f"is held by another process (PID {held[2]}, {held[1]}); close it and run again"
+        if "not a valid DuckDB database file" in message:
+            return "is not a DuckDB database file"
+        if database.is_dir():
+            return "is a folder, not a DuckDB database file"
+        return f"cannot be opened ({message.splitlines()[0]})"
+    return None
+
+
 def run(args: argparse.Namespace, private: Path) -> int:
-    if not args.messages and not args.activity:
+    for option, default in LEFT_OUT.items():
+        if getattr(args, option) == "":
+            name = option.upper()
+            print(f"error: {name} is empty (an unset shell variable?): give a path"
+                  + (f", or leave {name} out {default}" if default else "") + ".", file=sys.stderr)
+            print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+            return 2
+    if args.messages is None and args.activity is None:
         args.messages = str(ROOT / "data/demo/messages.csv")
+    args.agents = args.agents or str(ROOT / "data/demo/agents.csv")
+    args.messages, args.activity = args.messages or "", args.activity or ""
     try:
         run_inputs = inputs.resolve(
             messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier,
-            carriers=args.carriers,
+            carriers=args.carriers or "",
             cache=private,
         )
     except inputs.InputError as error:
@@ -69,9 +136,19 @@ def run(args: argparse.Namespace, private: Path) -> int:
         print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
         return 2
 
+    problem = output_problem(Path(args.output))
+    if problem:
+        print(f"error: OUTPUT {args.output}: {problem}", file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+        return 2
     if args.target == "spark" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         print("error: TARGET=spark needs Java 17 (java on the PATH, or JAVA_HOME); see README \"Spark\".",
               file=sys.stderr)
+        return 2
+    problem = database_problem(report.duckdb_path()) if args.target == "duckdb" else None
+    if problem:
+        print(f"error: RBM_DUCKDB_PATH {report.duckdb_path()}: {problem}", file=sys.stderr)
+        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
         return 2
     output = Path(args.output)
     owner = report.output_owner(output, args.target)
@@ -94,9 +171,10 @@ def run(args: argparse.Namespace, private: Path) -> int:
     database = report.database_location(args.target)
     current = state.fingerprint(run_inputs.agents + run_inputs.carriers, salt, args.target)
     # A run checks what guards the invoice: the report contract, the conservation audit and the
-    # session rows' agreement and the stream order's numbering (singular tests). `make test` runs every unit
-    # and generic test.
-    build = ["build", "--exclude-resource-type", "unit_test", "--exclude", "test_type:generic"]
+    # session rows' agreement and the stream order's numbering (singular tests), and the seeds' data tests (a
+    # user edits seeds/carriers.csv: a billing_model other than us / global fails the build by name, before any
+    # model reads it). `make test` runs every unit and generic test.
+    build = ["build", "--exclude-resource-type", "unit_test", "--exclude", "test_type:generic,path:models"]
     reason = "asked for (--full-refresh)" if args.full_refresh else state.needs_full_refresh(database, current)
     if reason and args.target == "duckdb" and not args.full_refresh:
         # A full rebuild reads only this run's files: one loaded before and not among them (archived, or a glob

@@ -361,8 +361,8 @@ def test_a_build_that_stopped_half_way_is_followed_by_a_full_rebuild(tmp_path, a
 
 
 def test_a_build_that_failed_before_writing_to_the_database_needs_no_full_rebuild(tmp_path, arrival_files):
-    """A build that could not open the database (another process holds it) changed nothing: the next run is
-    incremental again, and right."""
+    """A run that could not open the database (another process holds it) stops before the build (rbm.py
+    database_problem) and changes nothing: the next run is incremental again, and right."""
     arguments, database, output = second_day_landed(tmp_path, arrival_files)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True);"
@@ -373,7 +373,7 @@ def test_a_build_that_failed_before_writing_to_the_database_needs_no_full_rebuil
     finally:
         holder.kill()
         holder.wait()
-    assert locked.returncode == 1 and "the dbt build failed" in locked.stderr, locked.stdout[-2000:]
+    assert locked.returncode == 2 and "is held by another process" in locked.stderr, locked.stdout[-2000:]
     resumed = run_cli(tmp_path, *arguments, db=database)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     assert "full rebuild" not in resumed.stdout

@@ -1,0 +1,315 @@
+"""What the CLI says when it cannot run (SPEC §7, §8; README "Bad input", "Your own data"): one line starting with
+`error:` naming the file or setting and the problem, exit code 2, no traceback, nothing built, and no user data
+(SPEC §1 PII) in the message.
+
+Most cases stop in the checks before dbt starts, so they take about a second each; those that build say so.
+Also here: the Makefile's options, Ctrl-C (`interrupted`, exit code 130), files read like their lower-case
+names, and a bad carriers seed failing the build by its test's name.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests/fixtures/bad_input"
+ACTIVITY = ROOT / "tests/fixtures/activity"
+MESSAGES = FIXTURE / "good/messages.csv"
+AGENTS = FIXTURE / "good/agents.csv"
+HEADER = MESSAGES.read_text(encoding="utf-8").splitlines()[0] + "\n"
+ROW = "{id},agent-0_conv@rbm.goog,+15550990005,att,MO,text,{text},,,received,2025-05-11T10:0{n}:00Z,,false\n"
+
+
+def assert_clean_error(done, *names: str) -> None:
+    """The run stopped with exit code 2 and `error:` lines naming every one of `names`, without a traceback."""
+    assert done.returncode == 2, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
+    assert done.stderr.startswith("error: "), done.stderr[-2000:]
+    for name in names:
+        assert name in done.stderr, (name, done.stderr)
+
+
+def data_lines(path: Path, count: int) -> bytes:
+    """The first `count` data lines of a file (its header line left out)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        return b"".join(handle.readlines()[1:count + 1])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Headers (findings #10, #22)
+
+
+@pytest.mark.parametrize("kind", ["messages", "activity"])
+def test_a_file_without_header_line_is_named_without_its_values(tmp_path, kind):
+    """A headerless file's first line is data: the error says so and shows none of its values (user ids, texts)."""
+    if kind == "messages":
+        path = tmp_path / "messages.csv"
+        path.write_bytes(data_lines(MESSAGES, 3))
+        args = ["--messages", str(path)]
+    else:
+        path = tmp_path / "rbm_activity_2023-08-28.csv"
+        path.write_bytes(data_lines(ACTIVITY / "att/rbm_activity_2023-08-28.csv", 3))
+        args = ["--activity", str(path), "--carrier", "att"]
+    lines = [line.replace("\t", ",").split(",") for line in path.read_bytes().decode().splitlines()]
+    # Its ids, user ids, texts and times (the other values are also words of the message: MT, text, delivered, ...).
+    shown = [0, 1, 2, 3, 5] if kind == "activity" else [0, 1, 2, 6, 10]
+    done = run_cli(tmp_path, *args, "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), "no header line")
+    assert "Expected header" in done.stderr
+    for line in lines:
+        for index in shown:
+            assert not line[index] or line[index] not in done.stderr, (line[index], done.stderr)
+    assert not (tmp_path / "rbm.duckdb").exists()
+
+
+@pytest.mark.parametrize("header, says", [
+    (HEADER.replace(",user_id,", ",message_id,"), ["duplicated column(s): message_id", "missing column(s): user_id"]),
+    (HEADER.replace("\n", ",\n"), ["an empty column name (field 14"]),
+])
+def test_a_duplicated_or_empty_header_column_is_named(tmp_path, header, says):
+    path = tmp_path / "messages.csv"
+    path.write_text(header + ROW.format(id="m1", text="Hi", n=1).replace("\n", "," * header.endswith(",\n") + "\n"))
+    done = run_cli(tmp_path, "--messages", str(path), "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), *says)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Makefile's options (findings #5a, #21, #22)
+
+
+def make_run(tmp_path: Path, *variables: str, dry_run: bool = False) -> subprocess.CompletedProcess:
+    """`make run VAR=value …` in the project, on a database in tmp_path (`make -n`: the commands, not run)."""
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(tmp_path / "rbm.duckdb"))
+    for name in ("MESSAGES", "AGENTS", "ACTIVITY", "CARRIER", "OUTPUT", "FULL_REFRESH"):
+        env.pop(name, None)
+    return subprocess.run(["make", "--no-print-directory", *(["-n"] if dry_run else []), "run", *variables],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("value, full", [("0", False), ("false", False), ("no", False), ("", False),
+                                         ("1", True), ("yes", True)])
+def test_full_refresh_is_off_for_0_false_no_or_empty(tmp_path, value, full):
+    done = make_run(tmp_path, f"FULL_REFRESH={value}", dry_run=True)
+    assert done.returncode == 0, done.stderr
+    assert ("--full-refresh" in done.stdout) == full, done.stdout
+
+
+def test_a_path_starting_with_a_dash_is_taken_as_a_path(tmp_path):
+    done = make_run(tmp_path, "MESSAGES=-x.csv", f"OUTPUT={tmp_path / 'out'}")
+    assert "error: MESSAGES: no file matches '-x.csv'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("variable", ["MESSAGES", "AGENTS", "ACTIVITY", "OUTPUT"])
+def test_a_variable_given_empty_is_an_error(tmp_path, variable):
+    """`AGENTS="$AGENTS_FILE"` with the shell variable unset: not a run without agents, or on the demo data."""
+    done = make_run(tmp_path, f"{variable}=", *([] if variable == "OUTPUT" else [f"OUTPUT={tmp_path / 'out'}"]))
+    assert f"error: {variable} is empty" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "rbm.duckdb").exists()
+
+
+def test_make_run_without_messages_bills_the_demo_data(tmp_path):
+    """SPEC §8: `make run` alone runs the demo data (the option is not passed; the CLI's default applies)."""
+    done = make_run(tmp_path, dry_run=True)
+    assert done.returncode == 0, done.stderr
+    assert "scripts/rbm.py run" in done.stdout and "--messages" not in done.stdout and "--agents" not in done.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tracebacks that became one-line errors (finding #14)
+
+
+def rbm(tmp_path: Path, *args: str, database: Path | None = None) -> subprocess.CompletedProcess:
+    """`scripts/rbm.py run …` on the database `database` as given (run_cli moves a database to a path of its own)."""
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(database or tmp_path / "rbm.duckdb"))
+    return subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "run", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("kind", ["a file", "cannot be created"])
+def test_an_unusable_output_stops_the_run_before_the_build(tmp_path, kind):
+    if kind == "a file":
+        output = tmp_path / "reports"
+        output.write_text("not a folder\n")
+    else:
+        output = Path("/proc/rbm-no-such-folder/reports")  # /proc takes no new folder, not even from root
+    done = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(output))
+    assert_clean_error(done, f"OUTPUT {output}")
+    assert "dbt" not in done.stdout and not (tmp_path / "rbm.duckdb").exists()
+
+
+def test_a_database_folder_that_cannot_be_created_is_an_error(tmp_path):
+    database = Path("/proc/rbm-no-such-folder/rbm.duckdb")
+    done = rbm(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(tmp_path / "out"),
+               database=database)
+    assert_clean_error(done, f"RBM_DUCKDB_PATH {database}")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("cut", [300, -8])
+def test_a_truncated_or_corrupt_gzip_file_is_named(tmp_path, cut):
+    """A gzipped activity log cut short (a transfer that stopped), or whose last bytes (the CRC) are wrong."""
+    data = (ACTIVITY / "att/rbm_activity_2023-08-29.csv.gz").read_bytes()
+    path = tmp_path / "rbm_activity_2023-08-29.csv.gz"
+    path.write_bytes(data[:cut] if cut > 0 else data[:cut] + bytes(8))
+    done = run_cli(tmp_path, "--activity", str(path), "--carrier", "att", "--agents", str(ACTIVITY / "agents.csv"),
+                   "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), "truncated or corrupt")
+
+
+def test_lone_cr_line_ends_in_the_header_are_read(tmp_path):
+    """A file whose lines all end in a lone CR (old Mac), and one whose header line alone does: both are read and
+    their rows billed (README "Bad input": lone CRs are repaired). Builds: ~8 s."""
+    (tmp_path / "messages_cr.csv").write_bytes(
+        (HEADER + ROW.format(id="cr-1", text="a", n=1) + ROW.format(id="cr-2", text="b", n=2)).replace("\n", "\r")
+        .encode())
+    (tmp_path / "messages_hdr.csv").write_bytes(
+        (HEADER.replace("\n", "\r") + ROW.format(id="hdr-1", text="c", n=3) + ROW.format(id="hdr-2", text="d", n=4))
+        .encode())
+    done = run_cli(tmp_path, "--messages", str(tmp_path / "messages_*.csv"), "--agents", str(AGENTS),
+                   "--output", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        outcomes = con.sql("select message_id, outcome from int_message_outcomes order by 1").fetchall()
+    assert outcomes == [("cr-1", "billed"), ("cr-2", "billed"), ("hdr-1", "billed"), ("hdr-2", "billed")]
+
+
+def test_ctrl_c_says_interrupted_without_a_traceback(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) during the build: `interrupted`, exit code 130. The next run
+    rebuilds in full (rbm/state.py), as before."""
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(tmp_path / "rbm.duckdb"))
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/rbm.py"), "run", "--messages", str(MESSAGES), "--agents", str(AGENTS),
+         "--output", str(tmp_path / "out")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen = []
+    for line in process.stdout:  # dbt has started to build a model (and cancels it: its own Ctrl-C handling)
+        seen.append(line)
+        if " START " in line:
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    stdout = "".join(seen) + stdout
+    assert process.returncode == 130, (process.returncode, stdout[-2000:], stderr[-2000:])
+    assert "interrupted" in stderr and "Traceback" not in stdout + stderr, stdout[-2000:] + stderr[-3000:]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A database DuckDB cannot open (finding #15)
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("corrupt", "is not a DuckDB database file"),
+    ("a folder", "is a folder, not a DuckDB database file"),
+    ("held", "is held by another process (PID {pid}"),
+])
+def test_a_database_that_cannot_be_opened_stops_the_run_before_dbt(tmp_path, kind, says):
+    database = tmp_path / "rbm.duckdb"
+    holder = None
+    if kind == "corrupt":
+        database.write_bytes(os.urandom(100_000))
+    elif kind == "a folder":
+        database.mkdir()
+    else:
+        holder = duckdb.connect(str(database))  # an analyst's session (this process)
+    try:
+        done = rbm(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
+    finally:
+        if holder:
+            holder.close()
+    assert_clean_error(done, f"RBM_DUCKDB_PATH {database}: " + says.format(pid=os.getpid()))
+    assert "Running with dbt" not in done.stdout and "full rebuild" not in done.stdout, done.stdout[-2000:]
+    assert len(done.stderr.splitlines()) <= 2, done.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parquet, gzip and file names (findings #12, #20)
+
+
+def parquet_with_invalid_utf8(tmp_path: Path) -> Path:
+    """Three rows of the good messages as Parquet, in which one user_id's last byte is 0xFF (not UTF-8)."""
+    good = tmp_path / "good.parquet"
+    duckdb.sql(f"copy (select * from read_csv('{MESSAGES}', all_varchar = true) limit 3) to '{good}'"
+               " (format parquet, compression uncompressed)")
+    data = good.read_bytes()
+    assert data.count(b"+15550100008") > 0
+    path = tmp_path / "messages.parquet"
+    path.write_bytes(data.replace(b"+15550100008", b"+1555010000\xff"))
+    good.unlink()
+    return path
+
+
+def test_a_parquet_string_that_is_not_utf8_is_named_without_its_value(tmp_path):
+    """DuckDB rejects the whole file, and its message holds the value (a user_id): the run stops before the build
+    naming the file and the column only."""
+    path = parquet_with_invalid_utf8(tmp_path)
+    done = run_cli(tmp_path, "--messages", str(path), "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), "user_id", "not valid UTF-8")
+    assert "1555010000" not in done.stdout + done.stderr, done.stderr
+    assert "Running with dbt" not in done.stdout
+
+
+def test_a_gzip_file_not_named_gz_is_named_as_gzip(tmp_path):
+    """A gzipped activity log whose name does not end in .gz: DuckDB (and the checks) decide by the name, so the
+    run says what the file is instead of 'the header line is not UTF-8'."""
+    path = tmp_path / "rbm_activity_2023-08-30.csv.gz_st"
+    path.write_bytes((ACTIVITY / "att/rbm_activity_2023-08-30.csv_st.csv.gz").read_bytes())
+    done = run_cli(tmp_path, "--activity", str(path), "--carrier", "att", "--agents", str(ACTIVITY / "agents.csv"),
+                   "--output", str(tmp_path / "out"))
+    assert_clean_error(done, str(path), "gzip", "end in .gz")
+
+
+def test_upper_case_extensions_are_read_like_lower_case_ones(tmp_path):
+    """messages_a.PARQUET and messages_b.CSV.GZ (with one CRLF line among LF lines: read from a repaired copy) are
+    read as Parquet and as gzipped CSV; every row is billed. Builds: ~8 s."""
+    one = tmp_path / "one.csv"
+    one.write_text(HEADER + ROW.format(id="pq-1", text="a", n=1))
+    duckdb.sql(f"copy (select * from read_csv('{one}', all_varchar = true)) to '{tmp_path / 'messages_a.PARQUET'}'"
+               " (format parquet)")
+    one.unlink()
+    rows = ROW.format(id="gz-1", text="b", n=2).replace("\n", "\r\n") + ROW.format(id="gz-2", text="c", n=3)
+    (tmp_path / "messages_b.CSV.GZ").write_bytes(gzip.compress((HEADER + rows).encode()))
+    done = run_cli(tmp_path, "--messages", str(tmp_path / "messages_*"), "--agents", str(AGENTS),
+                   "--output", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        outcomes = con.sql("select message_id, outcome from int_message_outcomes order by 1").fetchall()
+    assert outcomes == [("gz-1", "billed"), ("gz-2", "billed"), ("pq-1", "billed")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The carriers seed (finding #18)
+
+
+def test_a_carrier_with_an_unknown_billing_model_fails_the_build_by_name(tmp_path):
+    """A user-edited carriers seed with billing_model `US` (not `us`): the seed's accepted_values test runs in every
+    run and fails the build, naming the column and the accepted values (before, only the conservation audit
+    failed). On a copy of the project, whose seed is edited. Builds: ~15 s (dbt parses the copy in full)."""
+    project = tmp_path / "project"
+    for part in ("models", "macros", "seeds", "tests/dbt", "scripts", "rbm"):
+        shutil.copytree(ROOT / part, project / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(ROOT / name, project / name)
+    with open(project / "seeds/carriers.csv", "a", encoding="utf-8") as handle:
+        handle.write("sprint,Sprint,US,US\n")
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(tmp_path / "rbm.duckdb"), DBT_TARGET_PATH=str(project / "target"),
+               DBT_LOG_PATH=str(project / "logs"))
+    done = subprocess.run([sys.executable, str(project / "scripts/rbm.py"), "run", "--messages", str(MESSAGES),
+                           "--agents", str(AGENTS), "--output", str(tmp_path / "out")],
+                          cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "Failure in test accepted_values_carriers_billing_model__us__global" in done.stdout, done.stdout[-5000:]
+    assert "error: the dbt build failed" in done.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
