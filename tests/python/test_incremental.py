@@ -323,15 +323,23 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def second_day_landed(tmp_path: Path, arrival_files) -> tuple[tuple[str, ...], Path, Path]:
-    """The first arrival day built into a database, the second day's file then landed beside it: (the run's
-    arguments, the database, the report folder)."""
+def first_day_built(tmp_path: Path, arrival_files) -> tuple[tuple[str, ...], Path, Path, Path]:
+    """The first arrival day landed and built into a database: (the run's arguments, the database, the report
+    folder, the landing folder)."""
     files, agents = arrival_files
     landing, database, output = tmp_path / "landing", tmp_path / "rbm.duckdb", tmp_path / "out"
     landing.mkdir()
     shutil.copy(files[0], landing / files[0].name)
     arguments = ("--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
     assert run_cli(tmp_path, *arguments, db=database).returncode == 0
+    return arguments, database, output, landing
+
+
+def second_day_landed(tmp_path: Path, arrival_files) -> tuple[tuple[str, ...], Path, Path]:
+    """The first arrival day built into a database, the second day's file then landed beside it: (the run's
+    arguments, the database, the report folder)."""
+    arguments, database, output, landing = first_day_built(tmp_path, arrival_files)
+    files = arrival_files[0]
     shutil.copy(files[1], landing / files[1].name)
     return arguments, database, output
 
@@ -444,11 +452,7 @@ def test_rows_appended_to_a_file_already_loaded_stop_the_run(tmp_path, arrival_f
     """A file is loaded once (README "Daily operation"): rows appended to it after a run loaded it would never be
     read. The next run stops before building and names the file; FULL_REFRESH=1 loads every file again."""
     files, agents = arrival_files
-    landing, database, output = tmp_path / "landing", tmp_path / "rbm.duckdb", tmp_path / "out"
-    landing.mkdir()
-    shutil.copy(files[0], landing / files[0].name)
-    arguments = ("--messages", str(landing / "*.csv"), "--agents", str(agents), "--output", str(output))
-    assert run_cli(tmp_path, *arguments, db=database).returncode == 0
+    arguments, database, output, landing = first_day_built(tmp_path, arrival_files)
     header, *rows = files[1].read_text(encoding="utf-8").splitlines(keepends=True)
     with open(landing / files[0].name, "a", encoding="utf-8") as handle:
         handle.writelines(rows[:5])
