@@ -153,12 +153,11 @@ def run(args: argparse.Namespace, private: Path) -> int:
     output = Path(args.output)
     owner = report.output_owner(output, args.target)
     if owner and owner != str(report.database_location(args.target)):
-        print(f"error: OUTPUT {output} holds the reports of another database, {owner}: each run removes the "
-              "report files its database no longer has and rewrites report_files.csv and restatements.csv, so two "
-              "databases cannot share one OUTPUT. Choose another OUTPUT (or move that database away).",
-              file=sys.stderr)
-        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
-        return 2
+        # SPEC §8: OUTPUT holds the reports of the run's database, one file per date with events, so the files of
+        # the other database's previous run that this one does not write are removed. Said aloud: two databases
+        # sharing one OUTPUT (say, one per carrier) would replace each other's reports (README "Daily operation").
+        print(f"warning: OUTPUT {output} held the reports of another database, {owner}: this run replaces them "
+              "with its own (one OUTPUT per database; one database can hold several carriers).")
     dbt_vars = {}  # the inputs go in the environment (rbm/report.py dbt_command)
     salt = os.environ.get("BILLING_SALT", "")
     if salt:
