@@ -465,3 +465,17 @@ def test_rows_appended_to_a_file_already_loaded_stop_the_run(tmp_path, arrival_f
     assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
     assert report_bytes(output) == report_bytes(full_build(tmp_path, landing / "*.csv", agents)[0])
     assert run_cli(tmp_path, *arguments, db=database).returncode == 0  # sizes recorded again by the full rebuild
+
+
+def test_the_demo_data_is_not_history_a_full_rebuild_must_keep(tmp_path, arrival_files):
+    """`make run` (the demo data), then `make run MESSAGES=… AGENTS=…` on the same database: the agents changed, so
+    the run rebuilds in full, from the user's files, as it always did; the demo data is not billing history."""
+    files, generated = arrival_files
+    agents = tmp_path / "agents.csv"
+    agents.write_text(generated.read_text(encoding="utf-8").replace("non_conversational", "conversational"),
+                      encoding="utf-8")
+    database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
+    assert run_cli(tmp_path, "--output", str(output), db=database).returncode == 0
+    done = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(agents), "--output", str(output),
+                   db=database)
+    assert done.returncode == 0 and "full rebuild: the agents file" in done.stdout, done.stderr[-2000:]
