@@ -176,20 +176,22 @@ def run(args: argparse.Namespace, private: Path) -> int:
     build = ["build", "--exclude-resource-type", "unit_test", "--exclude", "test_type:generic,path:models"]
     reason = "asked for (--full-refresh)" if args.full_refresh else state.needs_full_refresh(database, current)
     if reason and args.target == "duckdb" and not args.full_refresh:
-        # A full rebuild reads only this run's files: one loaded before and not among them (archived, or a glob
-        # that changed) would leave the bills and its report files would be removed (README "Daily operation").
-        # The bundled demo data is not billing history: `make run` and then `make run MESSAGES=… AGENTS=…` on the
-        # default database rebuilds from the user's files, as it always did.
-        demo = str(ROOT / "data" / "demo") + os.sep
-        dropped = sorted(path for path in report.loaded_files() - set(run_inputs.delivered_files())
-                         if not path.startswith(demo))
-        if dropped:
-            print(f"error: a full rebuild is needed ({reason}), but {len(dropped)} file(s) loaded by earlier runs "
-                  f"are not among this run's inputs, e.g. {dropped[0]}: rebuilt without them, their rows would "
-                  "leave the bills. Give every file again (MESSAGES / ACTIVITY), or FULL_REFRESH=1 to rebuild from "
-                  "this run's files only.", file=sys.stderr)
+        # A full rebuild reads only this run's files: the rows of a file loaded before and not among them leave the
+        # bills, and report files may be removed (README "Daily operation"). A file that is no longer where it was
+        # loaded from (archived from the landing folder) cannot have been left out on purpose: stop. One that is
+        # still there was left out by the run's inputs (another dataset on the same database): say so.
+        left_out = sorted(report.loaded_files() - set(run_inputs.delivered_files()))
+        gone = [path for path in left_out if not os.path.exists(path)]
+        if gone:
+            print(f"error: a full rebuild is needed ({reason}), but {len(gone)} file(s) loaded by earlier runs are "
+                  f"no longer where they were loaded from, e.g. {gone[0]}: rebuilt without them, their rows would "
+                  "leave the bills. Put them back (or give them in MESSAGES / ACTIVITY), or FULL_REFRESH=1 to "
+                  "rebuild from this run's files only.", file=sys.stderr)
             print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
             return 2
+        if left_out:
+            print(f"warning: this full rebuild reads only this run's files: {len(left_out)} file(s) loaded by "
+                  f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.")
     sizes = state.file_sizes(run_inputs.delivered_files())
     changed = [] if reason else state.changed_loaded_files(database, sizes)
     if changed:

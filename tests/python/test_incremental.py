@@ -424,8 +424,9 @@ def test_a_second_run_on_the_same_database_stops_and_changes_nothing(tmp_path, a
 
 def test_a_full_rebuild_that_would_drop_files_loaded_before_stops(tmp_path, arrival_files):
     """A full rebuild reads only the run's files. When one is needed (here: the agents file changed) and a file
-    an earlier run loaded is not among the run's inputs (archived out of the landing folder), the run stops
-    before building, names the file and leaves the reports; FULL_REFRESH=1 (--full-refresh) rebuilds anyway."""
+    an earlier run loaded is no longer where it was loaded from (archived out of the landing folder), the run
+    stops before building, names the file and leaves the reports; FULL_REFRESH=1 (--full-refresh) rebuilds
+    anyway."""
     files, agents = arrival_files
     landing, database, output = tmp_path / "landing", tmp_path / "rbm.duckdb", tmp_path / "out"
     landing.mkdir()
@@ -441,7 +442,7 @@ def test_a_full_rebuild_that_would_drop_files_loaded_before_stops(tmp_path, arri
     arguments = ("--messages", str(landing / "*.csv"), "--agents", str(changed), "--output", str(output))
     stopped = run_cli(tmp_path, *arguments, db=database)
     assert stopped.returncode == 2, stopped.stdout[-2000:] + stopped.stderr[-2000:]
-    assert "a full rebuild is needed" in stopped.stderr and str(landing / files[0].name) in stopped.stderr
+    assert "no longer where they were loaded from" in stopped.stderr and str(landing / files[0].name) in stopped.stderr
     assert {p: p.read_bytes() for p in output.rglob("*.csv")} == published
     forced = run_cli(tmp_path, *arguments, "--full-refresh", db=database)
     assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
@@ -467,9 +468,10 @@ def test_rows_appended_to_a_file_already_loaded_stop_the_run(tmp_path, arrival_f
     assert run_cli(tmp_path, *arguments, db=database).returncode == 0  # sizes recorded again by the full rebuild
 
 
-def test_the_demo_data_is_not_history_a_full_rebuild_must_keep(tmp_path, arrival_files):
+def test_a_full_rebuild_leaves_out_files_still_there_with_a_warning(tmp_path, arrival_files):
     """`make run` (the demo data), then `make run MESSAGES=… AGENTS=…` on the same database: the agents changed, so
-    the run rebuilds in full, from the user's files, as it always did; the demo data is not billing history."""
+    the run rebuilds in full from the user's files, as it always did; the demo file, still where it was, is left
+    out with a warning (it was not archived: the run's inputs are another dataset)."""
     files, generated = arrival_files
     agents = tmp_path / "agents.csv"
     agents.write_text(generated.read_text(encoding="utf-8").replace("non_conversational", "conversational"),
@@ -479,3 +481,4 @@ def test_the_demo_data_is_not_history_a_full_rebuild_must_keep(tmp_path, arrival
     done = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(agents), "--output", str(output),
                    db=database)
     assert done.returncode == 0 and "full rebuild: the agents file" in done.stdout, done.stderr[-2000:]
+    assert f"1 file(s) loaded by earlier runs are not among them (e.g. {ROOT / 'data/demo/messages.csv'})" in done.stdout
