@@ -27,13 +27,14 @@
     case when trim({{ expr }}) != '' then {{ dbt.hash("concat(" ~ salt_literal() ~ ", '|user|', " ~ expr ~ ")") }} end
 {%- endmacro %}
 
-{#- The staged key of a user_id (SPEC §1): NULL when blank (missing_user_id); the salted key prefixed
-    `invalid:` when the id has whitespace or control characters, like any other id (int_messages_rejected
-    quarantines it as invalid_user_id: `+1555 ` and `+1555` would otherwise be two users, splitting a stream);
-    else pseudonymous_key. -#}
+{#- The staged key of a user_id (SPEC §1): NULL when blank, spaces only included (missing_user_id, as
+    pseudonymous_key); the salted key prefixed `invalid:` when the id has whitespace or control characters, like
+    any other id (int_messages_rejected quarantines it as invalid_user_id: `+1555 ` and `+1555` would otherwise be
+    two users, splitting a stream). The blank test comes first: DuckDB's concat skips a NULL, Spark's returns one. -#}
 {% macro user_key(expr) -%}
     case
-        when not {{ matches_regex(expr, id_pattern()) }} then concat('invalid:', {{ pseudonymous_key(expr) }})
+        when trim({{ expr }}) != '' and not {{ matches_regex(expr, id_pattern()) }}
+            then concat('invalid:', {{ pseudonymous_key(expr) }})
         else {{ pseudonymous_key(expr) }}
     end
 {%- endmacro %}
