@@ -247,26 +247,27 @@ def copy_all_to_csv(con, queries: dict[Path, str], workers: int = 2) -> None:
 OUTPUT_OWNER_FILE = ".rbm-output.json"
 
 
-def output_owner(output: Path, target: str) -> str | None:
-    """The database (path) of `target` whose reports `output` holds, when that database still exists."""
+def _output_owners(output: Path) -> dict:
+    """target -> the database that last wrote `output` (OUTPUT_OWNER_FILE); {} when none or unreadable."""
     import json
 
     try:
-        owner = json.loads((output / OUTPUT_OWNER_FILE).read_text(encoding="utf-8")).get(target)
-    except (OSError, ValueError, AttributeError):
-        return None
+        owners = json.loads((output / OUTPUT_OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return owners if isinstance(owners, dict) else {}
+
+
+def output_owner(output: Path, target: str) -> str | None:
+    """The database (path) of `target` whose reports `output` holds, when that database still exists."""
+    owner = _output_owners(output).get(target)
     return owner if isinstance(owner, str) and Path(owner).exists() else None
 
 
 def claim_output(output: Path, target: str) -> None:
     import json
 
-    try:
-        owners = json.loads((output / OUTPUT_OWNER_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        owners = {}
-    owners = owners if isinstance(owners, dict) else {}
-    owners[target] = str(database_location(target))
+    owners = {**_output_owners(output), target: str(database_location(target))}
     (output / OUTPUT_OWNER_FILE).write_text(json.dumps(owners, sort_keys=True) + "\n", encoding="utf-8")
 
 

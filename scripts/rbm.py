@@ -47,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def stopped(message: str) -> int:
+    """A run stopped before its build: the error, and that nothing changed (exit code 2)."""
+    print(f"error: {message}", file=sys.stderr)
+    print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
+    return 2
+
+
 def locked_run(args: argparse.Namespace) -> int:
     database = report.database_location(args.target)
     try:  # the folder of the database and of the files beside it (rbm/state.py)
@@ -54,10 +61,8 @@ def locked_run(args: argparse.Namespace) -> int:
         open(state.lock_file(database), "a").close()
     except OSError as error:
         setting = "RBM_DUCKDB_PATH" if args.target == "duckdb" else "RBM_SPARK_DIR"
-        print(f"error: {setting} {database}: its folder cannot be created or written into"
-              f" ({error.strerror or error})", file=sys.stderr)
-        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
-        return 2
+        return stopped(f"{setting} {database}: its folder cannot be created or written into"
+                       f" ({error.strerror or error})")
     try:
         with state.run_lock(database):
             # The run's private folder (only this user can read it), beside the database: repaired copies of broken
@@ -69,9 +74,7 @@ def locked_run(args: argparse.Namespace) -> int:
             finally:
                 shutil.rmtree(private, ignore_errors=True)
     except state.RunInProgress as error:
-        print(f"error: {error}", file=sys.stderr)
-        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
-        return 2
+        return stopped(f"{error}")
 
 
 # An option given but empty (MESSAGES="$MESSAGES_GLOB" with the shell variable unset) is an error, not the default:
@@ -117,10 +120,8 @@ def run(args: argparse.Namespace, private: Path) -> int:
     for option, default in LEFT_OUT.items():
         if getattr(args, option) == "":
             name = option.upper()
-            print(f"error: {name} is empty (an unset shell variable?): give a path"
-                  + (f", or leave {name} out {default}" if default else "") + ".", file=sys.stderr)
-            print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
-            return 2
+            return stopped(f"{name} is empty (an unset shell variable?): give a path"
+                           + (f", or leave {name} out {default}" if default else "") + ".")
     if args.messages is None and args.activity is None:
         args.messages = str(ROOT / "data/demo/messages.csv")
     args.agents = args.agents or str(ROOT / "data/demo/agents.csv")
@@ -132,24 +133,18 @@ def run(args: argparse.Namespace, private: Path) -> int:
             cache=private,
         )
     except inputs.InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
-        return 2
+        return stopped(f"{error}")
 
     problem = output_problem(Path(args.output))
     if problem:
-        print(f"error: OUTPUT {args.output}: {problem}", file=sys.stderr)
-        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
-        return 2
+        return stopped(f"OUTPUT {args.output}: {problem}")
     if args.target == "spark" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         print("error: TARGET=spark needs Java 17 (java on the PATH, or JAVA_HOME); see README \"Spark\".",
               file=sys.stderr)
         return 2
     problem = database_problem(report.duckdb_path()) if args.target == "duckdb" else None
     if problem:
-        print(f"error: RBM_DUCKDB_PATH {report.duckdb_path()}: {problem}", file=sys.stderr)
-        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
-        return 2
+        return stopped(f"RBM_DUCKDB_PATH {report.duckdb_path()}: {problem}")
     output = Path(args.output)
     owner = report.output_owner(output, args.target)
     if owner and owner != str(report.database_location(args.target)):
@@ -183,23 +178,19 @@ def run(args: argparse.Namespace, private: Path) -> int:
         left_out = sorted(report.loaded_files() - set(run_inputs.delivered_files()))
         gone = [path for path in left_out if not os.path.exists(path)]
         if gone:
-            print(f"error: a full rebuild is needed ({reason}), but {len(gone)} file(s) loaded by earlier runs are "
-                  f"no longer where they were loaded from, e.g. {gone[0]}: rebuilt without them, their rows would "
-                  "leave the bills. Put them back (or give them in MESSAGES / ACTIVITY), or FULL_REFRESH=1 to "
-                  "rebuild from this run's files only.", file=sys.stderr)
-            print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
-            return 2
+            return stopped(f"a full rebuild is needed ({reason}), but {len(gone)} file(s) loaded by earlier runs "
+                           f"are no longer where they were loaded from, e.g. {gone[0]}: rebuilt without them, their "
+                           "rows would leave the bills. Put them back (or give them in MESSAGES / ACTIVITY), or "
+                           "FULL_REFRESH=1 to rebuild from this run's files only.")
         if left_out:
             print(f"warning: this full rebuild reads only this run's files: {len(left_out)} file(s) loaded by "
                   f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.")
     sizes = state.file_sizes(run_inputs.delivered_files())
     changed = [] if reason else state.changed_loaded_files(database, sizes)
     if changed:
-        print(f"error: {len(changed)} input file(s) changed since a run loaded them, e.g. {changed[0]}: a file is "
-              "loaded once, so what was added or changed in it would never be billed. Deliver new rows in a new "
-              "file, or FULL_REFRESH=1 to load every file again.", file=sys.stderr)
-        print("nothing was built; the reports of the previous run are unchanged.", file=sys.stderr)
-        return 2
+        return stopped(f"{len(changed)} input file(s) changed since a run loaded them, e.g. {changed[0]}: a file "
+                       "is loaded once, so what was added or changed in it would never be billed. Deliver new rows in "
+                       "a new file, or FULL_REFRESH=1 to load every file again.")
     # What the database holds once this build succeeds: every file of this run, and on an incremental run the files
     # earlier runs loaded too.
     loaded = sizes if reason or not database.exists() else {**state.loaded_file_sizes(database), **sizes}
