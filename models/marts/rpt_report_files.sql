@@ -1,6 +1,6 @@
 -- SPEC §6, §8: the manifest of report files: one row per carrier and generation date with events.
 -- A file is final when no event in it can still change: its events start on day G - 2, so once the
--- newest data reaches day G (00:00 UTC; G + 1 for a global carrier: final_from) nothing the rows on hand
+-- newest data reaches day G (00:00 UTC; G + 1 for a global carrier: files_final_from) nothing the rows on hand
 -- hold can join, split or start an event of the file (rows that arrive later than that can still restate
 -- it: rpt_restatements logs it). Before that it is provisional. The newest data is
 -- the latest event not after the run's start: one event dated in the future (a wrong device clock) would
@@ -16,6 +16,10 @@ report_rows as {{ inlined_cte() }} (
 newest_data as (
     select max(event_at) as newest_event_at from {{ ref('fct_billable_messages') }}
     where event_at <= {{ run_started() }}
+),
+
+carriers as (
+    select * from {{ ref('stg_carriers') }}
 ),
 
 restated as (
@@ -56,18 +60,17 @@ files as (
 -- When a file of date G is final. US (SPEC §4): a session covers 24 h from its trigger, which starts its
 -- event on G - 2, so from G on. Global (SPEC §5): a conversation starts at its first message on G - 2, but its
 -- 24 h window opens at the reply, up to 24 h later: it can take in messages until the end of day G, so from
--- G + 1 on.
-final_from as (
+-- G + 1 on (final_from_at).
+files_final_from as (
     select
-        files.carrier_id,
-        files.generation_date,
+        files.*,
         case
             when carriers.billing_model = 'global'
                 then {{ dbt.dateadd('day', 1, 'cast(files.generation_date as timestamp)') }}
             else cast(files.generation_date as timestamp)
         end as final_from_at
     from files
-    left join {{ ref('stg_carriers') }} as carriers on files.carrier_id = carriers.carrier_id
+    left join carriers on files.carrier_id = carriers.carrier_id
 )
 
 select
@@ -76,9 +79,9 @@ select
     concat(files.carrier_id, '/rbm_billable_events_', files.generation_date, '.csv') as file_path,
     files.row_count,
     files.event_count,
-    newest_data.newest_event_at >= final_from.final_from_at as is_final,
+    newest_data.newest_event_at >= files.final_from_at as is_final,
     case
-        when newest_data.newest_event_at >= final_from.final_from_at then 'final'
+        when newest_data.newest_event_at >= files.final_from_at then 'final'
         else 'provisional'
     end as status,
     {% if flags.FULL_REFRESH -%}
@@ -86,10 +89,8 @@ select
     {%- else -%}
         recomputed_files.carrier_id is not null
     {%- endif %} as is_recomputed
-from files
+from files_final_from as files
 cross join newest_data
-inner join final_from
-    on files.carrier_id = final_from.carrier_id and files.generation_date = final_from.generation_date
 left join recomputed_files
     on
         files.carrier_id = recomputed_files.carrier_id
