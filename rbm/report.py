@@ -77,7 +77,11 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
 def run_dbt(args: list[str], target: str, dbt_vars: dict, run_inputs: dict | None = None,
             run_started: str | None = None) -> bool:
     """Run dbt in its own process (it holds the database open with its own settings). `run_started` (UTC,
-    YYYY-MM-DD HH:MM:SS) is the run's start as the models record it (macro run_started)."""
+    YYYY-MM-DD HH:MM:SS) is the run's start as the models record it (macro run_started).
+    dbt runs in a process group of its own: Ctrl-C reaches this script only, which stops dbt (and Spark's JVM)
+    with SIGTERM and says `interrupted` (scripts/rbm.py). A SIGINT reaching dbt itself prints a Python traceback
+    when it lands while dbt waits for a model, which a user should not have to read."""
+    import signal
     import subprocess
     import tempfile
 
@@ -85,7 +89,17 @@ def run_dbt(args: list[str], target: str, dbt_vars: dict, run_inputs: dict | Non
         command, env = dbt_command(args, target, dbt_vars, run_inputs or {}, Path(folder) / "run_inputs.json")
         if run_started:
             env[RUN_STARTED_ENV] = run_started
-        return subprocess.run(command, cwd=ROOT, env=env).returncode == 0
+        process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        try:
+            return process.wait() == 0
+        except BaseException:  # Ctrl-C, or this script stopped: dbt stops too
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            raise
 
 
 def duckdb_settings() -> dict[str, str]:

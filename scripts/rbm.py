@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -40,6 +41,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # Stopped from outside (kill, a CI timeout): unwind like Ctrl-C, so that dbt, in a process group of its own
+    # (rbm/report.py run_dbt), is stopped too rather than left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         return locked_run(args)
     except KeyboardInterrupt:  # Ctrl-C: dbt stops too; the next run rebuilds what this one left (rbm/state.py)
