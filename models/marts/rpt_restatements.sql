@@ -130,18 +130,32 @@
         group by carrier_id, generation_date, billing_event_id
     ),
 
+    -- Of an event's rows that match no row of the other side, as many as both sides have are changed (a row
+    -- rewritten); the new ones beyond are added, the old ones beyond removed. So a file's counts add up:
+    -- rows_after = rows_before + rows_added - rows_removed (README "Daily operation").
+    per_event_changes as (
+        select
+            carrier_id,
+            generation_date,
+            old_rows,
+            new_rows,
+            least(unmatched_new_rows, unmatched_old_rows) as changed_rows,
+            unmatched_new_rows - least(unmatched_new_rows, unmatched_old_rows) as added_rows,
+            unmatched_old_rows - least(unmatched_new_rows, unmatched_old_rows) as removed_rows
+        from per_event
+    ),
+
     changes_per_file as (
         select
             carrier_id,
             generation_date,
-            sum(case when old_rows = 0 then new_rows else 0 end) as rows_added,
-            sum(case when new_rows = 0 then old_rows else 0 end) as rows_removed,
-            sum(case when old_rows > 0 and new_rows > 0 then unmatched_new_rows else 0 end) as rows_changed,
-            sum(case when old_rows > 0 and new_rows > 0 then unmatched_old_rows else 0 end) as rows_replaced,
+            sum(added_rows) as rows_added,
+            sum(removed_rows) as rows_removed,
+            sum(changed_rows) as rows_changed,
             -- A file after the run: its rows before, less the compared rows it had, plus the recomputed ones.
             sum(old_rows) as compared_old_rows,
             sum(new_rows) as compared_new_rows
-        from per_event
+        from per_event_changes
         group by carrier_id, generation_date
     ),
 
@@ -171,7 +185,7 @@
         cast(rows_before as bigint) as rows_before,
         cast(rows_after as bigint) as rows_after
     from per_file
-    where rows_added + rows_removed + rows_changed + rows_replaced > 0
+    where rows_added + rows_removed + rows_changed > 0
 
 {% else %}
 

@@ -80,31 +80,30 @@ def report_lines(output: Path) -> dict[str, list[str]]:
 
 def expected_restatements(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[dict]:
     """The restatement log rows of one run, recomputed from the report files themselves (README "Daily
-    operation"): per file, rows of events that appear (added) or disappear (removed), and for events in both, the
-    new rows that are not an exact old row (changed); a file is logged when anything differs."""
+    operation"): per file and event, the new rows that are not an exact old row and the old rows that are not an
+    exact new row; as many of them as both sides have are changed, the new ones beyond are added, the old ones
+    beyond removed. A file is logged when anything differs."""
     logged = []
     for path in sorted(set(before) | set(after)):
         old_events, new_events = {}, {}
         for events, lines in ((old_events, before.get(path, [])), (new_events, after.get(path, []))):
             for line in lines:
                 events.setdefault(line.split(",", 1)[0], []).append(line)
-        added = removed = changed = replaced = 0
+        added = removed = changed = 0
         for event in set(old_events) | set(new_events):
-            old, new = old_events.get(event, []), new_events.get(event, [])
-            if not old:
-                added += len(new)
-            elif not new:
-                removed += len(old)
-            else:
-                unmatched_old = list(old)
-                for line in new:
-                    if line in unmatched_old:
-                        unmatched_old.remove(line)
-                    else:
-                        changed += 1
-                replaced += len(unmatched_old)
+            unmatched_old, unmatched_new = list(old_events.get(event, [])), []
+            for line in new_events.get(event, []):
+                if line in unmatched_old:
+                    unmatched_old.remove(line)
+                else:
+                    unmatched_new.append(line)
+            rewritten = min(len(unmatched_old), len(unmatched_new))
+            changed += rewritten
+            added += len(unmatched_new) - rewritten
+            removed += len(unmatched_old) - rewritten
         rows_before, rows_after = len(before.get(path, [])), len(after.get(path, []))
-        if added + removed + changed + replaced:
+        assert rows_after == rows_before + added - removed
+        if added + removed + changed:
             kind = "new_file" if rows_before == 0 else "file_removed" if rows_after == 0 else "restated"
             logged.append(dict(file_path=path, change_kind=kind, rows_added=str(added), rows_removed=str(removed),
                                rows_changed=str(changed), rows_before=str(rows_before), rows_after=str(rows_after)))
@@ -283,6 +282,23 @@ def test_a_file_whose_rows_only_change_order_is_written_again(tmp_path):
     assert published != after and sorted(published.values()) != sorted(after.values())
     assert [sorted(lines) for lines in published.values()] == [sorted(lines) for lines in after.values()]
     assert "restated by this run: 0 file(s)" in second.stdout
+    assert written == full
+
+
+def test_restatement_counts_add_up_when_a_late_message_starts_a_session(tmp_path):
+    """Three single events (MO, MT, MO) become one session of four rows when a late MO arrives. The session's
+    event is the first message's: its row is rewritten (changed 1) and it gains three rows (added 3); the other
+    two events leave the file (removed 2). 3 + 3 - 2 = 4 rows after (README "Daily operation")."""
+    day_1 = [session_rows("m1", "MO", "hi", 0), session_rows("m2", "MT", "hello", 1),
+             session_rows("m3", "MO", "ok", 2)]
+    day_2 = [session_rows("m4", "MO", "thanks", 3)]
+    published, after, _, full, written = two_day_session_run(tmp_path, day_1, day_2)
+    assert [len(rows) for rows in published.values()] == [3] and [len(rows) for rows in after.values()] == [4]
+    with open(tmp_path / "out" / "restatements.csv", newline="") as handle:
+        logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
+    assert [(row["change_kind"], row["rows_added"], row["rows_removed"], row["rows_changed"], row["rows_before"],
+             row["rows_after"]) for row in logged] == [("restated", "3", "2", "1", "3", "4")]
+    assert logged == expected_restatements(published, after)
     assert written == full
 
 
