@@ -81,6 +81,8 @@ def locked_run(args: argparse.Namespace) -> int:
         return stopped(f"{error}")
 
 
+DEMO_MESSAGES = "data/demo/messages.csv"  # what `make run` bills when MESSAGES is not given (SPEC §8)
+
 # An option given but empty (MESSAGES="$MESSAGES_GLOB" with the shell variable unset) is an error, not the default:
 # a run on the demo data, or without agents, would replace the reports of a real database.
 LEFT_OUT = {"messages": "to bill the demo data", "agents": "for the demo agents", "activity": "",
@@ -126,8 +128,9 @@ def run(args: argparse.Namespace, private: Path) -> int:
             name = option.upper()
             return stopped(f"{name} is empty (an unset shell variable?): give a path"
                            + (f", or leave {name} out {default}" if default else "") + ".")
-    if args.messages is None and args.activity is None:
-        args.messages = str(ROOT / "data/demo/messages.csv")
+    demo = args.messages is None and args.activity is None
+    if demo:
+        args.messages = str(ROOT / DEMO_MESSAGES)
     args.agents = args.agents or str(ROOT / "data/demo/agents.csv")
     args.messages, args.activity = args.messages or "", args.activity or ""
     try:
@@ -149,6 +152,15 @@ def run(args: argparse.Namespace, private: Path) -> int:
     problem = database_problem(report.duckdb_path()) if args.target == "duckdb" else None
     if problem:
         return stopped(f"RBM_DUCKDB_PATH {report.duckdb_path()}: {problem}")
+    if demo and args.target == "duckdb":
+        # `make run` alone on a database that holds a user's own files would load the demo messages into it (their
+        # agents unknown there: quarantined for good, in every later report of quarantined rows).
+        own = sorted(path for path in report.loaded_files() if not Path(path).as_posix().endswith(DEMO_MESSAGES))
+        if own:
+            return stopped(f"MESSAGES is not given, so this run would load the demo messages into "
+                           f"{report.duckdb_path()}, which holds your own files (e.g. {own[0]}): give MESSAGES (the "
+                           "files to bill; the files loaded before are not read again), or another RBM_DUCKDB_PATH "
+                           "for the demo.")
     output = Path(args.output)
     owner = report.output_owner(output, args.target)
     if owner and owner != str(report.database_location(args.target)):

@@ -127,6 +127,24 @@ def test_make_run_without_messages_bills_the_demo_data(tmp_path):
     assert "scripts/rbm.py run" in done.stdout and "--messages" not in done.stdout and "--agents" not in done.stdout
 
 
+def test_a_run_without_messages_on_a_database_of_your_own_files_stops(tmp_path):
+    """`make run` alone (the demo data) on a database that holds a user's own files would load the demo messages
+    into it, where their agents are unknown: quarantined there for good. It stops instead, and changes nothing."""
+    output = tmp_path / "out"
+    done = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(output))
+    assert done.returncode == 0, done.stderr[-2000:]
+    reports = {path: path.read_bytes() for path in output.rglob("*.csv")}
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        staged = con.execute("select count(*) from stg_messages").fetchone()
+    again = run_cli(tmp_path, "--agents", str(AGENTS), "--output", str(output))
+    assert again.returncode == 2, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "error: MESSAGES is not given, so this run would load the demo messages into" in again.stderr
+    assert f"which holds your own files (e.g. {MESSAGES})" in again.stderr, again.stderr
+    assert {path: path.read_bytes() for path in output.rglob("*.csv")} == reports
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from stg_messages").fetchone() == staged
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Tracebacks that became one-line errors (finding #14)
 
