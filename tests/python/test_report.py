@@ -143,3 +143,31 @@ def test_a_users_own_carriers_file_decides_the_billing_model(tmp_path):
         own.write_text(seed.replace("att,AT&T,US,us", broken), encoding="utf-8")
         stopped = run_cli(tmp_path / "bad", *arguments, "--carriers", str(own))
         assert stopped.returncode == 2 and f"{own}: {problem}" in stopped.stderr, stopped.stderr[-2000:]
+
+
+def test_a_user_who_moves_carrier_starts_a_new_stream(tmp_path):
+    """README decision 5: a conversation stream is one agent, one user and one carrier (each carrier's report holds
+    its own network's events). MT, MO on att, then MO, MT on tmobile within 24 h would trigger a US session in one
+    stream; on two carriers they are four single events, two in each carrier's report."""
+    fixture = ROOT / "tests/fixtures/bad_input/good"
+    header = (fixture / "messages.csv").read_text(encoding="utf-8").splitlines()[0]
+    rows = []
+    for minute, (carrier, direction) in enumerate([("att", "MT"), ("att", "MO"), ("tmobile", "MO"),
+                                                   ("tmobile", "MT")]):
+        at = f"2025-05-11T10:0{minute}:00Z"
+        status, delivered = ("delivered", at) if direction == "MT" else ("received", "")
+        rows.append(f"m{minute},agent-0_conv@rbm.goog,+15550770001,{carrier},{direction},text,hi,,,{status},{at},"
+                    f"{delivered},false")
+    messages = tmp_path / "messages.csv"
+    messages.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    done = run_cli(tmp_path, "--messages", str(messages), "--agents", str(fixture / "agents.csv"),
+                   "--output", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    reports = read_reports(tmp_path / "out")
+    assert sorted(reports) == [("att", "2025-05-13"), ("tmobile", "2025-05-13")]
+    # type, mt_messages, mo_messages, session_type of each row (one hour: ordered by billing_event_id)
+    assert {carrier: sorted((row[1], row[10], row[11], row[16]) for row in rows)
+            for (carrier, _), rows in reports.items()} == {
+        "att": [("a2p_rich_message", "1", "0", ""), ("p2a_rich_message", "0", "1", "")],
+        "tmobile": [("a2p_rich_message", "1", "0", ""), ("p2a_rich_message", "0", "1", "")],
+    }
