@@ -55,9 +55,12 @@
                 {%- endif %}
 {%- endmacro %}
 
-{#- True on a run that recomputes only the touched streams: an incremental run that is not a full rebuild. -#}
+{#- True on a run that recomputes only the touched streams: an incremental run that is not a full rebuild. Under
+    --full-refresh is_incremental() is already false, except in a model kept incremental (full_refresh=false, such
+    as rpt_restatements), which then compares every row. Not `and not flags.FULL_REFRESH` for every model: a unit
+    test overriding is_incremental would then fail under `dbt build --full-refresh`. -#}
 {% macro recomputes_touched_streams() %}
-    {{ return(is_incremental() and not flags.FULL_REFRESH) }}
+    {{ return(is_incremental() and not (flags.FULL_REFRESH and config.get('full_refresh') == false)) }}
 {% endmacro %}
 
 {#- Key of a conversation stream (README decision 5: agent, user and carrier): MD5 of the three, since
