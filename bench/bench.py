@@ -305,7 +305,7 @@ def dbt_seconds(log: str) -> float | None:
 
 
 def input_rows(log: str) -> int | None:
-    match = re.search(r"input rows read\s+(\d+)", log)
+    match = re.search(r"input rows\s+(\d+)", log)
     return int(match.group(1)) if match else None
 
 

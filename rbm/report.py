@@ -296,6 +296,9 @@ def previous_report_files(output: Path) -> set[Path]:
         return {output / row["file_path"] for row in csv.DictReader(handle)}
 
 
+SUMMARY_FILES_LISTED = 60  # report files the summary names one by one
+
+
 def print_summary(target: str, run_inputs, written: list[Path], output: Path, run_started) -> None:
     with connect(target=target) as con:
         def rows(query: str) -> list[tuple]:
@@ -310,6 +313,14 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             + " from audit_conservation"
         )[0]
         input_rows = totals[0]
+        # The counts are the database's (every file loaded so far); what this run added is said apart.
+        started = sql_literal(run_started.strftime('%Y-%m-%d %H:%M:%S'))
+        database_files = rows("select count(distinct source_file) from audit_conservation")[0][0]
+        loaded_rows, loaded_files = rows(
+            "select count(*), count(distinct source_file) from ("
+            f"select source_file from stg_messages where loaded_at = {started}"
+            f" union all select source_file from stg_activity_log where loaded_at = {started}) as loaded"
+        )[0]
         outcome = dict(zip(["billed", "not_billable", "quarantined", "exact_duplicate"], totals[1:5]))
         not_billable = list(zip(AUDITED_NOT_BILLABLE_REASONS, totals[5:]))
         if run_inputs.activity:
@@ -344,12 +355,12 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             """
         ) if run_inputs.activity else []
 
-    files = len(run_inputs.messages or run_inputs.activity)
     print()
     print("=" * 72)
     print(f"rbm-billing run summary  (target {target}, database {database_location(target)})")
     print("=" * 72)
-    print(f"input rows read        {input_rows:>10}  from {files} file(s)")
+    print(f"input rows             {input_rows:>10}  in the database, from {database_files} file(s); this run loaded "
+          f"{loaded_rows} row(s) from {loaded_files} new file(s)")
     print(f"  billed               {outcome.get('billed', 0):>10}")
     print(f"  not billable         {outcome.get('not_billable', 0):>10}  "
           + ", ".join(f"{reason} {count}" for reason, count in not_billable))
@@ -380,8 +391,10 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
           f"  (final {statuses.get('final', 0)}, provisional {statuses.get('provisional', 0)};"
           " see report_files.csv)")
     print(f"  written by this run {len(written)}, unchanged since the previous run {total - len(written)}")
-    for path in written:
+    for path in written[:SUMMARY_FILES_LISTED]:
         print(f"  {path.relative_to(output)}")
+    if len(written) > SUMMARY_FILES_LISTED:  # a year of daily files would push the rest off the screen
+        print(f"  ... and {len(written) - SUMMARY_FILES_LISTED} more (report_files.csv lists every file)")
     print(f"restated by this run: {len(restated)} file(s) (log: restatements.csv)")
     for file_path, kind, added, removed, changed in restated:
         print(f"  {file_path}: {kind}, rows added {added}, removed {removed}, changed {changed}")

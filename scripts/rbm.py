@@ -237,11 +237,28 @@ def run(args: argparse.Namespace, private: Path) -> int:
     else:
         # A daily run writes again only the report files it may have changed (README "Daily operation").
         unchanged = report.unchanged_report_files(exported, output)
-        written = report.export_reports(args.target, output, unchanged)
+        try:
+            written = report.export_reports(args.target, output, unchanged)
+        except (OSError, duckdb_error()) as error:  # a full disk, say: the files are moved into place only at the end
+            print(f"error: the report files could not be written into OUTPUT {output}: "
+                  f"{str(error).strip().splitlines()[0]}. The reports of the previous run are unchanged; the next "
+                  "run writes every file.", file=sys.stderr)
+            return 1
         state.save(database, current, loaded, report.export_record(output, database))
     report.claim_output(output, args.target)
     report.print_summary(args.target, run_inputs, written, output, run_started)
+    if not salt and not demo:
+        # README "Secrets": with the public demo salt, anyone can reverse the user keys (phone numbers are few).
+        print("warning: BILLING_SALT is not set, so the user keys and billing_event_id are salted with the public "
+              "demo salt of dbt_project.yml: the user keys of these files can be reversed. Set BILLING_SALT (and "
+              "keep it; README \"Secrets\").", file=sys.stderr)
     return 0
+
+
+def duckdb_error() -> type:
+    import duckdb
+
+    return duckdb.Error
 
 
 if __name__ == "__main__":

@@ -149,6 +149,42 @@ def test_a_run_without_messages_on_a_database_of_your_own_files_stops(tmp_path):
 # Tracebacks that became one-line errors (finding #14)
 
 
+# Runs scripts/rbm.py with an export that fails as a full disk does, after the build succeeded.
+EXPORT_DISK_FULL = """
+import errno, os, runpy, sys
+sys.path.insert(0, sys.argv[1])
+from rbm import report
+def full(*args, **options):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "rbm_billable_events_2025-05-13.csv")
+report.export_reports = full
+sys.argv = [sys.argv[2], *sys.argv[3:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_a_full_disk_during_the_export_is_one_line_and_the_next_run_writes_every_file(tmp_path):
+    """OUTPUT's disk full while the report files are written: one error line, not a traceback; the previous
+    reports stay (the files are moved into place only at the end), and the next run writes every file."""
+    output = tmp_path / "out"
+    arguments = ("run", "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(output))
+    database = tmp_path / "rbm.duckdb"
+    assert rbm(tmp_path, *arguments[1:], database=database).returncode == 0
+    reports = {path: path.read_bytes() for path in output.rglob("*.csv")}
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(database))
+    failed = subprocess.run([sys.executable, "-c", EXPORT_DISK_FULL, str(ROOT), str(ROOT / "scripts/rbm.py"),
+                             *arguments], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert failed.returncode == 1, failed.stdout[-2000:] + failed.stderr[-2000:]
+    assert "Traceback" not in failed.stderr, failed.stderr[-3000:]
+    assert failed.stderr.strip().splitlines()[-1] == (
+        f"error: the report files could not be written into OUTPUT {output}: [Errno 28] No space left on device: "
+        "'rbm_billable_events_2025-05-13.csv'. The reports of the previous run are unchanged; the next run writes"
+        " every file.")
+    assert {path: path.read_bytes() for path in output.rglob("*.csv")} == reports
+    again = rbm(tmp_path, *arguments[1:], database=database)
+    assert again.returncode == 0 and "unchanged since the previous run 0" in again.stdout, again.stdout[-2000:]
+    assert {path: path.read_bytes() for path in output.rglob("*.csv")} == reports
+
+
 def rbm(tmp_path: Path, *args: str, database: Path | None = None) -> subprocess.CompletedProcess:
     """`scripts/rbm.py run …` on the database `database` as given (run_cli moves a database to a path of its own)."""
     env = dict(os.environ, RBM_DUCKDB_PATH=str(database or tmp_path / "rbm.duckdb"))

@@ -284,6 +284,15 @@ def test_the_salt_is_never_written_down(tmp_path):
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
     found = [str(p) for p in tmp_path.rglob("*") if p.is_file() and salt.encode() in p.read_bytes()]
     assert not found and salt not in process.stdout + process.stderr, found
+    assert "BILLING_SALT is not set" not in process.stderr
     with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
         [(first, event)] = con.sql("select first_message_id, billing_event_id from fct_billable_messages limit 1").fetchall()
     assert event == hashlib.sha256(f"{salt}|{first}".encode()).hexdigest()
+
+
+def test_a_run_of_your_own_files_without_a_salt_warns(pii_run):
+    """README "Secrets": without BILLING_SALT the keys are salted with the public demo salt, so anyone can reverse
+    the user keys; a run of files other than the demo data says so, last, after its summary."""
+    stderr = pii_run.process.stderr
+    assert "warning: BILLING_SALT is not set" in stderr and "can be reversed" in stderr, stderr[-2000:]
+    assert pii_run.process.stdout.rstrip().endswith("=" * 72)
