@@ -31,10 +31,25 @@
         {%- set inputs = fromjson(given) -%}
         {%- if name in inputs -%}{{ return(inputs[name]) }}{%- endif -%}
     {%- endif -%}
-    {{ return(var(name, default)) }}
+    {%- set value = var(name, default) -%}
+    {%- if execute and name.endswith('_path') -%}{%- do refuse_glob_var(name, value) -%}{%- endif -%}
+    {{ return(value) }}
 {% endmacro %}
 
-{#- A path var may be one path, a glob, or a list (the run script passes the expanded list). -#}
+{#- A path var holds files, not a glob: staging loads each file once by its name, so a glob would be loaded once,
+    under its own name, and the files it matches later never read (README "Daily operation"). The run script
+    expands globs itself and passes the files (RBM_RUN_INPUTS), never through this var. -#}
+{% macro refuse_glob_var(name, value) %}
+    {%- for path in as_path_list(value) if '*' in path or '?' in path or '[' in path -%}
+        {%- do exceptions.raise_compiler_error(
+            "var " ~ name ~ " holds a glob, '" ~ path ~ "': running dbt yourself, give the list of files"
+            ~ " (--vars '{" ~ name ~ ": [a.csv, b.csv]}'); a glob would be loaded once, and the files it matches"
+            ~ " later never read. `make run MESSAGES='...*.csv'` expands a glob itself."
+        ) -%}
+    {%- endfor -%}
+{% endmacro %}
+
+{#- A path var may be one path or a list (the run script passes the expanded list). -#}
 {% macro as_path_list(paths) %}
     {% if paths is string %}{{ return([paths] if paths | trim else []) }}{% endif %}
     {{ return(paths | list) }}
@@ -185,12 +200,31 @@
         {{ return(all_paths) }}
     {%- endif -%}
     {%- set loaded = run_query('select distinct source_file from ' ~ this).columns[0].values() -%}
+    {%- do refuse_demo_into_own_files(all_paths, loaded) -%}
     {%- set names = run_input('source_file_names', {}) -%}
     {%- set new_paths = [] -%}
     {%- for path in all_paths if names.get(path, path) not in loaded -%}
         {%- do new_paths.append(path) -%}
     {%- endfor -%}
     {{ return(new_paths) }}
+{% endmacro %}
+
+{#- `dbt build` without --vars reads the demo messages (the var's default): on a database that holds a user's own
+    files it would load them there, where their agents are unknown (quarantined for good). The run script stops
+    this case before dbt (scripts/rbm.py); this is the same stop for dbt used directly. -#}
+{% macro refuse_demo_into_own_files(paths, loaded) %}
+    {%- set demo = 'data/demo/messages.csv' -%}
+    {%- if paths | length == 1 and paths[0].endswith(demo) -%}
+        {%- for file in loaded if not file.endswith(demo) -%}
+            {%- if loop.first -%}
+                {%- do exceptions.raise_compiler_error(
+                    "messages_path is the demo data (" ~ paths[0] ~ ", the default when no --vars are given), but "
+                    ~ this ~ " holds files of your own (e.g. " ~ file ~ "): give messages_path (the files to bill),"
+                    ~ " or use another database (RBM_DUCKDB_PATH) for the demo."
+                ) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
 {% endmacro %}
 
 {#- The run script may read a repaired copy of a broken file (rbm/inputs.py); rows keep the name of

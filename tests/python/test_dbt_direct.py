@@ -1,0 +1,67 @@
+"""dbt used directly (README "Daily operation": running dbt yourself), not through `make run`: the traps of the
+input vars stop the build with an error naming them instead of losing or mixing rows."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from conftest import ROOT, run_cli
+
+FIXTURE = ROOT / "tests/fixtures/bad_input/good"
+
+
+def dbt_build(tmp_path: Path, database: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(database), DBT_TARGET_PATH=str(tmp_path / "dbt_target"),
+               DBT_LOG_PATH=str(tmp_path / "dbt_logs"))
+    for name in ("RBM_RUN_INPUTS", "RBM_RUN_INPUTS_FILE"):
+        env.pop(name, None)
+    dbt = Path(sys.executable).parent / "dbt"
+    return subprocess.run([str(dbt), "build", "--profiles-dir", str(ROOT), "--project-dir", str(ROOT),
+                           "--exclude-resource-type", "unit_test", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def staged_files(database: Path) -> list[tuple[str, int]]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("select source_file, count(*) from stg_messages group by 1 order by 1").fetchall()
+
+
+def test_a_glob_in_a_path_var_stops_the_build(tmp_path):
+    """A glob given as messages_path was loaded once under its own name, and the files it matched later were never
+    read (every test passing). It is refused, naming the var; a list of files is the way."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(FIXTURE / "messages.csv", landing / "messages_1.csv")
+    database = tmp_path / "direct.duckdb"
+    glob = f"{landing}/messages_*.csv"
+    done = dbt_build(tmp_path, database, "--vars",
+                     f"{{messages_path: '{glob}', agents_path: '{FIXTURE / 'agents.csv'}'}}")
+    assert done.returncode != 0
+    assert f"var messages_path holds a glob, '{glob}': running dbt yourself, give the list of files" in done.stdout, \
+        done.stdout[-3000:]
+    listed = dbt_build(tmp_path, database, "--vars",
+                       f"{{messages_path: ['{landing / 'messages_1.csv'}'], agents_path: '{FIXTURE / 'agents.csv'}'}}")
+    assert listed.returncode == 0, listed.stdout[-3000:]
+    assert [file for file, _ in staged_files(database)] == [str(landing / "messages_1.csv")]
+
+
+def test_dbt_build_without_vars_on_a_database_of_your_own_files_stops(tmp_path):
+    """`dbt build` with no --vars reads the demo messages (the var's default). On a database `make run` built from
+    a user's own files, that loaded the demo rows into it (their agents unknown there: quarantined for good), and
+    the next `make run` rewrote every report from the mixed rows. It stops instead, and the rows stay as they were."""
+    database = tmp_path / "rbm.duckdb"
+    built = run_cli(tmp_path, "--messages", str(FIXTURE / "messages.csv"), "--agents", str(FIXTURE / "agents.csv"),
+                    "--output", str(tmp_path / "out"), db=database)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    before = staged_files(database)
+    done = dbt_build(tmp_path, database)
+    assert done.returncode != 0
+    assert "messages_path is the demo data (data/demo/messages.csv, the default when no --vars are given), but" \
+        in done.stdout and f"holds files of your own (e.g. {FIXTURE / 'messages.csv'})" in done.stdout, \
+        done.stdout[-3000:]
+    assert staged_files(database) == before
