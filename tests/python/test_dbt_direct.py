@@ -65,3 +65,11 @@ def test_dbt_build_without_vars_on_a_database_of_your_own_files_stops(tmp_path):
         in done.stdout and f"holds files of your own (e.g. {FIXTURE / 'messages.csv'})" in done.stdout, \
         done.stdout[-3000:]
     assert staged_files(database) == before
+
+
+def test_building_a_model_and_its_parents_on_a_new_database_passes(tmp_path):
+    """`dbt build -s +int_us_sessions`, the everyday debugging command: with dbt's default (eager) test selection it
+    ran a relationships test of fct_billable_messages, not built, and failed. dbt_project.yml sets buildable."""
+    done = dbt_build(tmp_path, tmp_path / "new.duckdb", "-s", "+int_us_sessions", "--vars",
+                     f"{{messages_path: '{FIXTURE / 'messages.csv'}', agents_path: '{FIXTURE / 'agents.csv'}'}}")
+    assert done.returncode == 0 and "ERROR=0" in done.stdout, done.stdout[-3000:]
