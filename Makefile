@@ -40,7 +40,7 @@ run: $(VENV)/.installed $(if $(filter spark,$(TARGET)),$(VENV)/.spark-installed)
 
 test: lint dbt-test pytest  ## lint + every dbt test + every Python test
 
-lint: $(VENV)/.installed  ## sqlfluff on the models, macros and analyses
+lint: $(VENV)/.installed  ## sqlfluff on the models and singular tests (macros: as rendered in the models that call them)
 	$(BIN)/sqlfluff lint models tests/dbt
 
 # Twice: on a new database, then with --full-refresh on the built one (dbt's own rebuild command must pass too).

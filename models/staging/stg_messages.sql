@@ -47,9 +47,11 @@ parsed as (
         {{ masked_if_phone_number('delivered_at', bare_digits=true) }} as delivered_at_raw,
         {{ try_parse_utc_timestamp('delivered_at') }} as delivered_at,
         {{ masked_if_phone_number('is_tester', bare_digits=true) }} as is_tester_raw,
-        case
-            when lower(trim(is_tester)) in ('true', 't', '1', 'yes') then true
-            when lower(trim(is_tester)) in ('false', 'f', '0', 'no') then false
+        -- SPEC §1 boolean: `true` / `false` in any case; anything else is NULL here and quarantined
+        -- (int_messages_rejected: invalid_is_tester), never read as a guess.
+        case lower(is_tester)
+            when 'true' then true
+            when 'false' then false
         end as is_tester
     from raw_messages
 ),
