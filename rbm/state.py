@@ -69,6 +69,32 @@ def run_lock(database: Path):
         yield
 
 
+OUTPUT_LOCK_FILE = ".rbm-lock"
+
+
+@contextmanager
+def output_lock(output: Path, database: Path):
+    """One run at a time writing an OUTPUT folder, whatever its database: two runs of two databases into one OUTPUT
+    at once each replaced the other's files, and one's summary listed files the other had removed. The lock file
+    names the database of the run that holds it, for the other run's error."""
+    import fcntl
+
+    path = output / OUTPUT_LOCK_FILE
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another database"
+            raise RunInProgress(f"another run, of {holder}, is writing OUTPUT {output}; run again when it has "
+                                "ended") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{database}\n")
+        handle.flush()
+        yield
+
+
 def read(database: Path) -> dict | None:
     """The state file's content; None when there is none, {"unreadable": True} when it is not valid JSON."""
     saved = state_file(database)

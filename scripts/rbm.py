@@ -9,6 +9,7 @@ everything succeeded, then prints a summary of the run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -74,7 +75,8 @@ def locked_run(args: argparse.Namespace) -> int:
             # and the salt's file live there only while the run does.
             private = Path(tempfile.mkdtemp(prefix=".rbm-run-", dir=database.parent))
             try:
-                return run(args, private)
+                with contextlib.ExitStack() as held:  # the OUTPUT lock, once run() has checked OUTPUT
+                    return run(args, private, held)
             finally:
                 shutil.rmtree(private, ignore_errors=True)
     except state.RunInProgress as error:
@@ -122,7 +124,7 @@ def database_problem(database: Path) -> str | None:
     return None
 
 
-def run(args: argparse.Namespace, private: Path) -> int:
+def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> int:
     for option, default in LEFT_OUT.items():
         if getattr(args, option) == "":
             name = option.upper()
@@ -145,6 +147,10 @@ def run(args: argparse.Namespace, private: Path) -> int:
     problem = output_problem(Path(args.output))
     if problem:
         return stopped(f"OUTPUT {args.output}: {problem}")
+    try:
+        held.enter_context(state.output_lock(Path(args.output), report.database_location(args.target)))
+    except state.RunInProgress as error:
+        return stopped(f"{error}")
     if args.target == "spark" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         print("error: TARGET=spark needs Java 17 (java on the PATH, or JAVA_HOME); see README \"Spark\".",
               file=sys.stderr)

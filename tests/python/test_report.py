@@ -173,3 +173,29 @@ def test_a_user_who_moves_carrier_starts_a_new_stream(tmp_path):
         "att": [("a2p_rich_message", "1", "0", ""), ("p2a_rich_message", "0", "1", "")],
         "tmobile": [("a2p_rich_message", "1", "0", ""), ("p2a_rich_message", "0", "1", "")],
     }
+
+
+def test_a_second_run_writing_the_same_output_at_once_stops(tmp_path):
+    """Two runs of two databases into one OUTPUT at the same time replaced each other's files without a word, and
+    one summary listed files the other had removed. A run holds OUTPUT/.rbm-lock (naming its database) while it
+    runs; another run stops before building, naming that database, and leaves OUTPUT as it was."""
+    import fcntl
+
+    output = tmp_path / "out"
+    output.mkdir()
+    with open(output / ".rbm-lock", "w", encoding="utf-8") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("/elsewhere/other.duckdb\n")
+        held.flush()
+        done = run_cli(tmp_path, "--messages", str(ROOT / "tests/fixtures/messages.csv"), "--agents",
+                       str(ROOT / "tests/fixtures/agents.csv"), "--output", str(output))
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"error: another run, of /elsewhere/other.duckdb, is writing OUTPUT {output}; run again when it has" \
+           " ended" in done.stderr, done.stderr
+    assert sorted(p.name for p in output.iterdir()) == [".rbm-lock"]
+    assert not (tmp_path / "rbm.duckdb").exists()
+    after = run_cli(tmp_path, "--messages", str(ROOT / "tests/fixtures/messages.csv"), "--agents",
+                    str(ROOT / "tests/fixtures/agents.csv"), "--output", str(output))
+    assert after.returncode == 0, after.stdout[-2000:] + after.stderr[-2000:]
+    # the run's database (run_cli runs it at a path of its own)
+    assert (output / ".rbm-lock").read_text(encoding="utf-8").endswith("/rbm.duckdb\n")
