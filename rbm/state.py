@@ -25,18 +25,35 @@ ROOT = Path(__file__).resolve().parent.parent
 CODE_FOLDERS = ("models", "macros", "seeds")
 
 
-def fingerprint(agents_files: list[str], salt: str, target: str) -> str:
-    digest = hashlib.sha256()
-    digest.update(f"target={target}\nsalt={salt}\n".encode())
-    for path in sorted(agents_files):
-        digest.update(Path(path).read_bytes())
-    for folder in CODE_FOLDERS:
-        for path in sorted((ROOT / folder).rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(ROOT)).encode())
-                digest.update(path.read_bytes())
-    digest.update((ROOT / "dbt_project.yml").read_bytes())
-    return digest.hexdigest()
+def fingerprint(agents_files: list[str], salt: str, target: str) -> dict[str, str]:
+    """What decides every stored row besides the messages, part by part (FINGERPRINT_PARTS), so that a full rebuild
+    can say which part changed."""
+    def digest_of(chunks) -> str:
+        digest = hashlib.sha256()
+        for chunk in chunks:
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def code():
+        for folder in CODE_FOLDERS:
+            for path in sorted((ROOT / folder).rglob("*")):
+                if path.is_file():
+                    yield str(path.relative_to(ROOT)).encode()
+                    yield path.read_bytes()
+        yield (ROOT / "dbt_project.yml").read_bytes()
+
+    return {"target": target, "salt": digest_of([f"salt={salt}".encode()]),
+            "inputs": digest_of(Path(path).read_bytes() for path in sorted(agents_files)), "code": digest_of(code())}
+
+
+# Each part of the fingerprint, as a full rebuild names it.
+FINGERPRINT_PARTS = {"target": "the target", "salt": "the salt (BILLING_SALT)",
+                     "inputs": "the agents or carriers file",
+                     "code": "the project's code or seeds (models, macros, seeds, dbt_project.yml)"}
+
+
+def combined(parts: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 def state_file(database: Path) -> Path:
@@ -116,7 +133,7 @@ def write(database: Path, content: dict) -> None:
     os.replace(partial, saved)
 
 
-def needs_full_refresh(database: Path, current: str) -> str | None:
+def needs_full_refresh(database: Path, current: dict[str, str]) -> str | None:
     """Why the next build must be a full one, or None when an incremental run is right."""
     if not database.exists():
         return None  # a new database file is a full build anyway
@@ -127,8 +144,13 @@ def needs_full_refresh(database: Path, current: str) -> str | None:
         return "the record of the previous run (" + state_file(database).name + ") is unreadable"
     if content.get("build_incomplete"):
         return "the previous run's build did not complete (it failed or was stopped)"
-    if content.get("fingerprint") != current:
-        return "the agents file, the salt, the seeds or the project code changed since the previous run"
+    if content.get("fingerprint") != combined(current):
+        before = content.get("fingerprint_parts")
+        changed = [label for part, label in FINGERPRINT_PARTS.items()
+                   if isinstance(before, dict) and before.get(part) != current.get(part)]
+        if not changed:  # a state written by an older version of the project (one fingerprint for every part)
+            return "the agents file, the salt, the seeds or the project code changed since the previous run"
+        return f"{' and '.join(changed)} changed since the previous run"
     return None
 
 
@@ -139,10 +161,10 @@ class BuildMark:
     files: list | None
 
 
-def mark_building(database: Path, current: str) -> BuildMark:
+def mark_building(database: Path, current: dict[str, str]) -> BuildMark:
     """Recorded before a build, cleared by save() once it succeeded: until then the next run rebuilds in full."""
     mark = BuildMark(read(database), database_files_identity(database))
-    write(database, {"build_incomplete": True, "fingerprint": current})
+    write(database, {"build_incomplete": True, "fingerprint": combined(current), "fingerprint_parts": current})
     return mark
 
 
@@ -158,10 +180,10 @@ def build_failed(database: Path, mark: BuildMark) -> None:
         write(database, mark.previous)
 
 
-def save(database: Path, current: str, loaded: dict[str, int], exported: dict | None = None) -> None:
+def save(database: Path, current: dict[str, str], loaded: dict[str, int], exported: dict | None = None) -> None:
     """The fingerprint of the run, the size of every input file the database holds (`loaded`: path -> bytes,
     see changed_loaded_files), and once its reports are written the record of them (take_export)."""
-    saved = {"fingerprint": current, "loaded_files": loaded}
+    saved = {"fingerprint": combined(current), "fingerprint_parts": current, "loaded_files": loaded}
     if exported is not None:
         saved["exported"] = exported
     write(database, saved)

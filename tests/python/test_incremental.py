@@ -175,11 +175,16 @@ def test_changed_agents_file_forces_a_full_rebuild(tmp_path, arrival_files):
     second = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(changed), "--output", str(output),
                      db=database)
     assert second.returncode == 0
-    assert "full rebuild: the agents file" in second.stdout
+    assert "full rebuild: the agents or carriers file changed since the previous run\n" in second.stdout
     # A full rebuild compares every published row: its restatement log matches the files it rewrote.
     with open(output / "restatements.csv", newline="") as handle:
         logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
     assert logged and logged == expected_restatements(published, report_lines(output))
+    # The rebuild says which part changed (rbm/state.py FINGERPRINT_PARTS).
+    salted = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(changed), "--output", str(output),
+                     db=database, env={"BILLING_SALT": "another-salt"})
+    assert salted.returncode == 0
+    assert "full rebuild: the salt (BILLING_SALT) changed since the previous run\n" in salted.stdout
 
 
 def test_report_files_are_written_again_when_not_as_the_previous_run_left_them(tmp_path, arrival_files):
