@@ -366,4 +366,5 @@ def test_a_carrier_with_an_unknown_billing_model_fails_the_build_by_name(tmp_pat
     assert done.returncode == 1, done.stdout[-3000:]
     assert "Failure in test accepted_values_carriers_billing_model__us__global" in done.stdout, done.stdout[-5000:]
     assert "error: the dbt build failed" in done.stderr
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    # no report written: OUTPUT holds at most the run's lock (rbm/state.py output_lock)
+    assert not (tmp_path / "out").exists() or [p.name for p in (tmp_path / "out").iterdir()] == [".rbm-lock"]
