@@ -2,13 +2,9 @@
 
 {#- An id: no whitespace, no control, format or unassigned characters anywhere (RE2 on DuckDB,
     Java regex on Spark). -#}
-{% macro id_pattern() %}
-    {%- if target.type == 'spark' -%}
-        {{ return('[^\\\\p{C}\\\\p{Z}\\\\s]+') }}
-    {%- else -%}
-        {{ return('[^\\pC\\pZ[:space:]]+') }}
-    {%- endif -%}
-{% endmacro %}
+{% macro id_pattern() %}{{ return(adapter.dispatch('id_pattern', 'rbm_billing')()) }}{% endmacro %}
+{% macro default__id_pattern() %}{{ return('[^\\pC\\pZ[:space:]]+') }}{% endmacro %}
+{% macro spark__id_pattern() %}{{ return('[^\\\\p{C}\\\\p{Z}\\\\s]+') }}{% endmacro %}
 
 {#- The first `when` branches of a row's reason: a line that is not a CSV record of the contract's
     columns, by the CSV reader's error type. -#}

@@ -18,14 +18,18 @@
 {#- An incremental model whose rows that `delete_condition` selects (`recomputed` is the model's own
     table) are deleted before the run inserts their recomputed rows (a plain table on Spark). -#}
 {% macro scoped_incremental_config(delete_condition) %}
-    {% if target.type == 'spark' %}
-        {{ return({'materialized': 'table'}) }}
-    {% endif %}
+    {{ return(adapter.dispatch('scoped_incremental_config', 'rbm_billing')(delete_condition)) }}
+{% endmacro %}
+{% macro default__scoped_incremental_config(delete_condition) %}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'pre_hook': "{% if is_incremental() %}delete from {{ this }} as recomputed " ~ delete_condition ~ "{% endif %}",
     }) }}
+{% endmacro %}
+{#- Spark's Parquet tables have no DELETE: every build rebuilds the stream models (README "Spark"). -#}
+{% macro spark__scoped_incremental_config(delete_condition) %}
+    {{ return({'materialized': 'table'}) }}
 {% endmacro %}
 
 {#- The rows of `relation` (a CTE name) a stream model recomputes: on an incremental run those of the
