@@ -90,9 +90,10 @@ class Run:
                 for name, rows in found.items()}
 
     def files(self) -> dict[str, bytes]:
-        """Every file the run wrote, but the one naming its database (rbm/report.py OUTPUT_OWNER_FILE)."""
+        """Every file the run wrote, but the two naming its database (rbm/report.py OUTPUT_OWNER_FILE, rbm/state.py
+        OUTPUT_LOCK_FILE)."""
         return {str(p.relative_to(self.output)): p.read_bytes() for p in sorted(self.output.rglob("*"))
-                if p.is_file() and p.name != ".rbm-output.json"}
+                if p.is_file() and p.name not in (".rbm-output.json", ".rbm-lock")}
 
     def summary(self) -> list[str]:
         """The run summary's counts (not the lines naming the target, the database or folders)."""
