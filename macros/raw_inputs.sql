@@ -32,15 +32,18 @@
         {%- if name in inputs -%}{{ return(inputs[name]) }}{%- endif -%}
     {%- endif -%}
     {%- set value = var(name, default) -%}
-    {%- if execute and name.endswith('_path') -%}{%- do refuse_glob_var(name, value) -%}{%- endif -%}
+    {%- if execute and name in ('messages_path', 'activity_path', 'activity_semicolon_path') -%}
+        {%- do refuse_glob_var(name, value) -%}
+    {%- endif -%}
     {{ return(value) }}
 {% endmacro %}
 
-{#- A path var holds files, not a glob: staging loads each file once by its name, so a glob would be loaded once,
-    under its own name, and the files it matches later never read (README "Daily operation"). The run script
-    expands globs itself and passes the files (RBM_RUN_INPUTS), never through this var. -#}
+{#- A path var of the files loaded once (messages, activity logs) holds files, not a glob: staging loads each file
+    once by its name, so a glob would be loaded once, under its own name, and the files it matches later never read
+    (README "Daily operation"). The run script expands globs itself and passes the files (RBM_RUN_INPUTS), never
+    through this var. `*` and `{a,b}` (Spark) tell a glob; `?` and `[` do not (a URL's query, a file name). -#}
 {% macro refuse_glob_var(name, value) %}
-    {%- for path in as_path_list(value) if '*' in path or '?' in path or '[' in path -%}
+    {%- for path in as_path_list(value) if '*' in path or ('{' in path and '}' in path) -%}
         {%- do exceptions.raise_compiler_error(
             "var " ~ name ~ " holds a glob, '" ~ path ~ "': running dbt yourself, give the list of files"
             ~ " (--vars '{" ~ name ~ ": [a.csv, b.csv]}'); a glob would be loaded once, and the files it matches"
@@ -196,11 +199,11 @@
     treated as immutable once loaded (README "Daily operation"). -#}
 {% macro files_not_yet_loaded(paths) %}
     {%- set all_paths = as_path_list(paths) -%}
+    {%- if execute -%}{%- do refuse_demo_into_own_files(all_paths) -%}{%- endif -%}
     {%- if not (execute and is_incremental()) -%}
         {{ return(all_paths) }}
     {%- endif -%}
     {%- set loaded = run_query('select distinct source_file from ' ~ this).columns[0].values() -%}
-    {%- do refuse_demo_into_own_files(all_paths, loaded) -%}
     {%- set names = run_input('source_file_names', {}) -%}
     {%- set new_paths = [] -%}
     {%- for path in all_paths if names.get(path, path) not in loaded -%}
@@ -210,21 +213,32 @@
 {% endmacro %}
 
 {#- `dbt build` without --vars reads the demo messages (the var's default): on a database that holds a user's own
-    files it would load them there, where their agents are unknown (quarantined for good). The run script stops
-    this case before dbt (scripts/rbm.py); this is the same stop for dbt used directly. -#}
-{% macro refuse_demo_into_own_files(paths, loaded) %}
-    {%- set demo = 'data/demo/messages.csv' -%}
-    {%- if paths | length == 1 and paths[0].endswith(demo) -%}
-        {%- for file in loaded if not file.endswith(demo) -%}
-            {%- if loop.first -%}
+    files (messages or activity logs) it would load them there, where their agents are unknown (quarantined for
+    good), or with --full-refresh replace the user's rows with them. The run script stops this case before dbt
+    (scripts/rbm.py, DuckDB); this is the same stop for dbt used directly, and for a Spark run. -#}
+{% macro refuse_demo_into_own_files(paths) %}
+    {%- if paths | length == 1 and is_demo_messages(paths[0]) -%}
+        {%- for table in ['stg_messages', 'stg_activity_log'] -%}
+            {%- set stored = adapter.get_relation(database=this.database, schema=this.schema, identifier=table) -%}
+            {%- set loaded = [] if stored is none else run_query(
+                "select distinct source_file from " ~ stored ~ " where source_file is not null order by 1"
+            ).columns[0].values() -%}
+            {%- set own = [] -%}
+            {%- for file in loaded if not is_demo_messages(file) -%}{%- do own.append(file) -%}{%- endfor -%}
+            {%- if own -%}
                 {%- do exceptions.raise_compiler_error(
                     "messages_path is the demo data (" ~ paths[0] ~ ", the default when no --vars are given), but "
-                    ~ this ~ " holds files of your own (e.g. " ~ file ~ "): give messages_path (the files to bill),"
-                    ~ " or use another database (RBM_DUCKDB_PATH) for the demo."
+                    ~ stored ~ " holds files of your own (e.g. " ~ own[0] ~ "): give messages_path (the files to"
+                    ~ " bill), or use another database (RBM_DUCKDB_PATH) for the demo."
                 ) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+{% endmacro %}
+
+{#- The bundled demo messages, as dbt's default var names them or the run script does (absolute). -#}
+{% macro is_demo_messages(path) %}
+    {{ return(path == 'data/demo/messages.csv' or path.endswith('/data/demo/messages.csv')) }}
 {% endmacro %}
 
 {#- The run script may read a repaired copy of a broken file (rbm/inputs.py); rows keep the name of

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest import ROOT, run_cli
 
@@ -50,21 +51,37 @@ def test_a_glob_in_a_path_var_stops_the_build(tmp_path):
     assert [file for file, _ in staged_files(database)] == [str(landing / "messages_1.csv")]
 
 
-def test_dbt_build_without_vars_on_a_database_of_your_own_files_stops(tmp_path):
+@pytest.mark.parametrize("rebuild", [[], ["--full-refresh"]], ids=["incremental", "full_refresh"])
+def test_dbt_build_without_vars_on_a_database_of_your_own_files_stops(tmp_path, rebuild):
     """`dbt build` with no --vars reads the demo messages (the var's default). On a database `make run` built from
     a user's own files, that loaded the demo rows into it (their agents unknown there: quarantined for good), and
-    the next `make run` rewrote every report from the mixed rows. It stops instead, and the rows stay as they were."""
+    the next `make run` rewrote every report from the mixed rows; with --full-refresh it replaced the user's rows.
+    It stops instead, and the rows stay as they were."""
     database = tmp_path / "rbm.duckdb"
     built = run_cli(tmp_path, "--messages", str(FIXTURE / "messages.csv"), "--agents", str(FIXTURE / "agents.csv"),
                     "--output", str(tmp_path / "out"), db=database)
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     before = staged_files(database)
-    done = dbt_build(tmp_path, database)
+    done = dbt_build(tmp_path, database, *rebuild)
     assert done.returncode != 0
     assert "messages_path is the demo data (data/demo/messages.csv, the default when no --vars are given), but" \
         in done.stdout and f"holds files of your own (e.g. {FIXTURE / 'messages.csv'})" in done.stdout, \
         done.stdout[-3000:]
     assert staged_files(database) == before
+
+
+def test_dbt_build_without_vars_on_a_database_of_activity_logs_stops(tmp_path):
+    """The same on a database of Google activity logs only (SPEC §9): its messages table is empty, its own files are
+    in stg_activity_log."""
+    database = tmp_path / "rbm.duckdb"
+    log = ROOT / "tests/fixtures/activity/att/rbm_activity_2023-08-28.csv"
+    built = run_cli(tmp_path, "--activity", str(log), "--carrier", "att", "--agents",
+                    str(ROOT / "tests/fixtures/activity/agents.csv"), "--output", str(tmp_path / "out"), db=database)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    done = dbt_build(tmp_path, database)
+    assert done.returncode != 0
+    assert f"stg_activity_log\" holds files of your own (e.g. {log})" in done.stdout, done.stdout[-3000:]
+    assert staged_files(database) == []
 
 
 def test_building_a_model_and_its_parents_on_a_new_database_passes(tmp_path):
