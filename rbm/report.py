@@ -168,13 +168,19 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
                 queries[staging / name] = query
             copy_all_to_csv(con, queries)
         previous = previous_report_files(output)
-        for source, destination in written:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, destination)
-        for name in SIDE_FILES:
-            os.replace(staging / name, output / name)
-        for stale in previous - current:
-            stale.unlink(missing_ok=True)
+        moved = 0
+        try:
+            for source, destination in written:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, destination)
+                moved += 1
+            for name in SIDE_FILES:
+                os.replace(staging / name, output / name)
+            for stale in previous - current:
+                stale.unlink(missing_ok=True)
+        except OSError as error:
+            error.rbm_files_replaced = moved  # some files of the previous run are replaced already (scripts/rbm.py)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [destination for _, destination in written]
@@ -360,7 +366,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     print(f"rbm-billing run summary  (target {target}, database {database_location(target)})")
     print("=" * 72)
     print(f"input rows             {input_rows:>10}  in the database, from {database_files} file(s); this run loaded "
-          f"{loaded_rows} row(s) from {loaded_files} new file(s)")
+          f"{loaded_rows} row(s) from {loaded_files} file(s)")
     print(f"  billed               {outcome.get('billed', 0):>10}")
     print(f"  not billable         {outcome.get('not_billable', 0):>10}  "
           + ", ".join(f"{reason} {count}" for reason, count in not_billable))

@@ -42,7 +42,10 @@ def fingerprint(agents_files: list[str], salt: str, target: str) -> dict[str, st
                     yield path.read_bytes()
         yield (ROOT / "dbt_project.yml").read_bytes()
 
-    return {"target": target, "salt": digest_of([f"salt={salt}".encode()]),
+    # The salt as a slow hash (scrypt): a fast one would let anyone who reads the state file test guesses of it,
+    # and with the salt the user keys can be reversed (README "Secrets").
+    salt_digest = hashlib.scrypt(salt.encode(), salt=b"rbm-billing state", n=2**14, r=8, p=1).hex()
+    return {"target": target, "salt": salt_digest,
             "inputs": digest_of(Path(path).read_bytes() for path in sorted(agents_files)), "code": digest_of(code())}
 
 
@@ -67,6 +70,10 @@ def lock_file(database: Path) -> Path:
 
 class RunInProgress(Exception):
     """Another run holds the database's run lock."""
+
+
+class OutputLockError(Exception):
+    """OUTPUT's lock file cannot be opened or locked."""
 
 
 @contextmanager
@@ -94,10 +101,16 @@ def output_lock(output: Path, database: Path):
     """One run at a time writing an OUTPUT folder, whatever its database: two runs of two databases into one OUTPUT
     at once each replaced the other's files, and one's summary listed files the other had removed. The lock file
     names the database of the run that holds it, for the other run's error."""
+    import errno
     import fcntl
 
     path = output / OUTPUT_LOCK_FILE
-    with open(path, "a+", encoding="utf-8") as handle:
+    try:
+        handle = open(path, "a+", encoding="utf-8")
+    except OSError as error:  # a lock file of another user in a shared OUTPUT, say
+        raise OutputLockError(f"OUTPUT {output}: its lock file {path} cannot be opened "
+                              f"({error.strerror or error})") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -105,6 +118,15 @@ def output_lock(output: Path, database: Path):
             holder = handle.read().strip() or "another database"
             raise RunInProgress(f"another run, of {holder}, is writing OUTPUT {output}; run again when it has "
                                 "ended") from None
+        except OSError as error:
+            if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP):
+                raise OutputLockError(f"OUTPUT {output}: its lock file {path} cannot be locked "
+                                      f"({error.strerror or error})") from None
+            # A file system without locks (some network shares): the run goes on, as before the lock existed.
+            print(f"warning: OUTPUT {output} cannot be locked ({error.strerror}): make sure no other run writes it "
+                  "at the same time.")
+            yield
+            return
         handle.seek(0)
         handle.truncate()
         handle.write(f"{database}\n")
@@ -129,7 +151,10 @@ def write(database: Path, content: dict) -> None:
     saved = state_file(database)
     saved.parent.mkdir(parents=True, exist_ok=True)
     partial = saved.with_name(f"{saved.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(content, sort_keys=True) + "\n")
+    # Only this user can read it: it holds a (slow) hash of the salt and the input files' paths.
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(json.dumps(content, sort_keys=True) + "\n")
     os.replace(partial, saved)
 
 

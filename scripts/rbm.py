@@ -149,7 +149,7 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         return stopped(f"OUTPUT {args.output}: {problem}")
     try:
         held.enter_context(state.output_lock(Path(args.output), report.database_location(args.target)))
-    except state.RunInProgress as error:
+    except (state.RunInProgress, state.OutputLockError) as error:
         return stopped(f"{error}")
     if args.target == "spark" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         print("error: TARGET=spark needs Java 17 (java on the PATH, or JAVA_HOME); see README \"Spark\".",
@@ -245,9 +245,12 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         unchanged = report.unchanged_report_files(exported, output)
         try:
             written = report.export_reports(args.target, output, unchanged)
-        except (OSError, duckdb_error()) as error:  # a full disk, say: the files are moved into place only at the end
-            print(f"error: the report files could not be written into OUTPUT {output}: "
-                  f"{str(error).strip().splitlines()[0]}. The reports of the previous run are unchanged; the next "
+        except (OSError, duckdb_io_error()) as error:  # a full disk, say: the files are moved into place at the end
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            replaced = getattr(error, "rbm_files_replaced", 0)
+            now = (f"{replaced} report file(s) were replaced before it failed, the others are the previous run's"
+                   if replaced else "The reports of the previous run are unchanged")
+            print(f"error: the report files could not be written into OUTPUT {output}: {reason}. {now}; the next "
                   "run writes every file.", file=sys.stderr)
             return 1
         state.save(database, current, loaded, report.export_record(output, database))
@@ -261,10 +264,10 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     return 0
 
 
-def duckdb_error() -> type:
+def duckdb_io_error() -> type:
     import duckdb
 
-    return duckdb.Error
+    return duckdb.IOException
 
 
 if __name__ == "__main__":

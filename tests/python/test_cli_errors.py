@@ -162,6 +162,39 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+# The same, failing while the written files are moved into place, after the first one.
+EXPORT_DISK_FULL_WHILE_MOVING = """
+import errno, os, runpy, sys
+sys.path.insert(0, sys.argv[1])
+from rbm import report
+replace, moved = os.replace, []
+def full(source, destination):
+    if "rbm_billable_events_" in str(destination):  # the report files only (os is every module's)
+        if moved:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(destination))
+        moved.append(destination)
+    replace(source, destination)
+os.replace = full
+sys.argv = [sys.argv[2], *sys.argv[3:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_a_full_disk_while_the_files_are_moved_into_place_says_which_were_replaced(tmp_path):
+    """A failure after some report files were moved into place cannot say the previous reports are unchanged."""
+    output = tmp_path / "out"
+    arguments = ("run", "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(output))
+    env = dict(os.environ, RBM_DUCKDB_PATH=str(tmp_path / "rbm.duckdb"))
+    failed = subprocess.run([sys.executable, "-c", EXPORT_DISK_FULL_WHILE_MOVING, str(ROOT),
+                             str(ROOT / "scripts/rbm.py"), *arguments], cwd=ROOT, env=env, capture_output=True,
+                            text=True)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr[-3000:]
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: the report files could not be written into OUTPUT {output}: [Errno 28]"), last
+    assert last.endswith(". 1 report file(s) were replaced before it failed, the others are the previous run's;"
+                         " the next run writes every file."), last
+
+
 def test_a_full_disk_during_the_export_is_one_line_and_the_next_run_writes_every_file(tmp_path):
     """OUTPUT's disk full while the report files are written: one error line, not a traceback; the previous
     reports stay (the files are moved into place only at the end), and the next run writes every file."""

@@ -131,8 +131,9 @@ class Run:
 def run_cli(workdir: Path, messages: str, agents: str, output: Path, db: Path | None = None,
             extra_env: dict | None = None) -> subprocess.CompletedProcess:
     """`scripts/rbm.py run` (what `make run` calls), with its own database, dbt target/ and logs/ folders."""
-    env = dict(os.environ, RBM_DUCKDB_PATH=str(db or workdir / "rbm.duckdb"),
-               DBT_TARGET_PATH=str(workdir / "target"), DBT_LOG_PATH=str(workdir / "logs"), **(extra_env or {}))
+    env = {name: value for name, value in os.environ.items() if name != "BILLING_SALT"}  # the demo salt, unless given
+    env.update(RBM_DUCKDB_PATH=str(db or workdir / "rbm.duckdb"), DBT_TARGET_PATH=str(workdir / "target"),
+               DBT_LOG_PATH=str(workdir / "logs"), **(extra_env or {}))
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts/rbm.py"), "run", "--messages", messages, "--agents", agents,
          "--output", str(output)],

@@ -68,7 +68,7 @@ def test_a_second_run_with_more_files_keeps_dbts_parsed_project(tmp_path):
     assert all(run.returncode == 0 for run in runs), runs[-1].stdout[-2000:] + runs[-1].stderr[-2000:]
     assert "Starting full parse" in runs[0].stdout
     # the new file was loaded; the counts are the database's, what the run added is said apart
-    assert re.search(r"input rows +599  in the database, from 2 file\(s\); this run loaded 300 row\(s\) from 1 new"
+    assert re.search(r"input rows +599  in the database, from 2 file\(s\); this run loaded 300 row\(s\) from 1"
                      r" file\(s\)", runs[1].stdout), runs[1].stdout[-2500:]
     assert "partial parsing" not in runs[1].stdout and "full parse" not in runs[1].stdout, runs[1].stdout[:1500]
 
@@ -199,3 +199,36 @@ def test_a_second_run_writing_the_same_output_at_once_stops(tmp_path):
     assert after.returncode == 0, after.stdout[-2000:] + after.stderr[-2000:]
     # the run's database (run_cli runs it at a path of its own)
     assert (output / ".rbm-lock").read_text(encoding="utf-8").endswith("/rbm.duckdb\n")
+
+
+def test_the_summary_names_at_most_60_written_files(tmp_path, monkeypatch, capsys):
+    """A full rebuild of a year for six carriers writes ~2,000 files: the summary names the first 60 and says how many
+    more (report_files.csv lists every file), so the audit and the errors stay on the screen."""
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    output = tmp_path / "out"
+    done = run_cli(tmp_path, "--messages", str(ROOT / "tests/fixtures/messages.csv"), "--agents",
+                   str(ROOT / "tests/fixtures/agents.csv"), "--output", str(output))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    monkeypatch.setenv("RBM_DUCKDB_PATH", str(tmp_path / "rbm.duckdb"))
+    written = [output / "att" / f"rbm_billable_events_2026-{day // 28 + 1:02d}-{day % 28 + 1:02d}.csv"
+               for day in range(61)]
+    report.print_summary("duckdb", SimpleNamespace(activity="", messages=[]), written, output, datetime(2026, 1, 1))
+    printed = capsys.readouterr().out.splitlines()
+    listed = [line.strip() for line in printed if line.startswith("  att/")]
+    assert listed == [str(path.relative_to(output)) for path in written[:60]]
+    assert printed[printed.index(f"  {written[59].relative_to(output)}") + 1] == \
+        "  ... and 1 more (report_files.csv lists every file)"
+
+
+def test_an_output_lock_that_cannot_be_opened_is_one_line(tmp_path):
+    """OUTPUT's lock file cannot be opened (here a folder in its place; in a shared OUTPUT, another user's file): one
+    error line naming it, before anything is built."""
+    output = tmp_path / "out"
+    (output / ".rbm-lock").mkdir(parents=True)
+    done = run_cli(tmp_path, "--messages", str(ROOT / "tests/fixtures/messages.csv"), "--agents",
+                   str(ROOT / "tests/fixtures/agents.csv"), "--output", str(output))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.stderr.startswith(f"error: OUTPUT {output}: its lock file {output / '.rbm-lock'} cannot be opened ("), \
+        done.stderr
