@@ -44,9 +44,21 @@ def fingerprint(agents_files: list[str], salt: str, target: str) -> dict[str, st
 
     # The salt as a slow hash (scrypt): a fast one would let anyone who reads the state file test guesses of it,
     # and with the salt the user keys can be reversed (README "Secrets").
-    salt_digest = hashlib.scrypt(salt.encode(), salt=b"rbm-billing state", n=2**14, r=8, p=1).hex()
-    return {"target": target, "salt": salt_digest,
+    return {"target": target, "salt": salt_digest(salt),
             "inputs": digest_of(Path(path).read_bytes() for path in sorted(agents_files)), "code": digest_of(code())}
+
+
+def salt_digest(salt: str) -> str:
+    return hashlib.scrypt(salt.encode(), salt=b"rbm-billing state", n=2**14, r=8, p=1).hex()
+
+
+def salt_replaced(database: Path, current: dict[str, str]) -> bool:
+    """The database was built with a salt of its own (BILLING_SALT) and this run's salt differs (unset, say, in a
+    cron job's environment): a rebuild would give every event a new billing_event_id, final reports included."""
+    before = (read(database) or {}).get("fingerprint_parts")
+    if not isinstance(before, dict) or "salt" not in before:
+        return False
+    return before["salt"] != current["salt"] and before["salt"] != salt_digest("")
 
 
 # Each part of the fingerprint, as a full rebuild names it.

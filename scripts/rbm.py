@@ -191,6 +191,12 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     # user edits seeds/carriers.csv: a billing_model other than us / global fails the build by name, before any
     # model reads it). `make test` runs every unit and generic test.
     build = ["build", "--exclude-resource-type", "unit_test", "--exclude", "test_type:generic,path:models"]
+    if not args.full_refresh and state.salt_replaced(database, current):
+        which = (f"not set, but {database} was built with a salt of its own" if not salt
+                 else f"not the salt {database} was built with")
+        return stopped(f"BILLING_SALT is {which}: rebuilt with this one, every event would get a new "
+                       "billing_event_id, in every report, final ones included. Run with the same BILLING_SALT, or "
+                       "FULL_REFRESH=1 to give every event a new id on purpose (README \"Secrets\").")
     reason = "asked for (--full-refresh)" if args.full_refresh else state.needs_full_refresh(database, current)
     if reason and args.target == "duckdb" and not args.full_refresh:
         # A full rebuild reads only this run's files: the rows of a file loaded before and not among them leave the

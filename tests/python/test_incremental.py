@@ -505,3 +505,25 @@ def test_a_full_rebuild_leaves_out_files_still_there_with_a_warning(tmp_path, ar
                    db=database)
     assert done.returncode == 0 and "full rebuild: the agents or carriers file" in done.stdout, done.stderr[-2000:]
     assert f"1 file(s) loaded by earlier runs are not among them (e.g. {ROOT / 'data/demo/messages.csv'})" in done.stdout
+
+
+def test_a_run_without_the_salt_the_database_was_built_with_stops(tmp_path, arrival_files):
+    """BILLING_SALT left out of a daily run's environment (a cron job) on a database built with a salt of its own:
+    the salt changed, so the run rebuilt everything with the public demo salt, every billing_event_id changed in
+    every report, final ones included, and the user keys became reversible. It stops instead; FULL_REFRESH=1
+    re-keys on purpose. Setting a salt for the first time on a demo-salted database is not stopped."""
+    files, agents = arrival_files
+    database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
+    arguments = ("--messages", str(files[0]), "--agents", str(agents), "--output", str(output))
+    assert run_cli(tmp_path, *arguments, db=database, env={"BILLING_SALT": ""}).returncode == 0
+    first_salt = run_cli(tmp_path, *arguments, db=database, env={"BILLING_SALT": "salt-1"})
+    assert first_salt.returncode == 0 and "full rebuild: the salt (BILLING_SALT) changed" in first_salt.stdout
+    published = report_bytes(output)
+    for salt, said in (("", "not set, but"), ("salt-2", "not the salt")):
+        stopped = run_cli(tmp_path, *arguments, db=database, env={"BILLING_SALT": salt})
+        assert stopped.returncode == 2, stopped.stdout[-2000:] + stopped.stderr[-2000:]
+        assert stopped.stderr.startswith(f"error: BILLING_SALT is {said} "), stopped.stderr
+        assert "every event would get a new billing_event_id" in stopped.stderr
+        assert report_bytes(output) == published
+    forced = run_cli(tmp_path, *arguments, "--full-refresh", db=database, env={"BILLING_SALT": ""})
+    assert forced.returncode == 0 and report_bytes(output) != published
