@@ -2,9 +2,10 @@
 -- A file is final when no event in it can still change: its events start on day G - 2, so once the
 -- newest data reaches day G (00:00 UTC; G + 1 for a global carrier: files_final_from) nothing the rows on hand
 -- hold can join, split or start an event of the file (rows that arrive later than that can still restate
--- it: rpt_restatements logs it). Before that it is provisional. The newest data is
--- the latest event not after the run's start: one event dated in the future (a wrong device clock) would
--- otherwise make every file final, today's too.
+-- it: rpt_restatements logs it). Before that it is provisional. The newest data is the carrier's own
+-- latest event not after the run's start: one event dated in the future (a wrong device clock) would
+-- otherwise make every file final, today's too; and another carrier's data does not tell that this
+-- carrier's has arrived.
 
 with
 
@@ -14,8 +15,12 @@ report_rows as {{ inlined_cte() }} (
 ),
 
 newest_data as (
-    select max(event_at) as newest_event_at from {{ ref('fct_billable_messages') }}
+    select
+        carrier_id,
+        max(event_at) as newest_event_at
+    from {{ ref('fct_billable_messages') }}
     where event_at <= {{ run_started() }}
+    group by carrier_id
 ),
 
 carriers as (
@@ -79,7 +84,7 @@ select
     concat(files.carrier_id, '/rbm_billable_events_', files.generation_date, '.csv') as file_path,
     files.row_count,
     files.event_count,
-    newest_data.newest_event_at >= files.final_from_at as is_final,
+    coalesce(newest_data.newest_event_at >= files.final_from_at, false) as is_final,
     case
         when newest_data.newest_event_at >= files.final_from_at then 'final'
         else 'provisional'
@@ -90,7 +95,7 @@ select
         recomputed_files.carrier_id is not null
     {%- endif %} as is_recomputed
 from files_final_from as files
-cross join newest_data
+left join newest_data on files.carrier_id = newest_data.carrier_id
 left join recomputed_files
     on
         files.carrier_id = recomputed_files.carrier_id

@@ -585,13 +585,16 @@ def test_parquet_text_stored_as_binary_is_billed_on_its_utf8_bytes(tmp_path):
 def test_an_event_dated_in_the_future_does_not_make_files_final(tmp_path):
     """report_files.csv: a file dated G is final once the newest data reaches day G (US) or G + 1 (global: a
     conversation's window opens at the reply, up to a day after its start). One MO from a phone with a wrong
-    clock (2035, still a valid time) must not make every file final: the newest data is the latest event not
-    after the run's start (README "Daily operation")."""
+    clock (2035, still a valid time) must not make every file final: the newest data is the carrier's latest event
+    not after the run's start (README "Daily operation"), and another carrier's newer data does not count."""
     row = GAP_ROW.replace("2025-05-11T10:0{n}:00Z", "{at}")
     messages = HEADER + "".join(row.format(id=f"clock-{i}", text="ok", at=at) for i, at in enumerate(
         ["2025-05-11T10:00:00Z", "2025-05-12T10:00:00Z", "2025-05-13T12:00:00Z", "2035-01-01T00:00:00Z"]))
     messages += ("global-mt,agent-0_conv@rbm.goog,+15550990005,vodafone_uk,MT,text,ok,,,delivered,"
                  "2025-05-11T10:00:00Z,2025-05-11T10:00:01Z,false\n")
+    # Another US carrier whose own data stops on 2025-05-11: att's newer data does not make its file final.
+    messages += ("quiet-mo,agent-0_conv@rbm.goog,+15550990005,tmobile,MO,text,ok,,,received,"
+                 "2025-05-11T10:00:00Z,,false\n")
     (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
     run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:]
@@ -601,6 +604,7 @@ def test_an_event_dated_in_the_future_does_not_make_files_final(tmp_path):
                       "att/rbm_billable_events_2025-05-14.csv": "provisional",
                       "att/rbm_billable_events_2025-05-15.csv": "provisional",
                       "att/rbm_billable_events_2035-01-03.csv": "provisional",
+                      "tmobile/rbm_billable_events_2025-05-13.csv": "provisional",
                       "vodafone_uk/rbm_billable_events_2025-05-13.csv": "provisional"}, status
 def test_a_line_over_the_maximum_line_size_is_a_malformed_line(tmp_path):
     """A line longer than DuckDB's maximum line size (2,000,000 bytes) between two good lines: the good lines are

@@ -232,3 +232,12 @@ def test_an_output_lock_that_cannot_be_opened_is_one_line(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-3000:]
     assert done.stderr.startswith(f"error: OUTPUT {output}: its lock file {output / '.rbm-lock'} cannot be opened ("), \
         done.stderr
+
+
+def test_the_specs_copy_is_the_contract():
+    """README links to docs/SPEC.md, a copy of the team's ../shared/SPEC.md (so that the links work in any clone):
+    it must not drift from the contract."""
+    shared = ROOT.parent / "shared" / "SPEC.md"
+    if not shared.exists():
+        pytest.skip("no ../shared/SPEC.md beside this clone")
+    assert (ROOT / "docs/SPEC.md").read_bytes() == shared.read_bytes()
