@@ -33,10 +33,13 @@ $(VENV)/.spark-installed: requirements-spark.txt $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed $(if $(filter spark,$(TARGET)),$(VENV)/.spark-installed)  ## build the billing and write the reports (MESSAGES= AGENTS= OUTPUT= TARGET= ACTIVITY= CARRIER= CARRIERS=)
-	$(BIN)/python scripts/rbm.py run $(call run_option,MESSAGES,messages) $(call run_option,AGENTS,agents) \
-		$(call run_option,OUTPUT,output) --target="$(TARGET)" $(call run_option,ACTIVITY,activity) \
-		$(call run_option,CARRIER,carrier) \
-		$(call run_option,CARRIERS,carriers) $(if $(filter-out $(NO),$(FULL_REFRESH)),--full-refresh)
+	$(BIN)/python scripts/rbm.py run $(RUN_OPTIONS)
+
+# The options given (one line, so that make echoes the command as it runs it).
+RUN_OPTIONS = $(call run_option,MESSAGES,messages) $(call run_option,AGENTS,agents) \
+	$(call run_option,OUTPUT,output) --target="$(TARGET)" $(call run_option,ACTIVITY,activity) \
+	$(call run_option,CARRIER,carrier) $(call run_option,CARRIERS,carriers) \
+	$(if $(filter-out $(NO),$(FULL_REFRESH)),--full-refresh)
 
 test: lint dbt-test pytest  ## lint + every dbt test + every Python test
 
