@@ -85,6 +85,12 @@ def locked_run(args: argparse.Namespace) -> int:
 
 DEMO_MESSAGES = "data/demo/messages.csv"  # what `make run` bills when MESSAGES is not given (SPEC §8)
 
+
+def is_demo_messages(path: str) -> bool:
+    """The bundled demo messages, named as dbt's default var does or as this script does (absolute): the same rule
+    as the macro is_demo_messages (macros/raw_inputs.sql), dbt's own stop for the same case."""
+    return path == DEMO_MESSAGES or Path(path).as_posix().endswith("/" + DEMO_MESSAGES)
+
 # An option given but empty (MESSAGES="$MESSAGES_GLOB" with the shell variable unset) is an error, not the default:
 # a run on the demo data, or without agents, would replace the reports of a real database.
 LEFT_OUT = {"messages": "to bill the demo data", "agents": "for the demo agents", "activity": "",
@@ -144,11 +150,12 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     except inputs.InputError as error:
         return stopped(f"{error}")
 
-    problem = output_problem(Path(args.output))
+    output = Path(args.output)
+    problem = output_problem(output)
     if problem:
         return stopped(f"OUTPUT {args.output}: {problem}")
     try:
-        held.enter_context(state.output_lock(Path(args.output), report.database_location(args.target)))
+        held.enter_context(state.output_lock(output, report.database_location(args.target)))
     except (state.RunInProgress, state.OutputLockError) as error:
         return stopped(f"{error}")
     if args.target == "spark" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
@@ -161,13 +168,12 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     if demo and args.target == "duckdb":
         # `make run` alone on a database that holds a user's own files would load the demo messages into it (their
         # agents unknown there: quarantined for good, in every later report of quarantined rows).
-        own = sorted(path for path in report.loaded_files() if not Path(path).as_posix().endswith(DEMO_MESSAGES))
+        own = sorted(path for path in report.loaded_files() if not is_demo_messages(path))
         if own:
             return stopped(f"MESSAGES is not given, so this run would load the demo messages into "
                            f"{report.duckdb_path()}, which holds your own files (e.g. {own[0]}): give MESSAGES (the "
                            "files to bill; the files loaded before are not read again), or another RBM_DUCKDB_PATH "
                            "for the demo.")
-    output = Path(args.output)
     owner = report.output_owner(output, args.target)
     if owner and owner != str(report.database_location(args.target)):
         # SPEC §8: OUTPUT holds the reports of the run's database, one file per date with events, so the files of
@@ -252,11 +258,11 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         try:
             written = report.export_reports(args.target, output, unchanged)
         except (OSError, duckdb_io_error()) as error:  # a full disk, say: the files are moved into place at the end
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            cause = (str(error).strip().splitlines() or [type(error).__name__])[0]
             replaced = getattr(error, "rbm_files_replaced", 0)
             now = (f"{replaced} report file(s) were replaced before it failed, the others are the previous run's"
                    if replaced else "The reports of the previous run are unchanged")
-            print(f"error: the report files could not be written into OUTPUT {output}: {reason}. {now}; the next "
+            print(f"error: the report files could not be written into OUTPUT {output}: {cause}. {now}; the next "
                   "run writes every file.", file=sys.stderr)
             return 1
         state.save(database, current, loaded, report.export_record(output, database))
