@@ -3,8 +3,8 @@
 -- SPEC §2: the billable messages, each with its conversation stream.
 -- Decision (README): a stream is one agent, one user and one carrier, since the carrier
 -- decides the billing model and the report an event lands in.
--- A view: int_messages_classified numbers and stores these rows with their type (one copy, not
--- two), after a daily run's filter on the touched streams.
+-- A view, like int_messages_classified: int_messages_sequenced numbers and stores these rows with
+-- their type (one copy, not two), after a daily run's filter on the touched streams.
 
 with
 

@@ -1,51 +1,13 @@
-{{ config(**stream_scoped_config('event_at')) }}
+{{ config(materialized='view') }}
 
--- Number every billable message in stream order (SPEC §2: event time, then message_id; stream_seq is
--- the one order every later rule uses) and classify it: its US event type (SPEC §3) or its global
--- message type (SPEC §5), by its carrier's billing model, with its own segment_count and size_kilobytes.
+-- Classify every billable message by its carrier's billing model: its US event type (SPEC §3) or its
+-- global message type (SPEC §5), with its own segment_count and size_kilobytes. A message's type
+-- depends on the message alone, not on its stream: int_messages_sequenced numbers and stores the rows.
 
 with
 
 billable as (
     select * from {{ ref('int_billable_messages') }}
-),
-
--- Daily operation: only the rows of the touched streams from their recompute_from on. Every row of
--- such a stream before recompute_from is kept as stored, and comes before every recomputed row in
--- stream order, so the recomputed rows are numbered after the kept ones. This holds because every row
--- whose billability a run can change is at or after its stream's recompute_from (int_touched_streams:
--- an arrived row, or one sharing a message_id with it); a new kind of change must lower it the same way.
-messages as (
-    {{ select_recomputed_rows('billable', 'event_at') }}
-),
-
-kept_rows as (
-    {% if recomputes_touched_streams() %}
-        select
-            stored.stream_key,
-            count(*) as kept_rows
-        from {{ this }} as stored
-        inner join {{ ref('int_touched_streams') }} as touched
-            on
-                stored.stream_key = touched.touched_stream_key
-                and stored.event_at < touched.recompute_from
-        group by stored.stream_key
-    {% else %}
-        select
-            cast(null as string) as stream_key,
-            cast(null as bigint) as kept_rows
-        where false
-    {% endif %}
-),
-
-numbered as (
-    select
-        messages.*,
-        coalesce(kept_rows.kept_rows, 0)
-        + row_number() over (partition by messages.stream_key order by messages.event_at, messages.message_id)
-            as stream_seq
-    from messages
-    left join kept_rows on messages.stream_key = kept_rows.stream_key
 ),
 
 flagged as (
@@ -58,7 +20,7 @@ flagged as (
             as has_only_rich_suggestions,
         coalesce(suggestions, '') = '' as has_no_suggestions,
         coalesce(text_bytes, 0) as text_byte_count
-    from numbered
+    from billable
 ),
 
 classified as (
@@ -90,7 +52,6 @@ classified as (
 typed as (
     select
         stream_key,
-        stream_seq,
         message_id,
         agent_id,
         carrier_id,

@@ -9,7 +9,7 @@
 
 {#- On a first or full build every stream is computed and nothing reads this list: skip the work. -#}
 {%- set stream_models_exist = execute and not flags.FULL_REFRESH and adapter.get_relation(
-    database=this.database, schema=this.schema, identifier='int_messages_classified'
+    database=this.database, schema=this.schema, identifier='int_messages_sequenced'
 ) is not none %}
 {#- The windows chosen by the previous run (not ref()s: they are built after this model). -#}
 {%- set window_tables = [] -%}

@@ -7,7 +7,7 @@
 with
 
 messages as (
-    select * from {{ ref('int_messages_classified') }}
+    select * from {{ ref('int_messages_sequenced') }}
     where billing_model = 'us'
 ),
 

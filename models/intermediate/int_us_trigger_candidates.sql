@@ -6,7 +6,7 @@
 with
 
 messages as (
-    select * from {{ ref('int_messages_classified') }}
+    select * from {{ ref('int_messages_sequenced') }}
 )
 
 select

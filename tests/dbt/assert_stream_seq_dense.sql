@@ -5,8 +5,8 @@
 
 with
 
-classified as (
-    select * from {{ ref('int_messages_classified') }}
+sequenced as (
+    select * from {{ ref('int_messages_sequenced') }}
 ),
 
 per_stream as (
@@ -15,7 +15,7 @@ per_stream as (
         count(*) as messages,
         min(stream_seq) as first_seq,
         max(stream_seq) as last_seq
-    from classified
+    from sequenced
     group by stream_key
 )
 

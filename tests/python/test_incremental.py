@@ -48,7 +48,7 @@ def stored_rows(database: Path) -> dict[str, list[tuple]]:
 
     with duckdb.connect(str(database), read_only=True) as con:
         return {table: con.sql(f"select * from {table} order by all").fetchall()
-                for table in ("int_messages_classified", "fct_billable_messages")}
+                for table in ("int_messages_sequenced", "fct_billable_messages")}
 
 
 def written_files(stdout: str) -> set[str]:

@@ -110,10 +110,10 @@ def scenario(name, desc_rule, msgs, triggers, conversations, groups, types, trig
         name + "_triggers", "int_global_conversation_triggers",
         (trig_desc or desc_rule) + " [candidate pairs: consecutive MT->MO or MO->MT of a conversational stream, "
         "the second < 24 h after the first; window 24 h from the MO]",
-    ).give("int_messages_classified", CLASSIFIED_OUT, rows).expect_rows(TRIGGERS_GL, triggers))
+    ).give("int_messages_sequenced", SEQUENCED, rows).expect_rows(TRIGGERS_GL, triggers))
     tests.append(Test(
         name, "int_global_billable_events", desc_rule, vars=V,
-    ).give("int_messages_classified", CLASSIFIED_OUT, rows)
+    ).give("int_messages_sequenced", SEQUENCED, rows)
      .give("int_global_conversations", TRIGGERS_GL, conversations)
      .expect_rows(EVENTS_OUT, event_rows(msgs, groups, types)))
 
@@ -224,7 +224,7 @@ tests.append(Test(
     "the conversation (half-open window) and billed alone as a basic_message; the conversation keeps MO3, MT1 and "
     "MO4 (1 MT, 2 MO).",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_global_conversations", TRIGGERS_GL, [P2A2_TR[0]])
  .expect_rows(EVENTS_OUT, event_rows(msgs, {"p2_mo1": None, "p2_mo2": None, "p2_mo3": "p2_mo3", "p2_mt1": "p2_mo3",
                                             "p2_mo4": "p2_mo3", "p2_mt2": "p2_mt2"},
@@ -262,7 +262,7 @@ tests.append(Test(
     "SPEC §5: an A2P conversation pairs the MO with the LATEST not-yet-conversational MT only (g1: MO 25 h after "
     "MT1 but 2 h after MT2 -> pair MT2->MO, window 24 h from the MO); a P2A conversation pairs the agent's next MT "
     "with the LATEST waiting MO (g2: MT 25 h after MO_a but 2 h after MO_b -> pair MO_b->MT).",
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .expect_rows(TRIGGERS_GL, [trig("g1", 2, "l_mt2", f"{D2} 08:00:00", f"{D2} 10:00:00", "a2p_conversation"),
                             trig("g2", 2, "l_mo_b", f"{D2} 08:00:00", f"{D2} 08:00:00", "p2a_conversation")]))
 
@@ -278,7 +278,7 @@ tests.append(Test(
     "global_non_conversational_agent_no_conversation_triggers", "int_global_conversation_triggers",
     "SPEC §5: conversations are for conversational agents only: the non-conversational stream g_nc (MT, MO, MT, MO) "
     "gives no candidate pair, while the same pattern of a conversational agent (g1) does.",
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs_nc + msgs_c])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs_nc + msgs_c])
  .expect_rows(TRIGGERS_GL, [trig("g1", 1, "cv_mt1", f"{D1} 09:00:00", f"{D1} 09:10:00", "a2p_conversation")]))
 
 tests.append(Test(
@@ -286,7 +286,7 @@ tests.append(Test(
     "SPEC §5: for a non-conversational agent (no conversations), every MT is billed alone as a basic or single "
     "message (1 MT / 0 MO) and its MOs are never billed.",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs_nc])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs_nc])
  .give("int_global_conversations", TRIGGERS_GL, [])
  .expect_rows(EVENTS_OUT, event_rows(msgs_nc, {"nc_mt1": "nc_mt1", "nc_mo1": None, "nc_mt2": "nc_mt2",
                                                "nc_mo2": None}, {})))
@@ -318,7 +318,7 @@ tests.append(Test(
     "outside it and opens the next (P2A) conversation with the agent's next MT; each conversation has its own "
     "billing_event_id, type, counts and summed size_kilobytes.",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_global_conversations", TRIGGERS_GL,
        [trig("g1", 1, "w_mt1", f"{D1} 09:00:00", f"{D1} 10:00:00", "a2p_conversation"),
         trig("g1", 4, "w_mo2", f"{D2} 10:00:00", f"{D2} 10:00:00", "p2a_conversation")])

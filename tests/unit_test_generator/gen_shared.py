@@ -160,12 +160,17 @@ def num_in(mid, direction, at, stream="s_1", kind="text", size=None):
 
 
 def num_out(r, seq):
-    o = {c: r.get(c) for c in CLASSIFIED_OUT if c in r}
+    o = {c: r.get(c) for c in SEQUENCED if c in r}
     mtype = {"MO": "p2a_rich_message", "MT": "a2p_rich_message"}[r["direction"]] if r["content_kind"] == "text" \
         else {"MO": "p2a_rich_media_message", "MT": "a2p_rich_media_message"}[r["direction"]]
     o.update({"stream_seq": seq, "message_type": mtype, "segment_count": 1 if r["content_kind"] == "text" else 0,
               "size_kilobytes": 0, "google_billing_event_id": None})
     return o
+
+
+def classified(rows):
+    """The rows as int_messages_classified gives them to int_messages_sequenced: typed, not numbered yet."""
+    return [{c: v for c, v in num_out(r, None).items() if c != "stream_seq"} for r in rows]
 
 
 rows = [
@@ -176,10 +181,10 @@ rows = [
     num_in("m0", "MO", f"{D1} 08:59:59.999999"),
 ]
 tests.append(Test(
-    "stream_order_ties_by_message_id_as_strings", "int_messages_classified",
+    "stream_order_ties_by_message_id_as_strings", "int_messages_sequenced",
     "SPEC §2: stream_seq numbers a stream in (event time, message_id) order; ties in event time are ordered by "
     "message_id compared as strings ('m10' < 'm100' < 'm9').",
-).give("int_billable_messages", CLASSIFIED_IN, rows).expect_rows(CLASSIFIED_OUT, [
+).give("int_messages_classified", CLASSIFIED_OUT, classified(rows)).expect_rows(SEQUENCED, [
     num_out(rows[4], 1), num_out(rows[1], 2), num_out(rows[2], 3), num_out(rows[0], 4), num_out(rows[3], 5)]))
 
 rows = [
@@ -191,9 +196,9 @@ rows = [
     num_in("b2", "MT", f"{D1} 09:03:00", stream="s_b"),
 ]
 tests.append(Test(
-    "stream_seq_restarts_in_every_stream", "int_messages_classified",
+    "stream_seq_restarts_in_every_stream", "int_messages_sequenced",
     "SPEC §2: stream_seq restarts at 1 in every conversation stream and follows that stream's order only.",
-).give("int_billable_messages", CLASSIFIED_IN, rows).expect_rows(CLASSIFIED_OUT, [
+).give("int_messages_classified", CLASSIFIED_OUT, classified(rows)).expect_rows(SEQUENCED, [
     num_out(rows[0], 1), num_out(rows[2], 2), num_out(rows[1], 1), num_out(rows[5], 2), num_out(rows[4], 1),
     num_out(rows[3], 2)]))
 
@@ -219,14 +224,14 @@ rows = stored[:3] + [
     num_in("c2", "MT", f"{D1} 09:20:00", stream="s_c"),
 ]
 tests.append(Test(
-    "daily_run_numbers_recomputed_rows_after_the_kept_ones", "int_messages_classified",
+    "daily_run_numbers_recomputed_rows_after_the_kept_ones", "int_messages_sequenced",
     "Daily operation: a run recomputes the rows of a touched stream from its recompute_from on (a row exactly at "
     "recompute_from included) and numbers them after the stream's rows kept as stored; untouched streams are not "
     "recomputed.",
     touched=[{"touched_stream_key": "s_a", "recompute_from": f"{D1} 09:00:00"},
              {"touched_stream_key": "s_b", "recompute_from": "1900-01-01 00:00:00"}],
-).give("int_billable_messages", CLASSIFIED_IN, rows).give("this", CLASSIFIED_OUT, stored_rows)
- .expect_rows(CLASSIFIED_OUT, [num_out(rows[5], 4), num_out(rows[3], 5), num_out(rows[4], 6),
+).give("int_messages_classified", CLASSIFIED_OUT, classified(rows)).give("this", SEQUENCED, stored_rows)
+ .expect_rows(SEQUENCED, [num_out(rows[5], 4), num_out(rows[3], 5), num_out(rows[4], 6),
                                num_out(rows[6], 1), num_out(rows[7], 2)]))
 
 write(str(ROOT) + "/models/intermediate/_unit_tests__shared.yml", HEADER, tests)

@@ -169,7 +169,7 @@ tests.append(Test(
     "SPEC §4: trigger candidates are the rich and rich-media events (MT and MO) of conversational agents on US "
     "carriers; Decision: p2a_suggested_action is not a candidate. Non-conversational agents and global carriers "
     "have none. candidate_seq numbers the candidates of a stream in stream order.",
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs]).expect_rows(CANDIDATES, exp))
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs]).expect_rows(CANDIDATES, exp))
 
 # ---------------------------------------------------------------- §4 triggers
 def cand(stream, rows):
@@ -324,7 +324,7 @@ tests.append(Test(
     "billing_event_id (salted sha256 of m03), event_type a2p_session and the session totals (2 MT, 4 MO, 3 kB, "
     "first/last time); the message at exactly the window end is billed alone.",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_us_sessions", SES, [session("s1", 3, "m03_mt_trigger", f"{D1} 09:00:00", "a2p_session")])
  .expect_rows(EVENTS_OUT, event_rows(msgs, groups, {"m03_mt_trigger": "a2p_session"})))
 
@@ -343,7 +343,7 @@ tests.append(Test(
     "is_grouped false) even when they are less than 24 h before it; the session from the MO trigger is a "
     "p2a_session.",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_us_sessions", SES, [session("s1", 3, "b03_mo_trigger", f"{D1} 09:00:00", "p2a_session")])
  .expect_rows(EVENTS_OUT, event_rows(msgs, groups, {"b03_mo_trigger": "p2a_session"})))
 
@@ -361,7 +361,7 @@ tests.append(Test(
     "SPEC §4 Decision: an event tied in time with the trigger but ordered before it by message_id (e1, e2) precedes "
     "the trigger and is billed alone; one tied but ordered after it (e4) is in the session.",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_us_sessions", SES, [session("s1", 3, "e3_mt_trigger", f"{D1} 09:00:00", "a2p_session")])
  .expect_rows(EVENTS_OUT, event_rows(msgs, groups, {"e3_mt_trigger": "a2p_session"})))
 
@@ -380,7 +380,7 @@ tests.append(Test(
     "SPEC §4: the session window is half-open: a suggested action at window end - 1 µs is covered by the session "
     "(counted in its MO total), one at exactly +24 h and any later message are billed alone.",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_us_sessions", SES, [session("s1", 1, "w1_mt_trigger", f"{D1} 09:00:00", "a2p_session")])
  .expect_rows(EVENTS_OUT, event_rows(msgs, groups, {"w1_mt_trigger": "a2p_session"})))
 
@@ -398,7 +398,7 @@ tests.append(Test(
     "SPEC §4 Decision, §6: suggested actions do not count toward a trigger but are covered by the session when "
     "inside its window; MO totals count every user event, suggested actions included (2 MT, 4 MO).",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_us_sessions", SES, [session("s1", 1, "q01_mo_trigger", f"{D1} 09:00:00", "p2a_session")])
  .expect_rows(EVENTS_OUT, event_rows(msgs, groups, {"q01_mo_trigger": "p2a_session"})))
 
@@ -422,7 +422,7 @@ tests.append(Test(
     "the first window's end and the next trigger are billed alone; a stream without a session (s2) is billed "
     "message by message.",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_us_sessions", SES, [session("s1", 1, "z01_mo_trigger", f"{D1} 09:00:00", "p2a_session"),
                                 session("s1", 6, "z06_mt_trigger", f"{D2} 10:00:00", "a2p_session")])
  .expect_rows(EVENTS_OUT, event_rows(msgs, groups, {"z01_mo_trigger": "p2a_session",
@@ -441,7 +441,7 @@ tests.append(Test(
     "SPEC §4: non-conversational agents never get sessions (none in int_us_sessions): every billable message, "
     "MT or MO, is its own billable event with 1/0 or 0/1 and its own type.",
     vars=V,
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_us_sessions", SES, [])
  .expect_rows(EVENTS_OUT, event_rows(msgs, {m.mid: m.mid for m in msgs}, {})))
 
@@ -456,7 +456,7 @@ tests.append(Test(
     "SPEC §6: billing_event_id = lower(sha256(billing_salt || '|' || first message id)), 64 lowercase hex; the salt "
     "is the var billing_salt (here overridden), so the id changes with the secret salt.",
     vars={"billing_salt": OTHER_SALT},
-).give("int_messages_classified", CLASSIFIED_OUT, [m.classified_row() for m in msgs])
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
  .give("int_us_sessions", SES, [session("s1", 2, "k2_mo", f"{D1} 09:01:00", "p2a_session")])
  .expect_rows(EVENTS_OUT, event_rows(msgs, {"k1_mt": "k1_mt", "k2_mo": "k2_mo", "k3_mt": "k2_mo"},
                                      {"k2_mo": "p2a_session"}, salt=OTHER_SALT)))

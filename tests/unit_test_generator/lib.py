@@ -174,9 +174,10 @@ def write(path, header, tests):
 CLASSIFIED_IN = ["stream_key", "message_id", "agent_id", "carrier_id", "billing_model",
                  "billing_category", "direction", "content_kind", "text", "file_size_bytes", "suggestions",
                  "event_at"]
-CLASSIFIED_OUT = ["stream_key", "stream_seq", "message_id", "agent_id", "carrier_id", "billing_model",
-                  "billing_category", "direction", "event_at", "message_type", "segment_count", "size_kilobytes",
-                  "google_billing_event_id"]
+SEQUENCED = ["stream_key", "stream_seq", "message_id", "agent_id", "carrier_id", "billing_model",
+             "billing_category", "direction", "event_at", "message_type", "segment_count", "size_kilobytes",
+             "google_billing_event_id"]
+CLASSIFIED_OUT = [c for c in SEQUENCED if c != "stream_seq"]
 CANDIDATES = ["stream_key", "stream_seq", "message_id", "direction", "event_at", "candidate_seq"]
 TRIGGERS_US = ["stream_key", "start_seq", "start_message_id", "starts_at", "window_end_at", "session_type"]
 TRIGGERS_GL = ["stream_key", "start_seq", "start_message_id", "starts_at", "window_end_at", "conversation_type"]
@@ -241,7 +242,7 @@ def event_rows(msgs, groups, event_types, salt=SALT):
 
 
 def unnumbered(rows):
-    """int_billable_messages rows are not numbered yet: int_messages_classified numbers them (stream_seq). The
+    """int_billable_messages rows are not numbered yet: int_messages_sequenced numbers them (stream_seq). The
     rows keep the stream_seq they are expected to get, which must be their stream order (event_at, message_id)."""
     for stream in {r["stream_key"] for r in rows}:
         in_stream = [r for r in rows if r["stream_key"] == stream]
