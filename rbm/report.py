@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -54,7 +55,6 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
     """The dbt command line and environment of a run: `dbt_vars` as --vars, `run_inputs` in RBM_RUN_INPUTS, or
     when too large for the environment written to `inputs_file`, named by RBM_RUN_INPUTS_FILE."""
     import json
-    import sys
 
     env = dict(os.environ, RBM_DUCKDB_PATH=str(duckdb_path()), RBM_SPARK_DIR=str(spark_dir()))
     env.pop(RUN_INPUTS_ENV, None)
@@ -130,10 +130,11 @@ def sql_literal(value: str) -> str:
 # Written beside the report files (daily operation): the manifest of report files with their
 # final/provisional status, and the log of restated files.
 SIDE_FILES = {
-    "report_files.csv": "select file_path, carrier_id, generation_date, row_count, event_count, status"
+    "report_files.csv": "select file_path, carrier_id, generation_date, row_count, event_count, status,"
+                        " events_start_on"
                         " from rpt_report_files order by file_path",
     "restatements.csv": "select restated_at, file_path, change_kind, rows_added, rows_removed, rows_changed,"
-                        " rows_before, rows_after from rpt_restatements order by restated_at, file_path",
+                        " rows_before, rows_after, status_before from rpt_restatements order by restated_at, file_path",
 }
 
 
@@ -351,9 +352,29 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
         statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
         restated = rows(
-            "select file_path, change_kind, rows_added, rows_removed, rows_changed from rpt_restatements"
-            f" where restated_at = {sql_literal(run_started.strftime('%Y-%m-%d %H:%M:%S'))}"
-            " order by file_path"
+            "select file_path, change_kind, rows_added, rows_removed, rows_changed, status_before"
+            f" from rpt_restatements where restated_at = {started} order by file_path"
+        )
+        # Bad input of this run's files, per file (README "Bad input"): a file whose every row is set aside (dates
+        # in another format, say) still ends the run with exit 0 (SPEC §7), so the summary names it.
+        loaded_per_file = dict(rows(
+            "select source_file, count(*) from ("
+            f"select source_file from stg_messages where loaded_at = {started}"
+            f" union all select source_file from stg_activity_log where loaded_at = {started}) as loaded"
+            " group by source_file"
+        ))
+        quarantined_per_file = rows(
+            "select source_file, reason, count(*), min(source_row) from quarantined_messages"
+            f" where loaded_at = {started} group by source_file, reason order by source_file, 3 desc, reason"
+        )
+        # A message_id loaded before, from another file, with other content: SPEC §7 quarantines both copies. Most
+        # likely a corrected file delivered under a new name, which corrects nothing (README "Daily operation").
+        conflicts = rows(
+            "select message_id, source_file, source_row, loaded_at from quarantined_messages"
+            " where reason = 'conflicting_duplicate_message_id' and message_id in ("
+            "select message_id from quarantined_messages where reason = 'conflicting_duplicate_message_id'"
+            f" group by message_id having max(loaded_at) = {started} and min(loaded_at) < {started})"
+            " order by message_id, loaded_at, source_file, source_row"
         )
         reconciliation = rows(
             """
@@ -401,7 +422,37 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         print(f"  {path.relative_to(output)}")
     if len(written) > SUMMARY_FILES_LISTED:  # a year of daily files would push the rest off the screen
         print(f"  ... and {len(written) - SUMMARY_FILES_LISTED} more (report_files.csv lists every file)")
-    print(f"restated by this run: {len(restated)} file(s) (log: restatements.csv)")
-    for file_path, kind, added, removed, changed in restated:
-        print(f"  {file_path}: {kind}, rows added {added}, removed {removed}, changed {changed}")
+    published = [row for row in restated if row[1] != "new_file"]
+    were_final = [row[0] for row in published if row[5] == "final"]
+    print(f"restated by this run: {len(published)} published file(s) ({len(were_final)} of them final before this "
+          f"run), {len(restated) - len(published)} new file(s) (log: restatements.csv)")
+    for file_path, kind, added, removed, changed, status_before in published:
+        print(f"  {file_path}: {kind}, rows added {added}, removed {removed}, changed {changed}"
+              + ("  (was final)" if status_before == "final" else ""))
+    if quarantined_per_file:
+        print("quarantined from this run's files (table quarantined_messages: source_file, source_row):")
+        for source_file in sorted({row[0] for row in quarantined_per_file})[:SUMMARY_FILES_LISTED]:
+            reasons = [row for row in quarantined_per_file if row[0] == source_file]
+            print(f"  {source_file}: {sum(row[2] for row in reasons)} of {loaded_per_file.get(source_file, 0)} "
+                  f"row(s): " + ", ".join(f"{reason} {count} (first at line {line})"
+                                            for _, reason, count, line in reasons))
     print("=" * 72)
+    for source_file, loaded in sorted(loaded_per_file.items()):
+        # Conflicts with rows loaded before have a warning of their own (below), with what to do instead.
+        set_aside = sum(row[2] for row in quarantined_per_file
+                        if row[0] == source_file and row[1] != "conflicting_duplicate_message_id")
+        if loaded and set_aside == loaded:
+            print(f"warning: every row of {source_file} was quarantined ({loaded} row(s)): none of it is billed. "
+                  "Check its format against the input contract (README \"Bad input\"), fix it and deliver it "
+                  "again.", file=sys.stderr)
+    if conflicts:
+        ids = sorted({row[0] for row in conflicts})
+        first = [row for row in conflicts if row[0] == ids[0]]
+        print(f"warning: {len(ids)} message_id(s) of this run's files were loaded before from another file with "
+              f"other content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
+              "SPEC §7 quarantines both copies, so neither is billed. A corrected file under a new name corrects "
+              "nothing: replace the file it corrects and run FULL_REFRESH=1 (README \"Daily operation\").",
+              file=sys.stderr)
+    if were_final:
+        print(f"warning: this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
+              "an invoice sent from them needs a correction (restatements.csv, status_before).", file=sys.stderr)

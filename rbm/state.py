@@ -217,32 +217,69 @@ def build_failed(database: Path, mark: BuildMark) -> None:
         write(database, mark.previous)
 
 
-def save(database: Path, current: dict[str, str], loaded: dict[str, int], exported: dict | None = None) -> None:
-    """The fingerprint of the run, the size of every input file the database holds (`loaded`: path -> bytes,
-    see changed_loaded_files), and once its reports are written the record of them (take_export)."""
+def save(database: Path, current: dict[str, str], loaded: dict[str, list], exported: dict | None = None) -> None:
+    """The fingerprint of the run, every input file the database holds (`loaded`: path -> [bytes, modification
+    time, SHA-256], see changed_loaded_files), and once its reports are written the record of them (take_export)."""
     saved = {"fingerprint": combined(current), "fingerprint_parts": current, "loaded_files": loaded}
     if exported is not None:
         saved["exported"] = exported
     write(database, saved)
 
 
-def loaded_file_sizes(database: Path) -> dict[str, int]:
-    """The size of every input file as the database's builds loaded it (path as delivered -> bytes)."""
+def loaded_file_records(database: Path) -> dict[str, list]:
+    """Every input file as the database's builds loaded it: path as delivered -> [bytes, modification time in
+    ns, SHA-256 of its content]. A state file written before the eleventh session holds the size alone (the
+    other two are then None)."""
     content = read(database) or {}
     loaded = content.get("loaded_files")
-    return loaded if isinstance(loaded, dict) else {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {path: (record + [None, None])[:3] if isinstance(record, list) else [record, None, None]
+            for path, record in loaded.items()}
 
 
-def file_sizes(paths: list[str]) -> dict[str, int]:
-    return {path: os.path.getsize(path) for path in paths}
+def file_stats(paths: list[str]) -> dict[str, list]:
+    """path -> [bytes, modification time in ns, None]: the content's hash is taken only when needed."""
+    stats = {path: os.stat(path) for path in paths}
+    return {path: [stat.st_size, stat.st_mtime_ns, None] for path, stat in stats.items()}
 
 
-def changed_loaded_files(database: Path, sizes: dict[str, int]) -> list[str]:
-    """The input files an earlier build loaded that have changed size since: a file is loaded once (README
-    "Daily operation"), so rows appended to it later would never be read."""
-    loaded = loaded_file_sizes(database)
-    return [f"{path} ({loaded[path]} bytes when loaded, {size} now)" for path, size in sorted(sizes.items())
-            if path in loaded and loaded[path] != size]
+def content_hash(path: str) -> str | None:
+    """SHA-256 of a file's bytes (about 1.6 s for 2.3 GB here); None when it cannot be read any more."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def changed_loaded_files(database: Path, stats: dict[str, list]) -> tuple[list[str], dict[str, list]]:
+    """The input files an earlier build loaded that have changed since: a file is loaded once (README "Daily
+    operation"), so rows appended to it or edited in it later would never be read. A different size is a change;
+    so is a different content at the same size (an edited time, say), told by the SHA-256 taken when it was
+    loaded, which is read again only when the file's modification time moved (a file copied again unchanged
+    passes). Returns the changed files (for the error) and the up-to-date records of the unchanged ones."""
+    loaded = loaded_file_records(database)
+    changed, records = [], {}
+    for path, (size, mtime_ns, _) in sorted(stats.items()):
+        if path not in loaded:
+            continue
+        loaded_size, loaded_mtime_ns, loaded_hash = loaded[path]
+        if loaded_size != size:
+            changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now)")
+            continue
+        if loaded_mtime_ns == mtime_ns and loaded_hash is not None:
+            records[path] = [size, mtime_ns, loaded_hash]
+            continue
+        now = content_hash(path)
+        if loaded_hash is not None and now != loaded_hash:
+            changed.append(f"{path} (same size, {size} bytes, but its content changed since it was loaded)")
+        else:
+            records[path] = [size, mtime_ns, now]
+    return changed, records
 
 
 def database_files_identity(database: Path) -> list | None:

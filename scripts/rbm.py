@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -219,15 +220,19 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         if left_out:
             print(f"warning: this full rebuild reads only this run's files: {len(left_out)} file(s) loaded by "
                   f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.")
-    sizes = state.file_sizes(run_inputs.delivered_files())
-    changed = [] if reason else state.changed_loaded_files(database, sizes)
+    stats = state.file_stats(run_inputs.delivered_files())
+    changed, unchanged = ([], {}) if reason else state.changed_loaded_files(database, stats)
     if changed:
         return stopped(f"{len(changed)} input file(s) changed since a run loaded them, e.g. {changed[0]}: a file "
                        "is loaded once, so what was added or changed in it would never be billed. Deliver new rows in "
-                       "a new file, or FULL_REFRESH=1 to load every file again.")
+                       "a new file. To correct rows already delivered, replace the file and run FULL_REFRESH=1 (a "
+                       "corrected copy under a new name would quarantine both copies of each changed row, SPEC §7).")
     # What the database holds once this build succeeds: every file of this run, and on an incremental run the files
-    # earlier runs loaded too.
-    loaded = sizes if reason or not database.exists() else {**state.loaded_file_sizes(database), **sizes}
+    # earlier runs loaded too. The files this build loads are hashed while dbt runs (state.changed_loaded_files).
+    kept = {} if reason or not database.exists() else {**state.loaded_file_records(database), **unchanged}
+    hashing = ThreadPoolExecutor(max_workers=1)
+    held.callback(hashing.shutdown, cancel_futures=True)
+    hashes = {path: hashing.submit(state.content_hash, path) for path in stats if path not in unchanged}
     if reason:
         print(f"full rebuild: {reason}")
         build.append("--full-refresh")
@@ -247,6 +252,7 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)
         return 1
+    loaded = {**kept, **{path: [*stats[path][:2], digest.result()] for path, digest in hashes.items()}}
     state.save(database, current, loaded)
     if args.target == "spark":  # Spark writes the same files (README "Spark")
         from rbm import spark_export

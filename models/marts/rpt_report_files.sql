@@ -82,6 +82,8 @@ select
     files.carrier_id,
     files.generation_date,
     concat(files.carrier_id, '/rbm_billable_events_', files.generation_date, '.csv') as file_path,
+    -- SPEC §6: a file of date G holds the events that start on day G - 2 (what a month's close selects by).
+    {{ format_iso_date(dbt.dateadd('day', -2, 'cast(files.generation_date as timestamp)')) }} as events_start_on,
     files.row_count,
     files.event_count,
     coalesce(newest_data.newest_event_at >= files.final_from_at, false) as is_final,

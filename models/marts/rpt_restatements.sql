@@ -1,4 +1,7 @@
-{{ config(materialized='incremental', incremental_strategy='append', full_refresh=false) }}
+{{ config(
+    materialized='incremental', incremental_strategy='append', full_refresh=false,
+    on_schema_change='append_new_columns'
+) }}
 -- depends_on: {{ ref('int_touched_streams') }}
 -- depends_on: {{ ref('fct_billable_messages') }}
 -- depends_on: {{ ref('int_agents_checked') }}
@@ -6,6 +9,10 @@
     fct_report_rows is built after this model (it depends on it). -#}
 {%- set previous = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='fct_report_rows'
+) if execute else none -%}
+{#- The previous run's file statuses (final or provisional), for status_before: built after this model too. -#}
+{%- set previous_files = adapter.get_relation(
+    database=this.database, schema=this.schema, identifier='rpt_report_files'
 ) if execute else none -%}
 
 -- Restatement log (daily operation): when a run changes a report file already published by an
@@ -159,9 +166,27 @@
         group by carrier_id, generation_date
     ),
 
+    -- A restated file that was final: an invoice may already have been sent from it (README "Daily operation").
+    statuses_before as (
+        {% if previous_files is not none %}
+            select
+                carrier_id,
+                generation_date,
+                status
+            from {{ previous_files }}
+        {% else %}
+            select
+                cast(null as string) as carrier_id,
+                cast(null as string) as generation_date,
+                cast(null as string) as status
+            where false
+        {% endif %}
+    ),
+
     per_file as (
         select
             changes_per_file.*,
+            statuses_before.status as status_before,
             coalesce(files_before.rows_before, 0) as rows_before,
             coalesce(files_before.rows_before, 0) - changes_per_file.compared_old_rows + changes_per_file.compared_new_rows
                 as rows_after
@@ -170,6 +195,10 @@
             on
                 changes_per_file.carrier_id = files_before.carrier_id
                 and changes_per_file.generation_date = files_before.generation_date
+        left join statuses_before
+            on
+                changes_per_file.carrier_id = statuses_before.carrier_id
+                and changes_per_file.generation_date = statuses_before.generation_date
     )
 
     select
@@ -183,7 +212,8 @@
         cast(rows_removed as bigint) as rows_removed,
         cast(rows_changed as bigint) as rows_changed,
         cast(rows_before as bigint) as rows_before,
-        cast(rows_after as bigint) as rows_after
+        cast(rows_after as bigint) as rows_after,
+        status_before
     from per_file
     where rows_added + rows_removed + rows_changed > 0
 
@@ -199,7 +229,8 @@
         cast(null as bigint) as rows_removed,
         cast(null as bigint) as rows_changed,
         cast(null as bigint) as rows_before,
-        cast(null as bigint) as rows_after
+        cast(null as bigint) as rows_after,
+        cast(null as string) as status_before
     where false
 
 {% endif %}

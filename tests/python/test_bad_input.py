@@ -599,7 +599,12 @@ def test_an_event_dated_in_the_future_does_not_make_files_final(tmp_path):
     run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:]
     with open(run.output / "report_files.csv", newline="", encoding="utf-8") as handle:
-        status = {row["file_path"]: row["status"] for row in csv.DictReader(handle)}
+        listed = list(csv.DictReader(handle))
+    status = {row["file_path"]: row["status"] for row in listed}
+    # Each file's events start two days before its date (SPEC §6).
+    assert {row["generation_date"]: row["events_start_on"] for row in listed} == {
+        "2025-05-13": "2025-05-11", "2025-05-14": "2025-05-12", "2025-05-15": "2025-05-13",
+        "2035-01-03": "2035-01-01"}
     assert status == {"att/rbm_billable_events_2025-05-13.csv": "final",
                       "att/rbm_billable_events_2025-05-14.csv": "provisional",
                       "att/rbm_billable_events_2025-05-15.csv": "provisional",
@@ -620,3 +625,23 @@ def test_a_line_over_the_maximum_line_size_is_a_malformed_line(tmp_path):
     quarantined = run.sql("select source_row, reason, reason_detail from quarantined_messages")
     assert [(row, reason) for row, reason, _ in quarantined] == [(3, "malformed_line")], quarantined
     assert "LINE SIZE OVER MAXIMUM" in quarantined[0][2] and "x" * 100 not in quarantined[0][2], quarantined
+
+
+def test_a_file_whose_every_row_is_quarantined_is_named_in_a_warning(tmp_path):
+    """Finance review (eleventh session): a file with its dates in another format (05/11/2025 10:00:00) ended the
+    run with exit 0 (SPEC §7: a run never fails on bad rows) and "quarantined 3" alone: no file, no line. The
+    summary now counts the quarantined rows of each file this run loaded, by reason with the first line, and a
+    file whose every row is set aside gets a warning; a good file beside it is billed and not named."""
+    bad = tmp_path / "us_dates.csv"
+    bad.write_text(HEADER + "".join(GAP_ROW.format(id=f"us-date-{n}", text="ok", n=n)
+                                    .replace(f"2025-05-11T10:0{n}:00Z", f"05/11/2025 10:0{n}:00") for n in range(3)),
+                   encoding="utf-8")
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + GAP_ROW.format(id="good-0", text="ok", n=5), encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "*.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
+    assert f"  {bad}: 3 of 3 row(s): invalid_sent_at 3 (first at line 2)\n" in run.process.stdout
+    assert str(good) not in run.process.stdout.split("quarantined from this run's files", 1)[1]
+    assert (f"warning: every row of {bad} was quarantined (3 row(s)): none of it is billed."
+            in run.process.stderr), run.process.stderr
+    assert str(good) not in run.process.stderr

@@ -78,7 +78,17 @@ def report_lines(output: Path) -> dict[str, list[str]]:
     return {path: data.decode().splitlines()[1:] for path, data in report_bytes(output).items()}
 
 
-def expected_restatements(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[dict]:
+def file_statuses(output: Path) -> dict[str, str]:
+    """Report file path -> its status (final / provisional) in the run's report_files.csv; {} before any run."""
+    manifest = output / "report_files.csv"
+    if not manifest.exists():
+        return {}
+    with open(manifest, newline="", encoding="utf-8") as handle:
+        return {row["file_path"]: row["status"] for row in csv.DictReader(handle)}
+
+
+def expected_restatements(before: dict[str, list[str]], after: dict[str, list[str]],
+                          statuses: dict[str, str]) -> list[dict]:
     """The restatement log rows of one run, recomputed from the report files themselves (README "Daily
     operation"): per file and event, the new rows that are not an exact old row and the old rows that are not an
     exact new row; as many of them as both sides have are changed, the new ones beyond are added, the old ones
@@ -105,7 +115,8 @@ def expected_restatements(before: dict[str, list[str]], after: dict[str, list[st
         if added + removed + changed:
             kind = "new_file" if rows_before == 0 else "file_removed" if rows_after == 0 else "restated"
             logged.append(dict(file_path=path, change_kind=kind, rows_added=str(added), rows_removed=str(removed),
-                               rows_changed=str(changed), rows_before=str(rows_before), rows_after=str(rows_after)))
+                               rows_changed=str(changed), rows_before=str(rows_before), rows_after=str(rows_after),
+                               status_before=statuses.get(path, "")))
     return logged
 
 
@@ -120,6 +131,7 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
     skipped_any = False
     for count, path in enumerate(files, start=1):
         published = report_lines(incremental_out) if incremental_out.exists() else {}
+        statuses = file_statuses(incremental_out)
         shutil.copy(path, landing / path.name)
         daily = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
                         "--output", str(incremental_out), db=incremental_db)
@@ -132,7 +144,7 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
         # The model's counts add up (README "Daily operation"), whatever the oracle says.
         assert all(int(row["rows_after"]) == int(row["rows_before"]) + int(row["rows_added"]) - int(row["rows_removed"])
                    for row in this_run), this_run
-        expected = expected_restatements(published, report_lines(incremental_out)) if count > 1 else []
+        expected = expected_restatements(published, report_lines(incremental_out), statuses) if count > 1 else []
         assert this_run == expected, f"restatements of load {count}"
         logged_before = logged
         # A daily run writes again exactly the files it recomputed rows of or restated (rpt_report_files), so every
@@ -160,7 +172,7 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
     again = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
                     "--output", str(incremental_out), db=incremental_db)
     assert again.returncode == 0
-    assert "restated by this run: 0 file(s)" in again.stdout
+    assert "restated by this run: 0 published file(s)" in again.stdout
     assert "written by this run 0," in again.stdout
     assert {p: p.read_bytes() for p in incremental_out.rglob("*.csv")} == before
 
@@ -173,7 +185,7 @@ def test_changed_agents_file_forces_a_full_rebuild(tmp_path, arrival_files):
     changed = tmp_path / "agents.csv"
     text = agents.read_text(encoding="utf-8")
     changed.write_text(text.replace("non_conversational", "conversational"), encoding="utf-8")
-    published = report_lines(output)
+    published, statuses = report_lines(output), file_statuses(output)
     second = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(changed), "--output", str(output),
                      db=database)
     assert second.returncode == 0
@@ -181,7 +193,7 @@ def test_changed_agents_file_forces_a_full_rebuild(tmp_path, arrival_files):
     # A full rebuild compares every published row: its restatement log matches the files it rewrote.
     with open(output / "restatements.csv", newline="") as handle:
         logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
-    assert logged and logged == expected_restatements(published, report_lines(output))
+    assert logged and logged == expected_restatements(published, report_lines(output), statuses)
     # The rebuild says which part changed (rbm/state.py FINGERPRINT_PARTS).
     salted = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(changed), "--output", str(output),
                      db=database, env={"BILLING_SALT": "another-salt"})
@@ -267,13 +279,13 @@ def two_day_session_run(tmp_path: Path, day_1: list[str], day_2: list[str]):
     arguments = ("--messages", str(landing / "*.csv"), "--agents", str(BAD_INPUT_AGENTS), "--output", str(output))
     first = run_cli(tmp_path, *arguments, db=database)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
-    published = report_lines(output)
+    published, statuses = report_lines(output), file_statuses(output)
     (landing / "messages_2025-05-12.csv").write_text("\n".join([MESSAGES_HEADER, *day_2]) + "\n", encoding="utf-8")
     second = run_cli(tmp_path, *arguments, db=database)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
     assert "full rebuild" not in second.stdout
     full_out, _ = full_build(tmp_path, landing / "*.csv", BAD_INPUT_AGENTS)
-    return published, report_lines(output), second, report_bytes(full_out), report_bytes(output)
+    return published, report_lines(output), second, report_bytes(full_out), report_bytes(output), statuses
 
 
 def test_a_file_whose_rows_only_change_order_is_written_again(tmp_path):
@@ -285,10 +297,10 @@ def test_a_file_whose_rows_only_change_order_is_written_again(tmp_path):
              session_rows("m3", "MO", "ok", 2), session_rows("m4", "MO", long_text, 3),
              session_rows("m5", "MT", "bye", 10)]
     day_2 = [session_rows("m3", "MO", "changed", 2), session_rows("m6", "MO", "ok", 5)]
-    published, after, second, full, written = two_day_session_run(tmp_path, day_1, day_2)
+    published, after, second, full, written, _ = two_day_session_run(tmp_path, day_1, day_2)
     assert published != after and sorted(published.values()) != sorted(after.values())
     assert [sorted(lines) for lines in published.values()] == [sorted(lines) for lines in after.values()]
-    assert "restated by this run: 0 file(s)" in second.stdout
+    assert "restated by this run: 0 published file(s)" in second.stdout
     assert written == full
 
 
@@ -299,13 +311,13 @@ def test_restatement_counts_add_up_when_a_late_message_starts_a_session(tmp_path
     day_1 = [session_rows("m1", "MO", "hi", 0), session_rows("m2", "MT", "hello", 1),
              session_rows("m3", "MO", "ok", 2)]
     day_2 = [session_rows("m4", "MO", "thanks", 3)]
-    published, after, _, full, written = two_day_session_run(tmp_path, day_1, day_2)
+    published, after, _, full, written, statuses = two_day_session_run(tmp_path, day_1, day_2)
     assert [len(rows) for rows in published.values()] == [3] and [len(rows) for rows in after.values()] == [4]
     with open(tmp_path / "out" / "restatements.csv", newline="") as handle:
         logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
     assert [(row["change_kind"], row["rows_added"], row["rows_removed"], row["rows_changed"], row["rows_before"],
              row["rows_after"]) for row in logged] == [("restated", "3", "2", "1", "3", "4")]
-    assert logged == expected_restatements(published, after)
+    assert logged == expected_restatements(published, after, statuses)
     assert written == full
 
 
@@ -319,15 +331,49 @@ def test_a_late_run_that_swaps_one_row_of_a_session_for_another_is_a_restatement
              session_rows("m3", "MO", "ok", 2), session_rows("m4", "MO", long_text, 3),
              session_rows("m5", "MT", "bye", 10)]
     day_2 = [session_rows("m3", "MO", "changed", 2), session_rows("m6", "MO", long_text, 5)]
-    published, after, second, full, written = two_day_session_run(tmp_path, day_1, day_2)
+    published, after, second, full, written, statuses = two_day_session_run(tmp_path, day_1, day_2)
     assert [len(rows) for rows in published.values()] == [5]
     assert sorted(published) == sorted(after) and published != after and written == full
     with open(tmp_path / "out" / "restatements.csv", newline="") as handle:
         logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
-    expected = expected_restatements(published, after)
+    expected = expected_restatements(published, after, statuses)
     assert [(e["change_kind"], e["rows_added"], e["rows_removed"], e["rows_changed"]) for e in expected] == [
         ("restated", "0", "0", "1")]
     assert logged == expected
+
+
+def test_a_corrected_copy_under_a_new_name_and_a_restated_final_file_are_warned_of(tmp_path):
+    """Finance review (eleventh session): a corrected row delivered in a new file shares its message_id with the
+    row loaded before but not its content, so SPEC §7 quarantines both copies and the message leaves the bill,
+    with exit 0 and no word of it; and the run changed a file marked final (perhaps invoiced) without saying so.
+    The run now warns of both (README "Daily operation": replace the file and run FULL_REFRESH=1), the summary
+    counts the published files restated apart from new ones, and the log says the file was final."""
+    day_1 = [session_rows("m1", "MO", "hi", 0), session_rows("m2", "MT", "hello", 1),
+             session_rows("m3", "MO", "ok", 2), session_rows("m4", "MO", "fine", 3),
+             # another user's MO two days later: att's data reaches 2025-05-13, so that file is final
+             "late,agent-0_conv@rbm.goog,+15550770002,att,MO,text,hi,,,received,2025-05-13T09:00:00Z,,false"]
+    day_2 = [session_rows("m2", "MT", "hello again", 1)]
+    published, after, second, full, written, statuses = two_day_session_run(tmp_path, day_1, day_2)
+    assert statuses["att/rbm_billable_events_2025-05-13.csv"] == "final"
+    landing = tmp_path / "landing"
+    assert (f"warning: 1 message_id(s) of this run's files were loaded before from another file with other content "
+            f"(e.g. line 2 of {landing / 'messages_2025-05-12.csv'} and line 3 of {landing / 'messages_2025-05-11.csv'})"
+            in second.stderr), second.stderr
+    assert "replace the file it corrects and run FULL_REFRESH=1" in second.stderr
+    assert "every row of" not in second.stderr  # the conflict's own warning says what to do
+    assert ("warning: this run changed 1 report file(s) that were final "
+            "(e.g. att/rbm_billable_events_2025-05-13.csv)") in second.stderr
+    assert ("restated by this run: 1 published file(s) (1 of them final before this run), 0 new file(s)"
+            in second.stdout), second.stdout
+    assert "  att/rbm_billable_events_2025-05-13.csv: restated, rows added 2, removed 3, changed 1  (was final)" \
+        in second.stdout, second.stdout
+    assert (f"  {landing / 'messages_2025-05-12.csv'}: 1 of 1 row(s): conflicting_duplicate_message_id 1 "
+            "(first at line 2)") in second.stdout
+    with open(tmp_path / "out" / "restatements.csv", newline="") as handle:
+        logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
+    assert logged == expected_restatements(published, after, statuses)
+    assert [row["status_before"] for row in logged] == ["final"]
+    assert written == full
 
 
 # Runs scripts/rbm.py with a dbt build that stops after staging: it builds stg_messages (loading the new files),
@@ -489,6 +535,36 @@ def test_rows_appended_to_a_file_already_loaded_stop_the_run(tmp_path, arrival_f
     assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
     assert report_bytes(output) == report_bytes(full_build(tmp_path, landing / "*.csv", agents)[0])
     assert run_cli(tmp_path, *arguments, db=database).returncode == 0  # sizes recorded again by the full rebuild
+
+
+def test_a_file_edited_in_place_at_the_same_size_stops_the_run(tmp_path, arrival_files):
+    """Finance review (eleventh session): one delivered_at edited in a file already loaded, at the same byte count,
+    was ignored (exit 0, the bill kept the old time), since only the size was compared. The SHA-256 taken when the
+    file was loaded now tells it, read again only when the modification time moved: the same file copied again
+    unchanged (a new modification time) passes and changes nothing."""
+    files, agents = arrival_files
+    arguments, database, output, landing = first_day_built(tmp_path, arrival_files)
+    loaded = landing / files[0].name
+    content = loaded.read_bytes()
+    published = report_bytes(output)
+    loaded.write_bytes(content)  # copied again: same bytes, a later modification time
+    later = loaded.stat().st_mtime_ns + 5 * 10**9
+    os.utime(loaded, ns=(later, later))
+    copied = run_cli(tmp_path, *arguments, db=database)
+    assert copied.returncode == 0, copied.stdout[-2000:] + copied.stderr[-2000:]
+    assert report_bytes(output) == published
+    text = content.decode("utf-8")
+    row = next(r for r in csv.DictReader(text.splitlines()) if r["delivered_at"][11:13] < "20")
+    was = row["delivered_at"]  # three hours later, written with as many bytes
+    now = was[:11] + f"{int(was[11:13]) + 3:02d}" + was[13:]
+    loaded.write_bytes(text.replace(was, now, 1).encode("utf-8"))
+    assert len(loaded.read_bytes()) == len(content)
+    os.utime(loaded, ns=(later + 10**9, later + 10**9))
+    stopped = run_cli(tmp_path, *arguments, db=database)
+    assert stopped.returncode == 2, stopped.stdout[-2000:] + stopped.stderr[-2000:]
+    assert "same size" in stopped.stderr and files[0].name in stopped.stderr, stopped.stderr
+    assert "FULL_REFRESH=1" in stopped.stderr
+    assert report_bytes(output) == published
 
 
 def test_a_full_rebuild_leaves_out_files_still_there_with_a_warning(tmp_path, arrival_files):
