@@ -69,6 +69,9 @@ def expand(pattern: str, what: str) -> list[str]:
         return []
     matches = sorted({str(Path(p).resolve()) for p in glob.glob(pattern, recursive=True) if Path(p).is_file()})
     if not matches:
+        folder = Path(pattern).parent
+        if not glob.has_magic(str(folder)) and not folder.is_dir():
+            raise InputError(f"{what}: no file matches {pattern!r}: the folder {str(folder)!r} does not exist")
         raise InputError(f"{what}: no file matches {pattern!r}")
     return matches
 
@@ -274,7 +277,8 @@ def check_columns(path: str, found: list[str], expected: list[str], contract: st
         problems.append("unexpected column(s): " + ", ".join(extra))
     separated = list(dict.fromkeys(filter(None, map(_other_delimiter, extra))))
     if separated:
-        problems.append("the fields seem to be separated by " + " or ".join(map(repr, separated)))
+        problems.append("the fields seem to be separated by " + " or ".join(map(repr, separated))
+                        + ("" if contract == "activity log" else ": save the file comma-separated, in UTF-8"))
     if empty:
         problems.append(f"an empty column name (field {', '.join(empty)}; does every line end with a delimiter?)")
     if not problems:

@@ -367,6 +367,9 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             "select source_file, reason, count(*), min(source_row) from quarantined_messages"
             f" where loaded_at = {started} group by source_file, reason order by source_file, 3 desc, reason"
         )
+        duplicates_per_file = rows(
+            "select source_file, sum(input_rows), sum(exact_duplicate_rows) from audit_conservation group by 1"
+        )
         # A message_id loaded before, from another file, with other content: SPEC §7 quarantines both copies. Most
         # likely a corrected file delivered under a new name, which corrects nothing (README "Daily operation").
         conflicts = rows(
@@ -445,6 +448,10 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             print(f"warning: every row of {source_file} was quarantined ({loaded} row(s)): none of it is billed. "
                   "Check its format against the input contract (README \"Bad input\"), fix it and deliver it "
                   "again.", file=sys.stderr)
+    for source_file, input_count, duplicate_count in sorted(duplicates_per_file):
+        if source_file in loaded_per_file and input_count and duplicate_count == input_count:
+            print(f"warning: every row of {source_file} repeats a row loaded before ({input_count} exact duplicate(s), "
+                  "counted once): nothing in it was billed again. Was it delivered twice?", file=sys.stderr)
     if conflicts:
         ids = sorted({row[0] for row in conflicts})
         first = [row for row in conflicts if row[0] == ids[0]]

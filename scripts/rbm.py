@@ -181,7 +181,8 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         # the other database's previous run that this one does not write are removed. Said aloud: two databases
         # sharing one OUTPUT (say, one per carrier) would replace each other's reports (README "Daily operation").
         print(f"warning: OUTPUT {output} held the reports of another database, {owner}: this run replaces them "
-              "with its own (one OUTPUT per database; one database can hold several carriers).")
+              "with its own, report_files.csv and the restatement log restatements.csv included (copy that log "
+              "first to keep it; one OUTPUT per database; one database can hold several carriers).")
     dbt_vars = {}  # the inputs go in the environment (rbm/report.py dbt_command)
     salt = os.environ.get("BILLING_SALT", "")
     if salt:
@@ -220,6 +221,13 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         if left_out:
             print(f"warning: this full rebuild reads only this run's files: {len(left_out)} file(s) loaded by "
                   f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.")
+    elif not reason and args.target == "duckdb":
+        # Finance review: a file taken out of the glob was silently still billed (a file is loaded once).
+        left_out = sorted(report.loaded_files() - set(run_inputs.delivered_files()))
+        if left_out:
+            print(f"note: {len(left_out)} file(s) loaded by earlier runs are not among this run's inputs (e.g. "
+                  f"{left_out[0]}): their rows stay in the bills. To take a file's rows out of the bills, rebuild "
+                  "without it: FULL_REFRESH=1.")
     stats = state.file_stats(run_inputs.delivered_files())
     changed, unchanged = ([], {}) if reason else state.changed_loaded_files(database, stats)
     if changed:

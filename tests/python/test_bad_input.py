@@ -371,7 +371,12 @@ def _gzip_named_csv(tmp: Path):
 def _semicolons(tmp: Path):
     path = tmp / "messages.csv"
     path.write_text((FIXTURE / "good/messages.csv").read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
-    return path, FIXTURE / "good/agents.csv", path, r"missing column"
+    return path, FIXTURE / "good/agents.csv", path, r"separated by ';': save the file comma-separated, in UTF-8"
+
+
+def _folder_missing(tmp: Path):
+    path = tmp / "no_such_folder" / "messages_*.csv"
+    return path, FIXTURE / "good/agents.csv", path, r"no file matches .*: the folder '.*no_such_folder' does not exist"
 
 
 def _agents_missing_column(tmp: Path):
@@ -394,8 +399,8 @@ def _one_bad_file_in_a_glob(tmp: Path):
 
 
 UNUSABLE = {f.__name__.lstrip("_"): f for f in (
-    _missing_column, _wrong_order, _empty, _nonexistent, _non_utf8_header, _gzip_named_csv, _semicolons,
-    _agents_missing_column, _agents_misspelled_header, _one_bad_file_in_a_glob)}
+    _missing_column, _wrong_order, _empty, _nonexistent, _folder_missing, _non_utf8_header, _gzip_named_csv,
+    _semicolons, _agents_missing_column, _agents_misspelled_header, _one_bad_file_in_a_glob)}
 
 
 @pytest.mark.parametrize("case", UNUSABLE)
@@ -640,6 +645,14 @@ def test_a_file_whose_every_row_is_quarantined_is_named_in_a_warning(tmp_path):
     good.write_text(HEADER + GAP_ROW.format(id="good-0", text="ok", n=5), encoding="utf-8")
     run = start_run(tmp_path, str(tmp_path / "*.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
+    # The good file delivered again under another name (exact duplicates, counted once): said, not billed twice.
+    again = tmp_path / "good_resend.csv"
+    shutil.copy(good, again)
+    resent = start_run(tmp_path, str(tmp_path / "*.csv"), str(FIXTURE / "good/agents.csv"))
+    assert resent.process.returncode == 0, resent.process.stdout[-2000:] + resent.process.stderr[-2000:]
+    assert (f"warning: every row of {again} repeats a row loaded before (1 exact duplicate(s), counted once): "
+            "nothing in it was billed again.") in resent.process.stderr, resent.process.stderr
+    assert "every row of" not in resent.process.stderr.replace(f"every row of {again} repeats", "")
     assert f"  {bad}: 3 of 3 row(s): invalid_sent_at 3 (first at line 2)\n" in run.process.stdout
     assert str(good) not in run.process.stdout.split("quarantined from this run's files", 1)[1]
     assert (f"warning: every row of {bad} was quarantined (3 row(s)): none of it is billed."

@@ -567,6 +567,20 @@ def test_a_file_edited_in_place_at_the_same_size_stops_the_run(tmp_path, arrival
     assert report_bytes(output) == published
 
 
+def test_a_daily_run_without_a_file_loaded_before_says_its_rows_stay_billed(tmp_path, arrival_files):
+    """Finance review (eleventh session): a file taken out of the run's inputs (moved out of the glob) stays
+    billed, since a file is loaded once; the run said nothing. It now notes it, and how to take the rows out."""
+    files, agents = arrival_files
+    database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
+    assert run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(agents), "--output", str(output),
+                   db=database).returncode == 0
+    second = run_cli(tmp_path, "--messages", str(files[1]), "--agents", str(agents), "--output", str(output),
+                     db=database)
+    assert second.returncode == 0 and "full rebuild" not in second.stdout, second.stdout[-2000:]
+    assert (f"note: 1 file(s) loaded by earlier runs are not among this run's inputs (e.g. {files[0]}): their rows "
+            "stay in the bills.") in second.stdout, second.stdout[-3000:]
+
+
 def test_a_full_rebuild_leaves_out_files_still_there_with_a_warning(tmp_path, arrival_files):
     """`make run` (the demo data), then `make run MESSAGES=… AGENTS=…` on the same database: the agents changed, so
     the run rebuilds in full from the user's files, as it always did; the demo file, still where it was, is left
