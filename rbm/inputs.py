@@ -70,7 +70,7 @@ def expand(pattern: str, what: str) -> list[str]:
     matches = sorted({str(Path(p).resolve()) for p in glob.glob(pattern, recursive=True) if Path(p).is_file()})
     if not matches:
         folder = Path(pattern).parent
-        if not glob.has_magic(str(folder)) and not folder.is_dir():
+        if not any(character in str(folder) for character in "*?[") and not folder.exists():
             raise InputError(f"{what}: no file matches {pattern!r}: the folder {str(folder)!r} does not exist")
         raise InputError(f"{what}: no file matches {pattern!r}")
     return matches

@@ -355,28 +355,38 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             "select file_path, change_kind, rows_added, rows_removed, rows_changed, status_before"
             f" from rpt_restatements where restated_at = {started} order by file_path"
         )
-        # Bad input of this run's files, per file (README "Bad input"): a file whose every row is set aside (dates
-        # in another format, say) still ends the run with exit 0 (SPEC §7), so the summary names it.
-        loaded_per_file = dict(rows(
-            "select source_file, count(*) from ("
+        # Bad input of this run's files, per file (README "Bad input"): a file of which nothing is billed (dates in
+        # another format, say) still ends the run with exit 0 (SPEC §7), so the summary names it. The counts are
+        # the audit's (a file is loaded once; an activity log's receipts are rows of it too).
+        this_run_files = {path for (path,) in rows(
+            "select distinct source_file from ("
             f"select source_file from stg_messages where loaded_at = {started}"
             f" union all select source_file from stg_activity_log where loaded_at = {started}) as loaded"
+        )}
+        audited = {path: (audited_rows, billed, quarantined) for path, audited_rows, billed, quarantined in rows(
+            "select source_file, sum(input_rows), sum(billed_rows), sum(quarantined_rows) from audit_conservation"
             " group by source_file"
-        ))
-        quarantined_per_file = rows(
+        ) if path in this_run_files}
+        quarantined_per_file = [row for row in rows(
             "select source_file, reason, count(*), min(source_row) from quarantined_messages"
-            f" where loaded_at = {started} group by source_file, reason order by source_file, 3 desc, reason"
-        )
-        duplicates_per_file = rows(
-            "select source_file, sum(input_rows), sum(exact_duplicate_rows) from audit_conservation group by 1"
-        )
-        # A message_id loaded before, from another file, with other content: SPEC §7 quarantines both copies. Most
-        # likely a corrected file delivered under a new name, which corrects nothing (README "Daily operation").
+            " group by source_file, reason order by source_file, 3 desc, reason"
+        ) if row[0] in this_run_files]
+        # Rows of this run's files with an exact copy elsewhere (counted once, whichever copy: int_messages_rejected
+        # marks the later one in file-name order, not in load order).
+        copied_per_file = dict(rows(
+            "select staged.source_file, count(*) from stg_messages as staged"
+            " inner join (select distinct message_id from int_messages_rejected where is_exact_duplicate) as copies"
+            f" on staged.message_id = copies.message_id where staged.loaded_at = {started}"
+            " group by staged.source_file"
+        ))
+        # A message_id of this run's files loaded before, from another file, with other content: SPEC §7 quarantines
+        # every copy (the earlier one may keep a reason of its own, a bad time say). Most likely a corrected file
+        # delivered under a new name, which corrects nothing (README "Daily operation").
         conflicts = rows(
             "select message_id, source_file, source_row, loaded_at from quarantined_messages"
-            " where reason = 'conflicting_duplicate_message_id' and message_id in ("
-            "select message_id from quarantined_messages where reason = 'conflicting_duplicate_message_id'"
-            f" group by message_id having max(loaded_at) = {started} and min(loaded_at) < {started})"
+            " where message_id in (select message_id from quarantined_messages where message_id is not null"
+            " group by message_id having max(case when reason = 'conflicting_duplicate_message_id'"
+            f" and loaded_at = {started} then 1 else 0 end) = 1 and min(loaded_at) < {started})"
             " order by message_id, loaded_at, source_file, source_row"
         )
         reconciliation = rows(
@@ -432,34 +442,40 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     for file_path, kind, added, removed, changed, status_before in published:
         print(f"  {file_path}: {kind}, rows added {added}, removed {removed}, changed {changed}"
               + ("  (was final)" if status_before == "final" else ""))
-    if quarantined_per_file:
+    quarantined_files = sorted({row[0] for row in quarantined_per_file})
+    if quarantined_files:
         print("quarantined from this run's files (table quarantined_messages: source_file, source_row):")
-        for source_file in sorted({row[0] for row in quarantined_per_file})[:SUMMARY_FILES_LISTED]:
+        for source_file in quarantined_files[:SUMMARY_FILES_LISTED]:
             reasons = [row for row in quarantined_per_file if row[0] == source_file]
-            print(f"  {source_file}: {sum(row[2] for row in reasons)} of {loaded_per_file.get(source_file, 0)} "
+            print(f"  {source_file}: {sum(row[2] for row in reasons)} of {audited.get(source_file, (0,))[0]} "
                   f"row(s): " + ", ".join(f"{reason} {count} (first at line {line})"
                                             for _, reason, count, line in reasons))
+        if len(quarantined_files) > SUMMARY_FILES_LISTED:
+            print(f"  ... and {len(quarantined_files) - SUMMARY_FILES_LISTED} more file(s)")
     print("=" * 72)
-    for source_file, loaded in sorted(loaded_per_file.items()):
-        # Conflicts with rows loaded before have a warning of their own (below), with what to do instead.
-        set_aside = sum(row[2] for row in quarantined_per_file
-                        if row[0] == source_file and row[1] != "conflicting_duplicate_message_id")
-        if loaded and set_aside == loaded:
-            print(f"warning: every row of {source_file} was quarantined ({loaded} row(s)): none of it is billed. "
-                  "Check its format against the input contract (README \"Bad input\"), fix it and deliver it "
-                  "again.", file=sys.stderr)
-    for source_file, input_count, duplicate_count in sorted(duplicates_per_file):
-        if source_file in loaded_per_file and input_count and duplicate_count == input_count:
-            print(f"warning: every row of {source_file} repeats a row loaded before ({input_count} exact duplicate(s), "
-                  "counted once): nothing in it was billed again. Was it delivered twice?", file=sys.stderr)
+    conflicting_files = {row[1] for row in conflicts}
+    for source_file, (audited_rows, billed, quarantined) in sorted(audited.items()):
+        reasons = [row for row in quarantined_per_file if row[0] == source_file]
+        if billed or not quarantined:
+            continue
+        if source_file in conflicting_files and {row[1] for row in reasons} == {"conflicting_duplicate_message_id"}:
+            continue  # the conflict's own warning (below) says what to do
+        print(f"warning: nothing in {source_file} was billed: {quarantined} of its {audited_rows} row(s) were "
+              "quarantined (" + ", ".join(f"{reason} {count}" for _, reason, count, _ in reasons) + "). Fix the "
+              "file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a new name would "
+              "conflict with these rows, SPEC §7; README \"Daily operation\").", file=sys.stderr)
+    for source_file, copied in sorted(copied_per_file.items()):
+        if copied == audited.get(source_file, (0,))[0]:
+            print(f"warning: every row of {source_file} has an exact copy in another file ({copied} row(s), "
+                  "counted once): nothing was billed twice. Was it delivered twice?", file=sys.stderr)
     if conflicts:
         ids = sorted({row[0] for row in conflicts})
         first = [row for row in conflicts if row[0] == ids[0]]
         print(f"warning: {len(ids)} message_id(s) of this run's files were loaded before from another file with "
               f"other content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
-              "SPEC §7 quarantines both copies, so neither is billed. A corrected file under a new name corrects "
-              "nothing: replace the file it corrects and run FULL_REFRESH=1 (README \"Daily operation\").",
-              file=sys.stderr)
+              "SPEC §7 quarantines every copy, so none is billed. A corrected file under a new name corrects "
+              "nothing: replace the file it corrects (same name) and run FULL_REFRESH=1 (README \"Daily "
+              "operation\").", file=sys.stderr)
     if were_final:
         print(f"warning: this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
               "an invoice sent from them needs a correction (restatements.csv, status_before).", file=sys.stderr)

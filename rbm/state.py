@@ -228,7 +228,7 @@ def save(database: Path, current: dict[str, str], loaded: dict[str, list], expor
 
 def loaded_file_records(database: Path) -> dict[str, list]:
     """Every input file as the database's builds loaded it: path as delivered -> [bytes, modification time in
-    ns, SHA-256 of its content]. A state file written before the eleventh session holds the size alone (the
+    ns, SHA-256 of its content]. A state file written before 2026-11-30 holds the size alone (the
     other two are then None)."""
     content = read(database) or {}
     loaded = content.get("loaded_files")
@@ -244,14 +244,19 @@ def file_stats(paths: list[str]) -> dict[str, list]:
     return {path: [stat.st_size, stat.st_mtime_ns, None] for path, stat in stats.items()}
 
 
-def content_hash(path: str) -> str | None:
-    """SHA-256 of a file's bytes (about 1.6 s for 2.3 GB here); None when it cannot be read any more."""
+def content_hash(path: str, stat: list | None = None) -> str | None:
+    """SHA-256 of a file's bytes (about 1.6 s for 2.3 GB here); None when it cannot be read any more, or when it
+    changed while being read: no longer the `stat` ([bytes, modification time]) it had when the run began, so
+    perhaps not what the build loaded (the next run then cannot tell a same-size edit, as with no hash)."""
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as handle:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
+        after = os.stat(path)
     except OSError:
+        return None
+    if stat is not None and [after.st_size, after.st_mtime_ns] != list(stat[:2]):
         return None
     return digest.hexdigest()
 
@@ -274,8 +279,8 @@ def changed_loaded_files(database: Path, stats: dict[str, list]) -> tuple[list[s
         if loaded_mtime_ns == mtime_ns and loaded_hash is not None:
             records[path] = [size, mtime_ns, loaded_hash]
             continue
-        now = content_hash(path)
-        if loaded_hash is not None and now != loaded_hash:
+        now = content_hash(path, [size, mtime_ns])
+        if loaded_hash is not None and now is not None and now != loaded_hash:
             changed.append(f"{path} (same size, {size} bytes, but its content changed since it was loaded)")
         else:
             records[path] = [size, mtime_ns, now]

@@ -11,6 +11,16 @@
 {%- set stream_models_exist = execute and not flags.FULL_REFRESH and adapter.get_relation(
     database=this.database, schema=this.schema, identifier='int_messages_sequenced'
 ) is not none %}
+{#- A database built before int_messages_sequenced existed (2026-11-30) holds the other stream models: an
+    incremental build would number every row again but recompute no stream, and bill nothing new. -#}
+{%- if execute and not flags.FULL_REFRESH and not stream_models_exist and adapter.get_relation(
+    database=this.database, schema=this.schema, identifier='fct_report_rows'
+) is not none -%}
+    {{ exceptions.raise_compiler_error(
+        "This database was built by an earlier version of rbm-billing (it has no int_messages_sequenced): "
+        ~ "rebuild it once with `dbt build --full-refresh` (make run does so by itself when the code changed)."
+    ) }}
+{%- endif %}
 {#- The windows chosen by the previous run (not ref()s: they are built after this model). -#}
 {%- set window_tables = [] -%}
 {%- if stream_models_exist -%}

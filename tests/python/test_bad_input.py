@@ -636,25 +636,33 @@ def test_a_file_whose_every_row_is_quarantined_is_named_in_a_warning(tmp_path):
     """Finance review (eleventh session): a file with its dates in another format (05/11/2025 10:00:00) ended the
     run with exit 0 (SPEC §7: a run never fails on bad rows) and "quarantined 3" alone: no file, no line. The
     summary now counts the quarantined rows of each file this run loaded, by reason with the first line, and a
-    file whose every row is set aside gets a warning; a good file beside it is billed and not named."""
+    file of which nothing is billed gets a warning; a good file beside it is billed and not named. Then the next
+    day, a fixed copy under a new name (which conflicts with the bad rows: every copy is quarantined) and the good
+    file delivered again under a name that sorts first (whose rows then count, the old ones being the copies):
+    each gets its warning, and nothing is billed twice."""
     bad = tmp_path / "us_dates.csv"
-    bad.write_text(HEADER + "".join(GAP_ROW.format(id=f"us-date-{n}", text="ok", n=n)
-                                    .replace(f"2025-05-11T10:0{n}:00Z", f"05/11/2025 10:0{n}:00") for n in range(3)),
-                   encoding="utf-8")
+    bad_rows = [GAP_ROW.format(id=f"us-date-{n}", text="ok", n=n) for n in range(3)]
+    bad.write_text(HEADER + "".join(row.replace(f"2025-05-11T10:0{n}:00Z", f"05/11/2025 10:0{n}:00")
+                                    for n, row in enumerate(bad_rows)), encoding="utf-8")
     good = tmp_path / "good.csv"
     good.write_text(HEADER + GAP_ROW.format(id="good-0", text="ok", n=5), encoding="utf-8")
     run = start_run(tmp_path, str(tmp_path / "*.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
-    # The good file delivered again under another name (exact duplicates, counted once): said, not billed twice.
-    again = tmp_path / "good_resend.csv"
-    shutil.copy(good, again)
-    resent = start_run(tmp_path, str(tmp_path / "*.csv"), str(FIXTURE / "good/agents.csv"))
-    assert resent.process.returncode == 0, resent.process.stdout[-2000:] + resent.process.stderr[-2000:]
-    assert (f"warning: every row of {again} repeats a row loaded before (1 exact duplicate(s), counted once): "
-            "nothing in it was billed again.") in resent.process.stderr, resent.process.stderr
-    assert "every row of" not in resent.process.stderr.replace(f"every row of {again} repeats", "")
     assert f"  {bad}: 3 of 3 row(s): invalid_sent_at 3 (first at line 2)\n" in run.process.stdout
     assert str(good) not in run.process.stdout.split("quarantined from this run's files", 1)[1]
-    assert (f"warning: every row of {bad} was quarantined (3 row(s)): none of it is billed."
-            in run.process.stderr), run.process.stderr
+    assert (f"warning: nothing in {bad} was billed: 3 of its 3 row(s) were quarantined (invalid_sent_at 3). Fix "
+            "the file where it is, under its own name, and run FULL_REFRESH=1") in run.process.stderr
     assert str(good) not in run.process.stderr
+
+    fixed, again = tmp_path / "us_dates_fixed.csv", tmp_path / "a_good_copy.csv"
+    fixed.write_text(HEADER + "".join(bad_rows), encoding="utf-8")
+    shutil.copy(good, again)
+    next_day = start_run(tmp_path, str(tmp_path / "*.csv"), str(FIXTURE / "good/agents.csv"))
+    stderr = next_day.process.stderr
+    assert next_day.process.returncode == 0, next_day.process.stdout[-2000:] + stderr[-2000:]
+    assert (f"warning: 3 message_id(s) of this run's files were loaded before from another file with other content "
+            f"(e.g. line 2 of {fixed} and line 2 of {bad})") in stderr, stderr
+    assert f"nothing in {fixed}" not in stderr  # the conflict's warning says what to do
+    assert (f"warning: every row of {again} has an exact copy in another file (1 row(s), counted once): nothing "
+            "was billed twice.") in stderr, stderr
+    assert next_day.sql("select message_id, count(*) from fct_billable_messages group by 1") == [("good-0", 1)]

@@ -359,8 +359,8 @@ def test_a_corrected_copy_under_a_new_name_and_a_restated_final_file_are_warned_
     assert (f"warning: 1 message_id(s) of this run's files were loaded before from another file with other content "
             f"(e.g. line 2 of {landing / 'messages_2025-05-12.csv'} and line 3 of {landing / 'messages_2025-05-11.csv'})"
             in second.stderr), second.stderr
-    assert "replace the file it corrects and run FULL_REFRESH=1" in second.stderr
-    assert "every row of" not in second.stderr  # the conflict's own warning says what to do
+    assert "replace the file it corrects (same name) and run FULL_REFRESH=1" in second.stderr
+    assert "nothing in" not in second.stderr  # the conflict's own warning says what to do
     assert ("warning: this run changed 1 report file(s) that were final "
             "(e.g. att/rbm_billable_events_2025-05-13.csv)") in second.stderr
     assert ("restated by this run: 1 published file(s) (1 of them final before this run), 0 new file(s)"
@@ -579,6 +579,24 @@ def test_a_daily_run_without_a_file_loaded_before_says_its_rows_stay_billed(tmp_
     assert second.returncode == 0 and "full rebuild" not in second.stdout, second.stdout[-2000:]
     assert (f"note: 1 file(s) loaded by earlier runs are not among this run's inputs (e.g. {files[0]}): their rows "
             "stay in the bills.") in second.stdout, second.stdout[-3000:]
+
+
+def test_a_restatement_log_without_status_before_gets_the_column(tmp_path, arrival_files):
+    """rpt_restatements is never rebuilt (full_refresh=false): a log written before status_before existed
+    (2026-11-30) gets the column on the next run (on_schema_change='append_new_columns'), empty in its old rows."""
+    import duckdb
+
+    arguments, database, output = second_day_landed(tmp_path, arrival_files)
+    with duckdb.connect(str(database)) as con:
+        con.execute("insert into rpt_restatements values ('att', '2000-01-01', 'old.csv', timestamp '2000-01-01',"
+                    " 'restated', 1, 0, 0, 1, 2, null)")
+        con.execute("alter table rpt_restatements drop column status_before")
+    done = run_cli(tmp_path, *arguments, db=database)
+    assert done.returncode == 0 and "full rebuild" not in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    with open(output / "restatements.csv", newline="") as handle:
+        logged = list(csv.DictReader(handle))
+    assert logged[0]["file_path"] == "old.csv" and logged[0]["status_before"] == ""
+    assert len(logged) > 1 and {row["status_before"] for row in logged[1:]} <= {"final", "provisional", ""}
 
 
 def test_a_full_rebuild_leaves_out_files_still_there_with_a_warning(tmp_path, arrival_files):
