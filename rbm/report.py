@@ -355,6 +355,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             "select file_path, change_kind, rows_added, rows_removed, rows_changed, status_before"
             f" from rpt_restatements where restated_at = {started} order by file_path"
         )
+        # A new file that is final at once: late rows opened a file for a period already closed (review).
+        final_now = {path for (path,) in rows("select file_path from rpt_report_files where status = 'final'")}
         # Bad input of this run's files, per file (README "Bad input"): a file of which nothing is billed (dates in
         # another format, say) still ends the run with exit 0 (SPEC §7), so the summary names it. The counts are
         # the audit's (a file is loaded once; an activity log's receipts are rows of it too).
@@ -479,3 +481,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     if were_final:
         print(f"warning: this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
               "an invoice sent from them needs a correction (restatements.csv, status_before).", file=sys.stderr)
+    late_files = [row[0] for row in restated if row[1] == "new_file" and row[0] in final_now]
+    if late_files:
+        print(f"warning: this run wrote {len(late_files)} new report file(s) for a period already final (e.g. "
+              f"{late_files[0]}): late rows opened them; an invoice of that period may need them.", file=sys.stderr)

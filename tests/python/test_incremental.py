@@ -352,7 +352,9 @@ def test_a_corrected_copy_under_a_new_name_and_a_restated_final_file_are_warned_
              session_rows("m3", "MO", "ok", 2), session_rows("m4", "MO", "fine", 3),
              # another user's MO two days later: att's data reaches 2025-05-13, so that file is final
              "late,agent-0_conv@rbm.goog,+15550770002,att,MO,text,hi,,,received,2025-05-13T09:00:00Z,,false"]
-    day_2 = [session_rows("m2", "MT", "hello again", 1)]
+    day_2 = [session_rows("m2", "MT", "hello again", 1),
+             # a row two days late opens a file (2025-05-11) of a period already final
+             "early,agent-0_conv@rbm.goog,+15550770003,att,MO,text,hi,,,received,2025-05-09T09:00:00Z,,false"]
     published, after, second, full, written, statuses = two_day_session_run(tmp_path, day_1, day_2)
     assert statuses["att/rbm_billable_events_2025-05-13.csv"] == "final"
     landing = tmp_path / "landing"
@@ -363,16 +365,19 @@ def test_a_corrected_copy_under_a_new_name_and_a_restated_final_file_are_warned_
     assert "nothing in" not in second.stderr  # the conflict's own warning says what to do
     assert ("warning: this run changed 1 report file(s) that were final "
             "(e.g. att/rbm_billable_events_2025-05-13.csv)") in second.stderr
-    assert ("restated by this run: 1 published file(s) (1 of them final before this run), 0 new file(s)"
+    assert ("restated by this run: 1 published file(s) (1 of them final before this run), 1 new file(s)"
             in second.stdout), second.stdout
+    assert ("warning: this run wrote 1 new report file(s) for a period already final (e.g. "
+            "att/rbm_billable_events_2025-05-11.csv)") in second.stderr, second.stderr
     assert "  att/rbm_billable_events_2025-05-13.csv: restated, rows added 2, removed 3, changed 1  (was final)" \
         in second.stdout, second.stdout
-    assert (f"  {landing / 'messages_2025-05-12.csv'}: 1 of 1 row(s): conflicting_duplicate_message_id 1 "
+    assert (f"  {landing / 'messages_2025-05-12.csv'}: 1 of 2 row(s): conflicting_duplicate_message_id 1 "
             "(first at line 2)") in second.stdout
     with open(tmp_path / "out" / "restatements.csv", newline="") as handle:
         logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
     assert logged == expected_restatements(published, after, statuses)
-    assert [row["status_before"] for row in logged] == ["final"]
+    assert [(row["file_path"], row["status_before"]) for row in logged] == [
+        ("att/rbm_billable_events_2025-05-11.csv", ""), ("att/rbm_billable_events_2025-05-13.csv", "final")]
     assert written == full
 
 
