@@ -323,11 +323,12 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # The counts are the database's (every file loaded so far); what this run added is said apart.
         started = sql_literal(run_started.strftime('%Y-%m-%d %H:%M:%S'))
         database_files = rows("select count(distinct source_file) from audit_conservation")[0][0]
-        loaded_rows, loaded_files = rows(
-            "select count(*), count(distinct source_file) from ("
+        loaded_per_file = dict(rows(
+            "select source_file, count(*) from ("
             f"select source_file from stg_messages where loaded_at = {started}"
             f" union all select source_file from stg_activity_log where loaded_at = {started}) as loaded"
-        )[0]
+            " group by source_file"
+        ))
         outcome = dict(zip(["billed", "not_billable", "quarantined", "exact_duplicate"], totals[1:5]))
         not_billable = list(zip(AUDITED_NOT_BILLABLE_REASONS, totals[5:]))
         if run_inputs.activity:
@@ -351,28 +352,29 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         quarantined_agents = rows("select reason, count(*) from quarantined_agents group by 1 order by 2 desc, 1")
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
         statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
+        # With the file's status now: a new file that is final at once was opened by late rows for a period
+        # already closed.
         restated = rows(
-            "select file_path, change_kind, rows_added, rows_removed, rows_changed, status_before"
-            f" from rpt_restatements where restated_at = {started} order by file_path"
+            "select restated.file_path, restated.change_kind, restated.rows_added, restated.rows_removed,"
+            " restated.rows_changed, restated.status_before, files.status"
+            " from rpt_restatements as restated left join rpt_report_files as files"
+            " on restated.file_path = files.file_path"
+            f" where restated.restated_at = {started} order by restated.file_path"
         )
-        # A new file that is final at once: late rows opened a file for a period already closed (review).
-        final_now = {path for (path,) in rows("select file_path from rpt_report_files where status = 'final'")}
         # Bad input of this run's files, per file (README "Bad input"): a file of which nothing is billed (dates in
         # another format, say) still ends the run with exit 0 (SPEC §7), so the summary names it. The counts are
         # the audit's (a file is loaded once; an activity log's receipts are rows of it too).
-        this_run_files = {path for (path,) in rows(
-            "select distinct source_file from ("
-            f"select source_file from stg_messages where loaded_at = {started}"
-            f" union all select source_file from stg_activity_log where loaded_at = {started}) as loaded"
-        )}
         audited = {path: (audited_rows, billed, quarantined) for path, audited_rows, billed, quarantined in rows(
             "select source_file, sum(input_rows), sum(billed_rows), sum(quarantined_rows) from audit_conservation"
             " group by source_file"
-        ) if path in this_run_files}
-        quarantined_per_file = [row for row in rows(
+        ) if path in loaded_per_file}
+        reasons_per_file: dict[str, list[tuple]] = {}
+        for source_file, reason, count, first_line in rows(
             "select source_file, reason, count(*), min(source_row) from quarantined_messages"
             " group by source_file, reason order by source_file, 3 desc, reason"
-        ) if row[0] in this_run_files]
+        ):
+            if source_file in loaded_per_file:
+                reasons_per_file.setdefault(source_file, []).append((reason, count, first_line))
         # Rows of this run's files with an exact copy elsewhere (counted once, whichever copy: int_messages_rejected
         # marks the later one in file-name order, not in load order).
         copied_per_file = dict(rows(
@@ -402,7 +404,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     print(f"rbm-billing run summary  (target {target}, database {database_location(target)})")
     print("=" * 72)
     print(f"input rows             {input_rows:>10}  in the database, from {database_files} file(s); this run loaded "
-          f"{loaded_rows} row(s) from {loaded_files} file(s)")
+          f"{sum(loaded_per_file.values())} row(s) from {len(loaded_per_file)} file(s)")
     print(f"  billed               {outcome.get('billed', 0):>10}")
     print(f"  not billable         {outcome.get('not_billable', 0):>10}  "
           + ", ".join(f"{reason} {count}" for reason, count in not_billable))
@@ -441,29 +443,28 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     were_final = [row[0] for row in published if row[5] == "final"]
     print(f"restated by this run: {len(published)} published file(s) ({len(were_final)} of them final before this "
           f"run), {len(restated) - len(published)} new file(s) (log: restatements.csv)")
-    for file_path, kind, added, removed, changed, status_before in published:
+    for file_path, kind, added, removed, changed, status_before, _ in published:
         print(f"  {file_path}: {kind}, rows added {added}, removed {removed}, changed {changed}"
               + ("  (was final)" if status_before == "final" else ""))
-    quarantined_files = sorted({row[0] for row in quarantined_per_file})
-    if quarantined_files:
+    if reasons_per_file:
         print("quarantined from this run's files (table quarantined_messages: source_file, source_row):")
-        for source_file in quarantined_files[:SUMMARY_FILES_LISTED]:
-            reasons = [row for row in quarantined_per_file if row[0] == source_file]
-            print(f"  {source_file}: {sum(row[2] for row in reasons)} of {audited.get(source_file, (0,))[0]} "
-                  f"row(s): " + ", ".join(f"{reason} {count} (first at line {line})"
-                                            for _, reason, count, line in reasons))
-        if len(quarantined_files) > SUMMARY_FILES_LISTED:
-            print(f"  ... and {len(quarantined_files) - SUMMARY_FILES_LISTED} more file(s)")
+        for source_file in sorted(reasons_per_file)[:SUMMARY_FILES_LISTED]:
+            reasons = reasons_per_file[source_file]
+            print(f"  {source_file}: {sum(count for _, count, _ in reasons)} of {audited.get(source_file, (0,))[0]} "
+                  f"row(s): " + ", ".join(f"{reason} {count} (first at line {line})" for reason, count, line in reasons))
+        if len(reasons_per_file) > SUMMARY_FILES_LISTED:
+            print(f"  ... and {len(reasons_per_file) - SUMMARY_FILES_LISTED} more file(s)")
     print("=" * 72)
     conflicting_files = {row[1] for row in conflicts}
     for source_file, (audited_rows, billed, quarantined) in sorted(audited.items()):
-        reasons = [row for row in quarantined_per_file if row[0] == source_file]
+        reasons = reasons_per_file.get(source_file, [])
         if billed or not quarantined:
             continue
-        if source_file in conflicting_files and {row[1] for row in reasons} == {"conflicting_duplicate_message_id"}:
+        if source_file in conflicting_files and {reason for reason, _, _ in reasons} == {
+                "conflicting_duplicate_message_id"}:
             continue  # the conflict's own warning (below) says what to do
         print(f"warning: nothing in {source_file} was billed: {quarantined} of its {audited_rows} row(s) were "
-              "quarantined (" + ", ".join(f"{reason} {count}" for _, reason, count, _ in reasons) + "). Fix the "
+              "quarantined (" + ", ".join(f"{reason} {count}" for reason, count, _ in reasons) + "). Fix the "
               "file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a new name would "
               "conflict with these rows, SPEC §7; README \"Daily operation\").", file=sys.stderr)
     for source_file, copied in sorted(copied_per_file.items()):
@@ -481,7 +482,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     if were_final:
         print(f"warning: this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
               "an invoice sent from them needs a correction (restatements.csv, status_before).", file=sys.stderr)
-    late_files = [row[0] for row in restated if row[1] == "new_file" and row[0] in final_now]
+    late_files = [row[0] for row in restated if row[1] == "new_file" and row[6] == "final"]
     if late_files:
         print(f"warning: this run wrote {len(late_files)} new report file(s) for a period already final (e.g. "
               f"{late_files[0]}): late rows opened them; an invoice of that period may need them.", file=sys.stderr)

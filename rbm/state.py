@@ -239,9 +239,9 @@ def loaded_file_records(database: Path) -> dict[str, list]:
 
 
 def file_stats(paths: list[str]) -> dict[str, list]:
-    """path -> [bytes, modification time in ns, None]: the content's hash is taken only when needed."""
+    """path -> [bytes, modification time in ns]: the content's hash is taken only when needed."""
     stats = {path: os.stat(path) for path in paths}
-    return {path: [stat.st_size, stat.st_mtime_ns, None] for path, stat in stats.items()}
+    return {path: [stat.st_size, stat.st_mtime_ns] for path, stat in stats.items()}
 
 
 def content_hash(path: str, stat: list | None = None) -> str | None:
@@ -256,20 +256,20 @@ def content_hash(path: str, stat: list | None = None) -> str | None:
         after = os.stat(path)
     except OSError:
         return None
-    if stat is not None and [after.st_size, after.st_mtime_ns] != list(stat[:2]):
+    if stat is not None and [after.st_size, after.st_mtime_ns] != list(stat):
         return None
     return digest.hexdigest()
 
 
-def changed_loaded_files(database: Path, stats: dict[str, list]) -> tuple[list[str], dict[str, list]]:
+def changed_loaded_files(loaded: dict[str, list], stats: dict[str, list]) -> tuple[list[str], dict[str, list]]:
     """The input files an earlier build loaded that have changed since: a file is loaded once (README "Daily
     operation"), so rows appended to it or edited in it later would never be read. A different size is a change;
     so is a different content at the same size (an edited time, say), told by the SHA-256 taken when it was
     loaded, which is read again only when the file's modification time moved (a file copied again unchanged
-    passes). Returns the changed files (for the error) and the up-to-date records of the unchanged ones."""
-    loaded = loaded_file_records(database)
+    passes). `loaded`: the database's records (loaded_file_records). Returns the changed files (for the error)
+    and the up-to-date records of the unchanged ones."""
     changed, records = [], {}
-    for path, (size, mtime_ns, _) in sorted(stats.items()):
+    for path, (size, mtime_ns) in sorted(stats.items()):
         if path not in loaded:
             continue
         loaded_size, loaded_mtime_ns, loaded_hash = loaded[path]

@@ -221,15 +221,17 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         if left_out:
             print(f"warning: this full rebuild reads only this run's files: {len(left_out)} file(s) loaded by "
                   f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.")
-    elif not reason and args.target == "duckdb":
+    # Every input file the database's builds loaded, as the state records it (path -> [bytes, mtime, SHA-256]).
+    previously_loaded = {} if reason else state.loaded_file_records(database)
+    if not reason and args.target == "duckdb":
         # Finance review: a file taken out of the glob was silently still billed (a file is loaded once).
-        left_out = sorted(set(state.loaded_file_records(database)) - set(run_inputs.delivered_files()))
+        left_out = sorted(set(previously_loaded) - set(run_inputs.delivered_files()))
         if left_out:
             print(f"note: {len(left_out)} file(s) loaded by earlier runs are not among this run's inputs (e.g. "
                   f"{left_out[0]}): their rows stay in the bills. To take a file's rows out of the bills, rebuild "
                   "without it: FULL_REFRESH=1.")
     stats = state.file_stats(run_inputs.delivered_files())
-    changed, unchanged_inputs = ([], {}) if reason else state.changed_loaded_files(database, stats)
+    changed, unchanged_inputs = state.changed_loaded_files(previously_loaded, stats)
     if changed:
         return stopped(f"{len(changed)} input file(s) changed since a run loaded them, e.g. {changed[0]}: a file "
                        "is loaded once, so what was added or changed in it would never be billed. Deliver new rows in "
@@ -237,7 +239,7 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
                        "corrected copy under a new name would quarantine both copies of each changed row, SPEC §7).")
     # What the database holds once this build succeeds: every file of this run, and on an incremental run the files
     # earlier runs loaded too. The files this build loads are hashed while dbt runs (state.changed_loaded_files).
-    kept = {} if reason or not database.exists() else {**state.loaded_file_records(database), **unchanged_inputs}
+    kept = {**previously_loaded, **unchanged_inputs} if database.exists() else {}
     hashing = ThreadPoolExecutor(max_workers=1)
     held.callback(hashing.shutdown, cancel_futures=True)
     hashes = {path: hashing.submit(state.content_hash, path, stat) for path, stat in stats.items()
@@ -261,7 +263,7 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)
         return 1
-    loaded = {**kept, **{path: [*stats[path][:2], hashed(digest)] for path, digest in hashes.items()}}
+    loaded = {**kept, **{path: [*stats[path], hashed(digest)] for path, digest in hashes.items()}}
     state.save(database, current, loaded)
     if args.target == "spark":  # Spark writes the same files (README "Spark")
         from rbm import spark_export
