@@ -222,7 +222,8 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
             print(f"warning: this full rebuild reads only this run's files: {len(left_out)} file(s) loaded by "
                   f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.")
     # Every input file the database's builds loaded, as the state records it (path -> [bytes, mtime, SHA-256]).
-    previously_loaded = {} if reason else state.loaded_file_records(database)
+    # Nothing on a new database: a state file left beside a deleted database records files no database holds now.
+    previously_loaded = {} if reason or not database.exists() else state.loaded_file_records(database)
     if not reason and args.target == "duckdb":
         # Finance review: a file taken out of the glob was silently still billed (a file is loaded once).
         left_out = sorted(set(previously_loaded) - set(run_inputs.delivered_files()))
@@ -239,7 +240,7 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
                        "corrected copy under a new name would quarantine both copies of each changed row, SPEC §7).")
     # What the database holds once this build succeeds: every file of this run, and on an incremental run the files
     # earlier runs loaded too. The files this build loads are hashed while dbt runs (state.changed_loaded_files).
-    kept = {**previously_loaded, **unchanged_inputs} if database.exists() else {}
+    kept = {**previously_loaded, **unchanged_inputs}
     hashing = ThreadPoolExecutor(max_workers=1)
     held.callback(hashing.shutdown, cancel_futures=True)
     hashes = {path: hashing.submit(state.content_hash, path, stat) for path, stat in stats.items()

@@ -586,6 +586,26 @@ def test_a_daily_run_without_a_file_loaded_before_says_its_rows_stay_billed(tmp_
             "stay in the bills.") in second.stdout, second.stdout[-3000:]
 
 
+def test_a_new_database_beside_a_state_file_left_behind_reads_no_old_records(tmp_path, arrival_files):
+    """Review (twelfth session): a database deleted to start again leaves its state file beside it. The new build
+    compared its inputs with that file's records: a file corrected under its own name stopped the run ("changed
+    since a run loaded them"), and files the new database never loaded were named as left out."""
+    files, agents = arrival_files
+    arguments, database, output, landing = first_day_built(tmp_path, arrival_files)
+    shutil.copy(files[1], landing / files[1].name)
+    assert run_cli(tmp_path, *arguments, db=database).returncode == 0
+    (landing / files[1].name).unlink()
+    database.unlink()
+    assert Path(str(database) + ".rbm-state.json").exists()
+    corrected = landing / files[0].name
+    lines = corrected.read_bytes().splitlines(keepends=True)
+    corrected.write_bytes(b"".join(lines[:-1]))  # the file corrected under its own name: its last row taken out
+    rebuilt = run_cli(tmp_path, *arguments, db=database)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-2000:] + rebuilt.stderr[-2000:]
+    assert "changed since" not in rebuilt.stderr and "not among this run's inputs" not in rebuilt.stdout, (
+        rebuilt.stdout[-3000:])
+
+
 def test_a_restatement_log_without_status_before_gets_the_column(tmp_path, arrival_files):
     """rpt_restatements is never rebuilt (full_refresh=false): a log written before status_before existed
     (2026-11-30) gets the column on the next run (on_schema_change='append_new_columns'), empty in its old rows."""
