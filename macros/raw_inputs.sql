@@ -199,7 +199,6 @@
     treated as immutable once loaded (README "Daily operation"). -#}
 {% macro files_not_yet_loaded(paths) %}
     {%- set all_paths = as_path_list(paths) -%}
-    {%- if execute -%}{%- do refuse_demo_into_own_files(all_paths) -%}{%- endif -%}
     {%- if not (execute and is_incremental()) -%}
         {{ return(all_paths) }}
     {%- endif -%}
@@ -215,11 +214,12 @@
 {#- `dbt build` without --vars reads the demo messages (the var's default): on a database that holds a user's own
     files (messages or activity logs) it would load them there, where their agents are unknown (quarantined for
     good), or with --full-refresh replace the user's rows with them. The run script stops this case before dbt
-    (scripts/rbm.py, DuckDB); this is the same stop for dbt used directly, and for a Spark run. -#}
+    (scripts/rbm.py, DuckDB); this is the same stop for dbt used directly, and for a Spark run, before any model
+    runs (macro refuse_unsafe_build). -#}
 {% macro refuse_demo_into_own_files(paths) %}
     {%- if paths | length == 1 and is_demo_messages(paths[0]) -%}
         {%- for table in ['stg_messages', 'stg_activity_log'] -%}
-            {%- set stored = adapter.get_relation(database=this.database, schema=this.schema, identifier=table) -%}
+            {%- set stored = adapter.get_relation(database=target.database, schema=target.schema, identifier=table) -%}
             {%- set loaded = [] if stored is none else run_query(
                 "select distinct source_file from " ~ stored ~ " where source_file is not null order by 1"
             ).columns[0].values() -%}

@@ -68,6 +68,54 @@ def test_dbt_build_without_vars_on_a_database_of_your_own_files_stops(tmp_path, 
         in done.stdout and f"holds files of your own (e.g. {FIXTURE / 'messages.csv'})" in done.stdout, \
         done.stdout[-3000:]
     assert staged_files(database) == before
+    # Stopped before any model ran (on-run-start): the agents were replaced by the demo agents before.
+    assert staged_agents_files(database) == [str(FIXTURE / "agents.csv")]
+
+
+def staged_agents_files(database: Path) -> list[str]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return [file for (file,) in con.execute("select distinct source_file from stg_agents order by 1").fetchall()]
+
+
+def stored_events(database: Path) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("select * from fct_billable_messages order by all").fetchall()
+
+
+def test_dbt_build_with_another_salt_than_the_database_stops(tmp_path):
+    """Review (twelfth session): `dbt build` without billing_salt on a database `make run` built with BILLING_SALT
+    keyed the new rows with the demo salt: one stream's rows got two keys, a session was billed as four single
+    events, and the next `make run` published it without a word. An incremental build with another salt than the
+    stored events' stops before any model runs; a full rebuild re-keys on purpose, and a `make run` on the database
+    re-keyed so (dbt's own rebuild without the salt) stops too, until FULL_REFRESH=1 keys it with its salt again."""
+    database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
+    files = {"messages_path": str(FIXTURE / "messages.csv"), "agents_path": str(FIXTURE / "agents.csv")}
+    arguments = ("--messages", files["messages_path"], "--agents", files["agents_path"], "--output", str(output))
+    built = run_cli(tmp_path, *arguments, db=database, env={"BILLING_SALT": "salt-1"})
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    published, events = report_files(output), stored_events(database)
+    assert events
+    without_salt = "{" + ", ".join(f"{name}: '{path}'" for name, path in files.items()) + "}"
+    done = dbt_build(tmp_path, database, "--vars", without_salt)
+    assert done.returncode != 0
+    assert "holds billing_event_ids made with another salt than this build's" in done.stdout, done.stdout[-3000:]
+    assert stored_events(database) == events
+    salted = dbt_build(tmp_path, database, "--vars", without_salt[:-1] + ", billing_salt: salt-1}")
+    assert salted.returncode == 0, salted.stdout[-3000:]
+    assert stored_events(database) == events
+
+    assert dbt_build(tmp_path, database, "--full-refresh", "--vars", without_salt).returncode == 0
+    assert stored_events(database) != events  # re-keyed with the demo salt, on purpose
+    daily = run_cli(tmp_path, *arguments, db=database, env={"BILLING_SALT": "salt-1"})
+    assert daily.returncode != 0 and "another salt than this build's" in daily.stdout, daily.stdout[-3000:]
+    assert report_files(output) == published
+    rebuilt = run_cli(tmp_path, *arguments, "--full-refresh", db=database, env={"BILLING_SALT": "salt-1"})
+    assert rebuilt.returncode == 0, rebuilt.stdout[-2000:] + rebuilt.stderr[-2000:]
+    assert report_files(output) == published and stored_events(database) == events
+
+
+def report_files(output: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(output)): path.read_bytes() for path in sorted(output.glob("*/*.csv"))}
 
 
 def test_dbt_build_without_vars_on_a_database_of_activity_logs_stops(tmp_path):
