@@ -1,10 +1,14 @@
 {#- Run before any model (on-run-start, dbt_project.yml): a build that would mix rows it must not mix
     stops before it writes anything. Inside a model, such a stop came only after every model dbt ran
     before it (review, twelfth session: a refused `dbt build` without --vars had already replaced the
-    agents with the demo agents). Only builds that write models are checked (dbt build, dbt run). -#}
+    agents with the demo agents). Only builds that write models are checked (dbt build, dbt run); the demo
+    messages only when they would be loaded (stg_messages selected: `dbt build -s audit_conservation` loads
+    nothing). -#}
 {% macro refuse_unsafe_build() %}
     {%- if execute and flags.WHICH in ['build', 'run'] -%}
-        {%- do refuse_demo_into_own_files(as_path_list(run_input('messages_path'))) -%}
+        {%- if 'model.rbm_billing.stg_messages' in selected_resources -%}
+            {%- do refuse_demo_into_own_files(as_path_list(run_input('messages_path'))) -%}
+        {%- endif -%}
         {%- do refuse_keys_of_another_salt() -%}
     {%- endif -%}
 {% endmacro %}

@@ -19,6 +19,8 @@ REPORT_COLUMNS = [
 REPORT_ORDER = "start_time, agent_id, billing_event_id, stream_seq"
 # The not-billable reasons audit_conservation counts in a column of their own (not_billable_<reason>_rows).
 AUDITED_NOT_BILLABLE_REASONS = ("tester", "mt_not_delivered", "mo_outside_conversation")
+# Quarantine reasons of a row that is right itself but refers to an agent or carrier that is not usable.
+REFERENCE_REASONS = {"unknown_agent", "agent_quarantined", "unknown_carrier"}
 
 
 def duckdb_path() -> Path:
@@ -323,6 +325,11 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # The counts are the database's (every file loaded so far); what this run added is said apart.
         started = sql_literal(run_started.strftime('%Y-%m-%d %H:%M:%S'))
         database_files = rows("select count(distinct source_file) from audit_conservation")[0][0]
+        # Review (twelfth session): a file of only a header loads no row, so the summary said "from 0 file(s)".
+        # Every file with a row is in staging (the audit leaves out files no row of which is accepted).
+        staged_files = {path for (path,) in rows("select distinct source_file from stg_messages union"
+                                                 " select distinct source_file from stg_activity_log")}
+        empty_files = sorted(set(run_inputs.delivered_files()) - staged_files)
         loaded_per_file = dict(rows(
             "select source_file, count(*) from ("
             f"select source_file from stg_messages where loaded_at = {started}"
@@ -383,14 +390,15 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             f" on staged.message_id = copies.message_id where staged.loaded_at = {started}"
             " group by staged.source_file"
         ))
-        # A message_id of this run's files loaded before, from another file, with other content: SPEC §7 quarantines
-        # every copy (the earlier one may keep a reason of its own, a bad time say). Most likely a corrected file
-        # delivered under a new name, which corrects nothing (README "Daily operation").
+        # A message_id of this run's files in another file too (loaded before, or by this run: review, twelfth
+        # session), with other content: SPEC §7 quarantines every copy (the earlier one may keep a reason of its
+        # own, a bad time say). Most likely a corrected file delivered under a new name, which corrects nothing
+        # (README "Daily operation").
         conflicts = rows(
             "select message_id, source_file, source_row, loaded_at from quarantined_messages"
             " where message_id in (select message_id from quarantined_messages where message_id is not null"
             " group by message_id having max(case when reason = 'conflicting_duplicate_message_id'"
-            f" and loaded_at = {started} then 1 else 0 end) = 1 and min(loaded_at) < {started})"
+            f" and loaded_at = {started} then 1 else 0 end) = 1 and count(distinct source_file) > 1)"
             " order by message_id, loaded_at, source_file, source_row"
         )
         reconciliation = rows(
@@ -404,7 +412,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     print(f"rbm-billing run summary  (target {target}, database {database_location(target)})")
     print("=" * 72)
     print(f"input rows             {input_rows:>10}  in the database, from {database_files} file(s); this run loaded "
-          f"{sum(loaded_per_file.values())} row(s) from {len(loaded_per_file)} file(s)")
+          f"{sum(loaded_per_file.values())} row(s) from {len(loaded_per_file)} file(s)"
+          + (f"; {len(empty_files)} file(s) without a row (e.g. {empty_files[0]})" if empty_files else ""))
     print(f"  billed               {outcome.get('billed', 0):>10}")
     print(f"  not billable         {outcome.get('not_billable', 0):>10}  "
           + ", ".join(f"{reason} {count}" for reason, count in not_billable))
@@ -463,10 +472,17 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         if source_file in conflicting_files and {reason for reason, _, _ in reasons} == {
                 "conflicting_duplicate_message_id"}:
             continue  # the conflict's own warning (below) says what to do
-        print(f"warning: nothing in {source_file} was billed: {quarantined} of its {audited_rows} row(s) were "
-              "quarantined (" + ", ".join(f"{reason} {count}" for reason, count, _ in reasons) + "). Fix the "
-              "file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a new name would "
-              "conflict with these rows, SPEC §7; README \"Daily operation\").", file=sys.stderr)
+        said = (f"warning: nothing in {source_file} was billed: {quarantined} of its {audited_rows} row(s) were "
+                "quarantined (" + ", ".join(f"{reason} {count}" for reason, count, _ in reasons) + "). ")
+        if {reason for reason, _, _ in reasons} <= REFERENCE_REASONS:
+            # Review (twelfth session): the rows are right, their agents or carriers are not usable (an agents file
+            # with `Conversational` for `conversational`, say): the advice to fix this file misled.
+            print(said + "Its rows refer to agents or carriers that are unknown or quarantined: fix the agents "
+                  "file (table quarantined_agents says why) or the carriers file and run again (a changed agents "
+                  "or carriers file rebuilds in full).", file=sys.stderr)
+            continue
+        print(said + "Fix the file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a "
+              "new name would conflict with these rows, SPEC §7; README \"Daily operation\").", file=sys.stderr)
     for source_file, copied in sorted(copied_per_file.items()):
         if copied == audited.get(source_file, (0,))[0]:
             print(f"warning: every row of {source_file} has an exact copy in another file ({copied} row(s), "
@@ -474,8 +490,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     if conflicts:
         ids = sorted({row[0] for row in conflicts})
         first = [row for row in conflicts if row[0] == ids[0]]
-        print(f"warning: {len(ids)} message_id(s) of this run's files were loaded before from another file with "
-              f"other content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
+        print(f"warning: {len(ids)} message_id(s) of this run's files are in another file too, with other "
+              f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
               "SPEC §7 quarantines every copy, so none is billed. A corrected file under a new name corrects "
               "nothing: replace the file it corrects (same name) and run FULL_REFRESH=1 (README \"Daily "
               "operation\").", file=sys.stderr)

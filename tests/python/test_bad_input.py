@@ -660,9 +660,37 @@ def test_a_file_whose_every_row_is_quarantined_is_named_in_a_warning(tmp_path):
     next_day = start_run(tmp_path, str(tmp_path / "*.csv"), str(FIXTURE / "good/agents.csv"))
     stderr = next_day.process.stderr
     assert next_day.process.returncode == 0, next_day.process.stdout[-2000:] + stderr[-2000:]
-    assert (f"warning: 3 message_id(s) of this run's files were loaded before from another file with other content "
+    assert (f"warning: 3 message_id(s) of this run's files are in another file too, with other content "
             f"(e.g. line 2 of {fixed} and line 2 of {bad})") in stderr, stderr
     assert f"nothing in {fixed}" not in stderr  # the conflict's warning says what to do
     assert (f"warning: every row of {again} has an exact copy in another file (1 row(s), counted once): nothing "
             "was billed twice.") in stderr, stderr
     assert next_day.sql("select message_id, count(*) from fct_billable_messages group by 1") == [("good-0", 1)]
+
+
+def test_the_summary_names_a_conflict_of_one_run_an_agents_problem_and_a_file_without_rows(tmp_path):
+    """Review (twelfth session), three silences of the summary: two files of one run sharing a message_id with other
+    content (every copy quarantined) got no warning naming both, as one loaded before did; a file whose rows refer
+    to an unknown agent was told to be fixed where it is, though the agents file is at fault; a file of a header
+    only made "from 0 file(s)"."""
+    first, second = tmp_path / "a_first.csv", tmp_path / "b_second.csv"
+    first.write_text(HEADER + GAP_ROW.format(id="twice", text="hello", n=0), encoding="utf-8")
+    second.write_text(HEADER + GAP_ROW.format(id="twice", text="hello again", n=0), encoding="utf-8")
+    unknown = tmp_path / "c_unknown_agent.csv"
+    unknown.write_text(HEADER + GAP_ROW.format(id="lost", text="ok", n=1).replace("agent-0_conv", "agent-9_gone"),
+                       encoding="utf-8")
+    header_only = tmp_path / "d_header_only.csv"
+    header_only.write_text(HEADER, encoding="utf-8")
+    good = tmp_path / "e_good.csv"
+    good.write_text(HEADER + GAP_ROW.format(id="good-0", text="ok", n=5), encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "*.csv"), str(FIXTURE / "good/agents.csv"))
+    stdout, stderr = run.process.stdout, run.process.stderr
+    assert run.process.returncode == 0, stdout[-2000:] + stderr[-2000:]
+    assert (f"warning: 1 message_id(s) of this run's files are in another file too, with other content (e.g. line 2 "
+            f"of {second} and line 2 of {first})") in stderr, stderr
+    assert f"nothing in {first}" not in stderr and f"nothing in {second}" not in stderr
+    assert (f"warning: nothing in {unknown} was billed: 1 of its 1 row(s) were quarantined (unknown_agent 1). Its "
+            "rows refer to agents or carriers that are unknown or quarantined: fix the agents file") in stderr, stderr
+    assert "this run loaded 4 row(s) from 4 file(s); 1 file(s) without a row (e.g. " + str(header_only) + ")" \
+        in stdout, stdout[-3000:]
+    assert run.sql("select message_id from fct_billable_messages") == [("good-0",)]

@@ -358,7 +358,7 @@ def test_a_corrected_copy_under_a_new_name_and_a_restated_final_file_are_warned_
     published, after, second, full, written, statuses = two_day_session_run(tmp_path, day_1, day_2)
     assert statuses["att/rbm_billable_events_2025-05-13.csv"] == "final"
     landing = tmp_path / "landing"
-    assert (f"warning: 1 message_id(s) of this run's files were loaded before from another file with other content "
+    assert (f"warning: 1 message_id(s) of this run's files are in another file too, with other content "
             f"(e.g. line 2 of {landing / 'messages_2025-05-12.csv'} and line 3 of {landing / 'messages_2025-05-11.csv'})"
             in second.stderr), second.stderr
     assert "replace the file it corrects (same name) and run FULL_REFRESH=1" in second.stderr
