@@ -212,6 +212,13 @@ def export_record(output: Path, database: Path) -> dict:
             "files": files}
 
 
+def has_report_tables() -> bool:
+    """Whether the DuckDB database holds the tables the report files are written from."""
+    with connect() as con:
+        return {"rpt_report_files", "fct_report_rows"} <= {name for (name,) in con.sql(
+            "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+
+
 def loaded_files() -> set[str]:
     """The input files (as delivered) whose rows the DuckDB database holds: what a full rebuild must read again."""
     import duckdb

@@ -38,6 +38,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--output", default=str(ROOT / "output"), help="folder of the report files")
     run.add_argument("--target", default="duckdb", choices=["duckdb", "spark"], help="dbt target")
     run.add_argument("--full-refresh", action="store_true", help="rebuild everything from the input files")
+    export = sub.add_parser("export", help="write the carrier reports of the DuckDB database as it is (after a dbt "
+                                           "build of your own), without building")
+    export.add_argument("--output", default=str(ROOT / "output"), help="folder of the report files")
     return parser.parse_args(argv)
 
 
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     # (rbm/report.py run_dbt), is stopped too rather than left running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        return locked_run(args)
+        return export(args) if args.command == "export" else locked_run(args)
     except KeyboardInterrupt:  # Ctrl-C: dbt stops too; the next run rebuilds what this one left (rbm/state.py)
         print("interrupted", file=sys.stderr)
         return 130
@@ -82,6 +85,37 @@ def locked_run(args: argparse.Namespace) -> int:
                 shutil.rmtree(private, ignore_errors=True)
     except state.RunInProgress as error:
         return stopped(f"{error}")
+
+
+def export(args: argparse.Namespace) -> int:
+    """Review (twelfth session): running dbt yourself (README "Daily operation"), the report files could only be
+    written by a `make run`. This writes them from $RBM_DUCKDB_PATH as it is, the same way a run does (every file;
+    report_files.csv and restatements.csv beside them), holding the run's locks."""
+    database, output = report.duckdb_path(), Path(args.output)
+    if not database.is_file():
+        return stopped(f"RBM_DUCKDB_PATH {database}: no database there; build one first (make run, or dbt build)")
+    problem = database_problem(database)
+    if problem:
+        return stopped(f"RBM_DUCKDB_PATH {database}: {problem}")
+    problem = output_problem(output)
+    if problem:
+        return stopped(f"OUTPUT {output}: {problem}")
+    if not report.has_report_tables():
+        return stopped(f"RBM_DUCKDB_PATH {database}: no report rows there (rpt_report_files is missing); build it "
+                       "first (make run, or dbt build)")
+    try:
+        with state.run_lock(database), state.output_lock(output, database):
+            owner = report.output_owner(output, "duckdb")
+            if owner and owner != str(database):
+                print(f"warning: OUTPUT {output} held the reports of another database, {owner}: they are replaced.")
+            # Every file is written: the record of what the last run exported no longer holds after this one.
+            state.take_export(database)
+            written = report.export_reports("duckdb", output)
+            report.claim_output(output, "duckdb")
+    except (state.RunInProgress, state.OutputLockError) as error:
+        return stopped(f"{error}")
+    print(f"wrote {len(written)} report file(s) into {output} (report_files.csv lists them)")
+    return 0
 
 
 DEMO_MESSAGES = "data/demo/messages.csv"  # what `make run` bills when MESSAGES is not given (SPEC §8)

@@ -155,3 +155,27 @@ def test_a_database_of_an_earlier_version_asks_for_a_full_refresh(tmp_path):
     assert "built by an earlier version of rbm-billing (it has no int_messages_sequenced)" in again.stdout, \
         again.stdout[-3000:]
     assert dbt_build(tmp_path, database, "--vars", inputs, "--full-refresh").returncode == 0
+
+
+def test_the_reports_of_your_own_dbt_build_are_written_by_export(tmp_path):
+    """Review (twelfth session): running dbt yourself, nothing wrote the report files but a `make run`. `rbm.py export`
+    writes them from the database as it is: the same bytes as a `make run` of the same files."""
+    database, output = tmp_path / "direct.duckdb", tmp_path / "exported"
+    files = {"messages_path": str(FIXTURE / "messages.csv"), "agents_path": str(FIXTURE / "agents.csv")}
+    missing = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "export", "--output", str(output)],
+                             cwd=ROOT, env=dict(os.environ, RBM_DUCKDB_PATH=str(database)), capture_output=True,
+                             text=True)
+    assert missing.returncode == 2 and "no database there" in missing.stderr, missing.stderr
+    built = dbt_build(tmp_path, database, "--vars",
+                      "{" + ", ".join(f"{name}: '{path}'" for name, path in files.items()) + "}")
+    assert built.returncode == 0, built.stdout[-3000:]
+    exported = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "export", "--output", str(output)],
+                              cwd=ROOT, env=dict(os.environ, RBM_DUCKDB_PATH=str(database)), capture_output=True,
+                              text=True)
+    assert exported.returncode == 0, exported.stdout[-2000:] + exported.stderr[-2000:]
+    ran = run_cli(tmp_path / "run", "--messages", files["messages_path"], "--agents", files["agents_path"],
+                  "--output", str(tmp_path / "ran"))
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    assert report_files(output) and report_files(output) == report_files(tmp_path / "ran")
+    assert (output / "report_files.csv").read_bytes() == (tmp_path / "ran" / "report_files.csv").read_bytes()
+    assert f"wrote {len(report_files(output))} report file(s) into {output}" in exported.stdout
