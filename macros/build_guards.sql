@@ -20,7 +20,14 @@
     `make run` built with BILLING_SALT). One stored event tells the salt: its id is recomputed from its
     first message with this build's salt. A full rebuild re-keys every row on purpose. -#}
 {% macro refuse_keys_of_another_salt() %}
-    {%- if flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
+    {%- set salted = ['stg_messages', 'stg_activity_log', 'int_us_billable_events', 'int_global_billable_events'] -%}
+    {%- set rekeyed = [] -%}
+    {%- for model in salted if 'model.rbm_billing.' ~ model in selected_resources -%}
+        {%- do rekeyed.append(model) -%}
+    {%- endfor -%}
+    {#- A full rebuild re-keys every salted row only when it rebuilds every model that stores them (review,
+        twelfth session: `--full-refresh -s stg_messages` re-keyed the user keys alone). -#}
+    {%- if flags.FULL_REFRESH and rekeyed | length == salted | length -%}{{ return(none) }}{%- endif -%}
     {%- for table in ['int_us_billable_events', 'int_global_billable_events'] -%}
         {%- set stored = adapter.get_relation(database=target.database, schema=target.schema, identifier=table) -%}
         {%- if stored is not none -%}
@@ -32,9 +39,10 @@
                 {%- do exceptions.raise_compiler_error(
                     stored ~ " holds billing_event_ids made with another salt than this build's: built on,"
                     ~ " one stream's rows would be keyed with two salts (the stream split, sessions missed, ids"
-                    ~ " of published reports changed). Build with the salt this database was built with"
-                    ~ " (make run: the same BILLING_SALT; dbt: --vars '{billing_salt: ...}'), or rebuild every"
-                    ~ " row with this salt on purpose (make run: FULL_REFRESH=1; dbt: --full-refresh)."
+                    ~ " of published reports changed). Build with the salt the database was keyed with (dbt:"
+                    ~ " --vars '{billing_salt: ...}'), or rebuild every row with this build's salt (make run:"
+                    ~ " FULL_REFRESH=1, which also gives back your ids to a database a dbt build without"
+                    ~ " billing_salt re-keyed; dbt: --full-refresh of every model)."
                 ) -%}
             {%- endif -%}
         {%- endif -%}

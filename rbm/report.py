@@ -332,17 +332,16 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # The counts are the database's (every file loaded so far); what this run added is said apart.
         started = sql_literal(run_started.strftime('%Y-%m-%d %H:%M:%S'))
         database_files = rows("select count(distinct source_file) from audit_conservation")[0][0]
-        # Review (twelfth session): a file of only a header loads no row, so the summary said "from 0 file(s)".
-        # Every file with a row is in staging (the audit leaves out files no row of which is accepted).
-        staged_files = {path for (path,) in rows("select distinct source_file from stg_messages union"
-                                                 " select distinct source_file from stg_activity_log")}
-        empty_files = sorted(set(run_inputs.delivered_files()) - staged_files)
-        loaded_per_file = dict(rows(
-            "select source_file, count(*) from ("
-            f"select source_file from stg_messages where loaded_at = {started}"
-            f" union all select source_file from stg_activity_log where loaded_at = {started}) as loaded"
+        # Every staged file with the rows this run loaded from it (0: loaded before).
+        staged_rows = rows(
+            f"select source_file, sum(case when loaded_at = {started} then 1 else 0 end) from ("
+            "select source_file, loaded_at from stg_messages"
+            " union all select source_file, loaded_at from stg_activity_log) as staged"
             " group by source_file"
-        ))
+        )
+        loaded_per_file = {path: count for path, count in staged_rows if count}
+        # Review (twelfth session): a file of only a header loads no row, so the summary said "from 0 file(s)".
+        empty_files = sorted(set(run_inputs.delivered_files()) - {path for path, _ in staged_rows})
         outcome = dict(zip(["billed", "not_billable", "quarantined", "exact_duplicate"], totals[1:5]))
         not_billable = list(zip(AUDITED_NOT_BILLABLE_REASONS, totals[5:]))
         if run_inputs.activity:
@@ -403,9 +402,9 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # (README "Daily operation").
         conflicts = rows(
             "select message_id, source_file, source_row, loaded_at from quarantined_messages"
-            " where message_id in (select message_id from quarantined_messages where message_id is not null"
-            " group by message_id having max(case when reason = 'conflicting_duplicate_message_id'"
-            f" and loaded_at = {started} then 1 else 0 end) = 1 and count(distinct source_file) > 1)"
+            " where message_id in (select message_id from quarantined_messages where message_id in ("
+            "select message_id from quarantined_messages where reason = 'conflicting_duplicate_message_id'"
+            f" and loaded_at = {started}) group by message_id having min(source_file) <> max(source_file))"
             " order by message_id, loaded_at, source_file, source_row"
         )
         reconciliation = rows(
@@ -420,7 +419,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     print("=" * 72)
     print(f"input rows             {input_rows:>10}  in the database, from {database_files} file(s); this run loaded "
           f"{sum(loaded_per_file.values())} row(s) from {len(loaded_per_file)} file(s)"
-          + (f"; {len(empty_files)} file(s) without a row (e.g. {empty_files[0]})" if empty_files else ""))
+          + (f"; its inputs include {len(empty_files)} file(s) without a row (e.g. {empty_files[0]})"
+             if empty_files else ""))
     print(f"  billed               {outcome.get('billed', 0):>10}")
     print(f"  not billable         {outcome.get('not_billable', 0):>10}  "
           + ", ".join(f"{reason} {count}" for reason, count in not_billable))
@@ -484,9 +484,10 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         if {reason for reason, _, _ in reasons} <= REFERENCE_REASONS:
             # Review (twelfth session): the rows are right, their agents or carriers are not usable (an agents file
             # with `Conversational` for `conversational`, say): the advice to fix this file misled.
-            print(said + "Its rows refer to agents or carriers that are unknown or quarantined: fix the agents "
-                  "file (table quarantined_agents says why) or the carriers file and run again (a changed agents "
-                  "or carriers file rebuilds in full).", file=sys.stderr)
+            print(said + "Its rows refer to agents or carriers that are unknown or quarantined: check the "
+                  "agent_id and carrier_id values of this file, or the agents file (table quarantined_agents says "
+                  "why an agent is quarantined) or the carriers file (a changed agents or carriers file rebuilds "
+                  "in full).", file=sys.stderr)
             continue
         print(said + "Fix the file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a "
               "new name would conflict with these rows, SPEC §7; README \"Daily operation\").", file=sys.stderr)

@@ -90,33 +90,45 @@ def locked_run(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     """Review (twelfth session): running dbt yourself (README "Daily operation"), the report files could only be
     written by a `make run`. This writes them from $RBM_DUCKDB_PATH as it is, the same way a run does (every file;
-    report_files.csv and restatements.csv beside them), holding the run's locks."""
+    report_files.csv and restatements.csv beside them), holding the run's locks, once the checks a run makes
+    before it writes pass on the database (the contract, the conservation audit, the session rows, the stream
+    order): a build of your own may have failed them, or not run them (`dbt run`)."""
     database, output = report.duckdb_path(), Path(args.output)
     if not database.is_file():
         return stopped(f"RBM_DUCKDB_PATH {database}: no database there; build one first (make run, or dbt build)")
-    problem = database_problem(database)
-    if problem:
-        return stopped(f"RBM_DUCKDB_PATH {database}: {problem}")
-    problem = output_problem(output)
-    if problem:
-        return stopped(f"OUTPUT {output}: {problem}")
-    if not report.has_report_tables():
-        return stopped(f"RBM_DUCKDB_PATH {database}: no report rows there (rpt_report_files is missing); build it "
-                       "first (make run, or dbt build)")
     try:
-        with state.run_lock(database), state.output_lock(output, database):
-            owner = report.output_owner(output, "duckdb")
-            if owner and owner != str(database):
-                print(f"warning: OUTPUT {output} held the reports of another database, {owner}: they are replaced.")
-            # Every file is written: the record of what the last run exported no longer holds after this one.
-            state.take_export(database)
-            written = report.export_reports("duckdb", output)
-            report.claim_output(output, "duckdb")
+        with state.run_lock(database):
+            problem = database_problem(database)
+            if problem:
+                return stopped(f"RBM_DUCKDB_PATH {database}: {problem}")
+            if (state.read(database) or {}).get("build_incomplete"):
+                return stopped(f"RBM_DUCKDB_PATH {database}: the last make run's build did not complete; run it "
+                               "again (make run) rather than publish what it left")
+            if not report.has_report_tables():
+                return stopped(f"RBM_DUCKDB_PATH {database}: no report rows there (rpt_report_files is missing); "
+                               "build it first (make run, or dbt build)")
+            problem = output_problem(output)
+            if problem:
+                return stopped(f"OUTPUT {output}: {problem}")
+            with state.output_lock(output, database):
+                if not report.run_dbt(["test", *GUARD_TESTS], "duckdb", {}):
+                    return stopped(f"a check of {database} failed (see the log above): its rows are not published")
+                owner = report.output_owner(output, "duckdb")
+                if owner and owner != str(database):
+                    print(f"warning: OUTPUT {output} held the reports of another database, {owner}: they are "
+                          "replaced.")
+                written = report.export_reports("duckdb", output)
+                report.claim_output(output, "duckdb")
     except (state.RunInProgress, state.OutputLockError) as error:
         return stopped(f"{error}")
     print(f"wrote {len(written)} report file(s) into {output} (report_files.csv lists them)")
     return 0
 
+
+# What a run checks besides building (every node but the unit tests and the models' generic tests): the report
+# contract, the conservation audit, the session rows' agreement, the stream order's numbering (singular tests) and
+# the seeds' data tests. `make test` runs every unit and generic test.
+GUARD_TESTS = ["--exclude-resource-type", "unit_test", "--exclude", "test_type:generic,path:models"]
 
 DEMO_MESSAGES = "data/demo/messages.csv"  # what `make run` bills when MESSAGES is not given (SPEC §8)
 
@@ -228,12 +240,11 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         run_inputs.billing_salt_file = str(salt_file)
     database = report.database_location(args.target)
     current = state.fingerprint(run_inputs.agents + run_inputs.carriers, salt, args.target)
-    # A run checks what guards the invoice: the report contract, the conservation audit and the
-    # session rows' agreement and the stream order's numbering (singular tests), and the seeds' data tests (a
-    # user edits seeds/carriers.csv: a billing_model other than us / global fails the build by name, before any
-    # model reads it). `make test` runs every unit and generic test.
-    build = ["build", "--exclude-resource-type", "unit_test", "--exclude", "test_type:generic,path:models"]
-    if not args.full_refresh and state.salt_replaced(database, current):
+    # A run checks what guards the invoice (GUARD_TESTS; a user's seeds/carriers.csv with a billing_model other
+    # than us / global fails the build by name, before any model reads it).
+    build = ["build", *GUARD_TESTS]
+    # A state file left beside a deleted database tells nothing of a new one (review, twelfth session).
+    if not args.full_refresh and database.exists() and state.salt_replaced(database, current):
         which = (f"not set, but {database} was built with a salt of its own" if not salt
                  else f"not the salt {database} was built with")
         return stopped(f"BILLING_SALT is {which}: rebuilt with this one, every event would get a new "

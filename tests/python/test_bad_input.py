@@ -690,7 +690,8 @@ def test_the_summary_names_a_conflict_of_one_run_an_agents_problem_and_a_file_wi
             f"of {second} and line 2 of {first})") in stderr, stderr
     assert f"nothing in {first}" not in stderr and f"nothing in {second}" not in stderr
     assert (f"warning: nothing in {unknown} was billed: 1 of its 1 row(s) were quarantined (unknown_agent 1). Its "
-            "rows refer to agents or carriers that are unknown or quarantined: fix the agents file") in stderr, stderr
-    assert "this run loaded 4 row(s) from 4 file(s); 1 file(s) without a row (e.g. " + str(header_only) + ")" \
-        in stdout, stdout[-3000:]
+            "rows refer to agents or carriers that are unknown or quarantined: check the agent_id and carrier_id "
+            "values of this file, or the agents file") in stderr, stderr
+    assert ("this run loaded 4 row(s) from 4 file(s); its inputs include 1 file(s) without a row (e.g. "
+            f"{header_only})") in stdout, stdout[-3000:]
     assert run.sql("select message_id from fct_billable_messages") == [("good-0",)]

@@ -103,6 +103,9 @@ def test_dbt_build_with_another_salt_than_the_database_stops(tmp_path):
     salted = dbt_build(tmp_path, database, "--vars", without_salt[:-1] + ", billing_salt: salt-1}")
     assert salted.returncode == 0, salted.stdout[-3000:]
     assert stored_events(database) == events
+    # A full refresh of part of the salted models would re-key those alone (code review, twelfth session).
+    partial = dbt_build(tmp_path, database, "--full-refresh", "-s", "stg_messages", "--vars", without_salt)
+    assert partial.returncode != 0 and "another salt than this build's" in partial.stdout, partial.stdout[-3000:]
 
     assert dbt_build(tmp_path, database, "--full-refresh", "--vars", without_salt).returncode == 0
     assert stored_events(database) != events  # re-keyed with the demo salt, on purpose
@@ -179,3 +182,13 @@ def test_the_reports_of_your_own_dbt_build_are_written_by_export(tmp_path):
     assert report_files(output) and report_files(output) == report_files(tmp_path / "ran")
     assert (output / "report_files.csv").read_bytes() == (tmp_path / "ran" / "report_files.csv").read_bytes()
     assert f"wrote {len(report_files(output))} report file(s) into {output}" in exported.stdout
+    # A database that fails a check a run makes before it writes (here the conservation audit) is not published.
+    with duckdb.connect(str(database)) as con:
+        con.execute("update audit_conservation set billed_rows = billed_rows + 1")
+    before = report_files(output)
+    refused = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "export", "--output", str(output)],
+                             cwd=ROOT, env=dict(os.environ, RBM_DUCKDB_PATH=str(database)), capture_output=True,
+                             text=True)
+    assert refused.returncode == 2 and "its rows are not published" in refused.stderr, refused.stderr[-2000:]
+    assert "assert_audit_conservation_balanced" in refused.stdout, refused.stdout[-3000:]
+    assert report_files(output) == before

@@ -604,6 +604,11 @@ def test_a_new_database_beside_a_state_file_left_behind_reads_no_old_records(tmp
     assert rebuilt.returncode == 0, rebuilt.stdout[-2000:] + rebuilt.stderr[-2000:]
     assert "changed since" not in rebuilt.stderr and "not among this run's inputs" not in rebuilt.stdout, (
         rebuilt.stdout[-3000:])
+    # Nor the salt it recorded (code review): a database deleted to start again without its salt was refused.
+    assert run_cli(tmp_path, *arguments, db=database, env={"BILLING_SALT": "salt-1"}).returncode == 0
+    database.unlink()
+    unsalted = run_cli(tmp_path, *arguments, db=database, env={"BILLING_SALT": ""})
+    assert unsalted.returncode == 0, unsalted.stdout[-2000:] + unsalted.stderr[-2000:]
 
 
 def test_a_restatement_log_without_status_before_gets_the_column(tmp_path, arrival_files):

@@ -214,7 +214,8 @@ def test_the_summary_names_at_most_60_written_files(tmp_path, monkeypatch, capsy
     monkeypatch.setenv("RBM_DUCKDB_PATH", str(tmp_path / "rbm.duckdb"))
     written = [output / "att" / f"rbm_billable_events_2026-{day // 28 + 1:02d}-{day % 28 + 1:02d}.csv"
                for day in range(61)]
-    report.print_summary("duckdb", SimpleNamespace(activity="", messages=[]), written, output, datetime(2026, 1, 1))
+    inputs = SimpleNamespace(activity="", messages=[], delivered_files=lambda: [])
+    report.print_summary("duckdb", inputs, written, output, datetime(2026, 1, 1))
     printed = capsys.readouterr().out.splitlines()
     listed = [line.strip() for line in printed if line.startswith("  att/")]
     assert listed == [str(path.relative_to(output)) for path in written[:60]]
