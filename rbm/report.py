@@ -212,6 +212,18 @@ def export_record(output: Path, database: Path) -> dict:
             "files": files}
 
 
+def loaded_agents_files() -> set[str]:
+    """The agents files the DuckDB database's last build read (stg_agents is rebuilt from one each run)."""
+    if not duckdb_path().exists():
+        return set()
+    with connect() as con:
+        if not con.sql("select 1 from information_schema.tables where table_schema = 'main'"
+                       " and table_name = 'stg_agents'").fetchall():
+            return set()
+        return {path for (path,) in con.sql("select distinct source_file from stg_agents"
+                                             " where source_file is not null").fetchall()}
+
+
 def has_report_tables() -> bool:
     """Whether the DuckDB database holds the tables the report files are written from."""
     with connect() as con:

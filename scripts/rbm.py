@@ -131,12 +131,18 @@ def export(args: argparse.Namespace) -> int:
 GUARD_TESTS = ["--exclude-resource-type", "unit_test", "--exclude", "test_type:generic,path:models"]
 
 DEMO_MESSAGES = "data/demo/messages.csv"  # what `make run` bills when MESSAGES is not given (SPEC §8)
+DEMO_AGENTS = "data/demo/agents.csv"  # and with which agents when AGENTS is not given
 
 
 def is_demo_messages(path: str) -> bool:
     """The bundled demo messages, named as dbt's default var does or as this script does (absolute): the same rule
     as the macro is_demo_messages (macros/raw_inputs.sql), dbt's own stop for the same case."""
     return path == DEMO_MESSAGES or Path(path).as_posix().endswith("/" + DEMO_MESSAGES)
+
+def is_demo_agents(path: str) -> bool:
+    """The bundled demo agents, named as dbt's default var does or as this script does (absolute)."""
+    return path == DEMO_AGENTS or Path(path).as_posix().endswith("/" + DEMO_AGENTS)
+
 
 # An option given but empty (MESSAGES="$MESSAGES_GLOB" with the shell variable unset) is an error, not the default:
 # a run on the demo data, or without agents, would replace the reports of a real database.
@@ -184,9 +190,10 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
             return stopped(f"{name} is empty (an unset shell variable?): give a path"
                            + (f", or leave {name} out {default}" if default else "") + ".")
     demo = args.messages is None and args.activity is None
+    agents_given = args.agents is not None
     if demo:
         args.messages = str(ROOT / DEMO_MESSAGES)
-    args.agents = args.agents or str(ROOT / "data/demo/agents.csv")
+    args.agents = args.agents or str(ROOT / DEMO_AGENTS)
     args.messages, args.activity = args.messages or "", args.activity or ""
     try:
         run_inputs = inputs.resolve(
@@ -221,6 +228,16 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
                            f"{report.duckdb_path()}, which holds your own files (e.g. {own[0]}): give MESSAGES (the "
                            "files to bill; the files loaded before are not read again), or another RBM_DUCKDB_PATH "
                            "for the demo.")
+    if not agents_given and not demo and args.target == "duckdb":
+        # Review (twelfth session): MESSAGES given without AGENTS on a database built with the user's agents rebuilt
+        # it with the demo agents (the agents file changed): every message quarantined as of an unknown agent, and
+        # every published report emptied.
+        own = sorted(path for path in report.loaded_agents_files() if not is_demo_agents(path))
+        if own:
+            return stopped(f"AGENTS is not given, so this run would bill with the demo agents, but "
+                           f"{report.duckdb_path()} was built with an agents file of your own ({own[0]}): every "
+                           "message of an agent the demo does not know would be quarantined and the published "
+                           "reports emptied. Give AGENTS.")
     owner = report.output_owner(output, args.target)
     if owner and owner != str(report.database_location(args.target)):
         # SPEC §8: OUTPUT holds the reports of the run's database, one file per date with events, so the files of

@@ -145,6 +145,23 @@ def test_a_run_without_messages_on_a_database_of_your_own_files_stops(tmp_path):
         assert con.execute("select count(*) from stg_messages").fetchone() == staged
 
 
+def test_a_run_without_agents_on_a_database_of_your_own_agents_stops(tmp_path):
+    """Review (twelfth session): MESSAGES given and AGENTS left out (the demo agents) on a database built with the
+    user's agents rebuilt it in full with the demo agents: every message of an agent they do not know quarantined,
+    every published report emptied, exit 0. It stops instead, and changes nothing; the demo data alone still runs."""
+    output = tmp_path / "out"
+    done = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(output))
+    assert done.returncode == 0, done.stderr[-2000:]
+    reports = {path: path.read_bytes() for path in output.rglob("*.csv")}
+    again = run_cli(tmp_path, "--messages", str(MESSAGES), "--output", str(output))
+    assert again.returncode == 2, again.stdout[-2000:] + again.stderr[-2000:]
+    assert again.stderr.startswith("error: AGENTS is not given, so this run would bill with the demo agents"), \
+        again.stderr
+    assert f"was built with an agents file of your own ({AGENTS})" in again.stderr, again.stderr
+    assert {path: path.read_bytes() for path in output.rglob("*.csv")} == reports
+    assert run_cli(tmp_path / "demo", "--output", str(tmp_path / "demo_out")).returncode == 0
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Tracebacks that became one-line errors (finding #14)
 
