@@ -134,14 +134,33 @@ DEMO_MESSAGES = "data/demo/messages.csv"  # what `make run` bills when MESSAGES 
 DEMO_AGENTS = "data/demo/agents.csv"  # and with which agents when AGENTS is not given
 
 
-def is_demo_messages(path: str) -> bool:
-    """The bundled demo messages, named as dbt's default var does or as this script does (absolute): the same rule
-    as the macro is_demo_messages (macros/raw_inputs.sql), dbt's own stop for the same case."""
-    return path == DEMO_MESSAGES or Path(path).as_posix().endswith("/" + DEMO_MESSAGES)
+def own_files(loaded: set[str], demo: str) -> list[str]:
+    """The files of `loaded` other than the bundled demo file `demo`, named as dbt's default var does or as this
+    script does (absolute): the same rule as the macro is_demo_messages (macros/raw_inputs.sql)."""
+    return sorted(path for path in loaded if path != demo and not Path(path).as_posix().endswith("/" + demo))
 
-def is_demo_agents(path: str) -> bool:
-    """The bundled demo agents, named as dbt's default var does or as this script does (absolute)."""
-    return path == DEMO_AGENTS or Path(path).as_posix().endswith("/" + DEMO_AGENTS)
+
+def default_on_own_files(demo: bool, agents_given: bool) -> str | None:
+    """Why a default input of this run (the demo messages, the demo agents) must not go into the DuckDB database,
+    which holds the user's own files; None when it may."""
+    database = report.duckdb_path()
+    if demo:
+        # `make run` alone would load the demo messages into it (their agents unknown there: quarantined for good,
+        # in every later report of quarantined rows).
+        own = own_files(report.loaded_files(), DEMO_MESSAGES)
+        if own:
+            return (f"MESSAGES is not given, so this run would load the demo messages into {database}, which holds "
+                    f"your own files (e.g. {own[0]}): give MESSAGES (the files to bill; the files loaded before are "
+                    "not read again), or another RBM_DUCKDB_PATH for the demo.")
+    elif not agents_given:
+        # Review (twelfth session): MESSAGES without AGENTS rebuilt it with the demo agents (the agents file
+        # changed): every message quarantined as of an unknown agent, every published report emptied.
+        own = own_files(report.loaded_agents_files(), DEMO_AGENTS)
+        if own:
+            return (f"AGENTS is not given, so this run would bill with the demo agents, but {database} was built "
+                    f"with an agents file of your own ({own[0]}): every message of an agent the demo does not know "
+                    "would be quarantined and the published reports emptied. Give AGENTS.")
+    return None
 
 
 # An option given but empty (MESSAGES="$MESSAGES_GLOB" with the shell variable unset) is an error, not the default:
@@ -219,25 +238,9 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     problem = database_problem(report.duckdb_path()) if args.target == "duckdb" else None
     if problem:
         return stopped(f"RBM_DUCKDB_PATH {report.duckdb_path()}: {problem}")
-    if demo and args.target == "duckdb":
-        # `make run` alone on a database that holds a user's own files would load the demo messages into it (their
-        # agents unknown there: quarantined for good, in every later report of quarantined rows).
-        own = sorted(path for path in report.loaded_files() if not is_demo_messages(path))
-        if own:
-            return stopped(f"MESSAGES is not given, so this run would load the demo messages into "
-                           f"{report.duckdb_path()}, which holds your own files (e.g. {own[0]}): give MESSAGES (the "
-                           "files to bill; the files loaded before are not read again), or another RBM_DUCKDB_PATH "
-                           "for the demo.")
-    if not agents_given and not demo and args.target == "duckdb":
-        # Review (twelfth session): MESSAGES given without AGENTS on a database built with the user's agents rebuilt
-        # it with the demo agents (the agents file changed): every message quarantined as of an unknown agent, and
-        # every published report emptied.
-        own = sorted(path for path in report.loaded_agents_files() if not is_demo_agents(path))
-        if own:
-            return stopped(f"AGENTS is not given, so this run would bill with the demo agents, but "
-                           f"{report.duckdb_path()} was built with an agents file of your own ({own[0]}): every "
-                           "message of an agent the demo does not know would be quarantined and the published "
-                           "reports emptied. Give AGENTS.")
+    problem = default_on_own_files(demo, agents_given) if args.target == "duckdb" else None
+    if problem:
+        return stopped(problem)
     owner = report.output_owner(output, args.target)
     if owner and owner != str(report.database_location(args.target)):
         # SPEC §8: OUTPUT holds the reports of the run's database, one file per date with events, so the files of
