@@ -2,12 +2,17 @@
     stops before it writes anything. Inside a model, such a stop came only after every model dbt ran
     before it (review, twelfth session: a refused `dbt build` without --vars had already replaced the
     agents with the demo agents). Only builds that write models are checked (dbt build, dbt run); the demo
-    messages only when they would be loaded (stg_messages selected: `dbt build -s audit_conservation` loads
-    nothing). -#}
+    files only when they would be loaded (stg_messages, stg_agents selected: `dbt build -s audit_conservation`
+    loads nothing). -#}
 {% macro refuse_unsafe_build() %}
     {%- if execute and flags.WHICH in ['build', 'run'] -%}
         {%- if 'model.rbm_billing.stg_messages' in selected_resources -%}
-            {%- do refuse_demo_into_own_files(as_path_list(run_input('messages_path'))) -%}
+            {%- do refuse_demo_into_own_files(
+                'messages_path', as_path_list(run_input('messages_path')), ['stg_messages', 'stg_activity_log']
+            ) -%}
+        {%- endif -%}
+        {%- if 'model.rbm_billing.stg_agents' in selected_resources -%}
+            {%- do refuse_demo_into_own_files('agents_path', as_path_list(run_input('agents_path')), ['stg_agents']) -%}
         {%- endif -%}
         {%- do refuse_keys_of_another_salt() -%}
     {%- endif -%}

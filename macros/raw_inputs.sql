@@ -211,34 +211,36 @@
     {{ return(new_paths) }}
 {% endmacro %}
 
-{#- `dbt build` without --vars reads the demo messages (the var's default): on a database that holds a user's own
-    files (messages or activity logs) it would load them there, where their agents are unknown (quarantined for
-    good), or with --full-refresh replace the user's rows with them. The run script stops this case before dbt
-    (scripts/rbm.py, DuckDB); this is the same stop for dbt used directly, and for a Spark run, before any model
-    runs (macro refuse_unsafe_build). -#}
-{% macro refuse_demo_into_own_files(paths) %}
-    {%- if paths | length == 1 and is_demo_messages(paths[0]) -%}
-        {%- for table in ['stg_messages', 'stg_activity_log'] -%}
+{#- `dbt build` without --vars reads the demo files (the vars' defaults): on a database that holds a user's own
+    files it would load the demo messages there, where their agents are unknown (quarantined for good), or with
+    --full-refresh replace the user's rows with them; the demo agents would replace the user's agents (review,
+    twelfth session), leaving every message of theirs quarantined. The run script stops these cases before dbt
+    (scripts/rbm.py default_on_own_files, DuckDB); this is the same stop for dbt used directly, and for a Spark run,
+    before any model runs (macro refuse_unsafe_build). `tables` hold the files loaded before (source_file). -#}
+{% macro refuse_demo_into_own_files(var_name, paths, tables) %}
+    {%- set demo_file = 'data/demo/' ~ ('agents.csv' if var_name == 'agents_path' else 'messages.csv') -%}
+    {%- if paths | length == 1 and is_demo_file(paths[0], demo_file) -%}
+        {%- for table in tables -%}
             {%- set stored = adapter.get_relation(database=target.database, schema=target.schema, identifier=table) -%}
             {%- set loaded = [] if stored is none else run_query(
                 "select distinct source_file from " ~ stored ~ " where source_file is not null order by 1"
             ).columns[0].values() -%}
             {%- set own = [] -%}
-            {%- for file in loaded if not is_demo_messages(file) -%}{%- do own.append(file) -%}{%- endfor -%}
+            {%- for file in loaded if not is_demo_file(file, demo_file) -%}{%- do own.append(file) -%}{%- endfor -%}
             {%- if own -%}
                 {%- do exceptions.raise_compiler_error(
-                    "messages_path is the demo data (" ~ paths[0] ~ ", the default when no --vars are given), but "
-                    ~ stored ~ " holds files of your own (e.g. " ~ own[0] ~ "): give messages_path (the files to"
-                    ~ " bill), or use another database (RBM_DUCKDB_PATH) for the demo."
+                    var_name ~ " is the demo data (" ~ paths[0] ~ ", the default when no --vars are given), but "
+                    ~ stored ~ " holds files of your own (e.g. " ~ own[0] ~ "): give " ~ var_name ~ " (your"
+                    ~ " files), or use another database (RBM_DUCKDB_PATH) for the demo."
                 ) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
 {% endmacro %}
 
-{#- The bundled demo messages, as dbt's default var names them or the run script does (absolute). -#}
-{% macro is_demo_messages(path) %}
-    {{ return(path == 'data/demo/messages.csv' or path.endswith('/data/demo/messages.csv')) }}
+{#- A bundled demo file (data/demo/…), as dbt's default var names it or the run script does (absolute). -#}
+{% macro is_demo_file(path, demo_file) %}
+    {{ return(path == demo_file or path.endswith('/' ~ demo_file)) }}
 {% endmacro %}
 
 {#- The run script may read a repaired copy of a broken file (rbm/inputs.py); rows keep the name of

@@ -72,6 +72,21 @@ def test_dbt_build_without_vars_on_a_database_of_your_own_files_stops(tmp_path, 
     assert staged_agents_files(database) == [str(FIXTURE / "agents.csv")]
 
 
+def test_dbt_build_of_the_agents_without_vars_on_a_database_of_your_own_agents_stops(tmp_path):
+    """Code review (twelfth session): `dbt build -s stg_agents+` without --vars loads no messages, so the messages
+    guard let it through, and it replaced the user's agents with the demo agents. It stops too, before any model."""
+    database = tmp_path / "rbm.duckdb"
+    built = run_cli(tmp_path, "--messages", str(FIXTURE / "messages.csv"), "--agents", str(FIXTURE / "agents.csv"),
+                    "--output", str(tmp_path / "out"), db=database)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    done = dbt_build(tmp_path, database, "-s", "stg_agents+")
+    assert done.returncode != 0
+    assert "agents_path is the demo data (data/demo/agents.csv, the default when no --vars are given), but" \
+        in done.stdout and f"holds files of your own (e.g. {FIXTURE / 'agents.csv'})" in done.stdout, \
+        done.stdout[-3000:]
+    assert staged_agents_files(database) == [str(FIXTURE / "agents.csv")]
+
+
 def staged_agents_files(database: Path) -> list[str]:
     with duckdb.connect(str(database), read_only=True) as con:
         return [file for (file,) in con.execute("select distinct source_file from stg_agents order by 1").fetchall()]
