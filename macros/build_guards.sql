@@ -7,12 +7,12 @@
 {% macro refuse_unsafe_build() %}
     {%- if execute and flags.WHICH in ['build', 'run'] -%}
         {%- if 'model.rbm_billing.stg_messages' in selected_resources -%}
-            {%- do refuse_demo_into_own_files(
-                'messages_path', as_path_list(run_input('messages_path')), ['stg_messages', 'stg_activity_log']
-            ) -%}
+            {%- do refuse_demo_into_own_files('messages_path', as_path_list(run_input('messages_path')),
+                                              'data/demo/messages.csv', ['stg_messages', 'stg_activity_log']) -%}
         {%- endif -%}
         {%- if 'model.rbm_billing.stg_agents' in selected_resources -%}
-            {%- do refuse_demo_into_own_files('agents_path', as_path_list(run_input('agents_path')), ['stg_agents']) -%}
+            {%- do refuse_demo_into_own_files('agents_path', as_path_list(run_input('agents_path')),
+                                              'data/demo/agents.csv', ['stg_agents']) -%}
         {%- endif -%}
         {%- do refuse_keys_of_another_salt() -%}
     {%- endif -%}

@@ -216,9 +216,9 @@
     --full-refresh replace the user's rows with them; the demo agents would replace the user's agents (review,
     twelfth session), leaving every message of theirs quarantined. The run script stops these cases before dbt
     (scripts/rbm.py default_on_own_files, DuckDB); this is the same stop for dbt used directly, and for a Spark run,
-    before any model runs (macro refuse_unsafe_build). `tables` hold the files loaded before (source_file). -#}
-{% macro refuse_demo_into_own_files(var_name, paths, tables) %}
-    {%- set demo_file = 'data/demo/' ~ ('agents.csv' if var_name == 'agents_path' else 'messages.csv') -%}
+    before any model runs (macro refuse_unsafe_build). `demo_file`: the var's default; `tables` hold the files
+    loaded before (source_file). -#}
+{% macro refuse_demo_into_own_files(var_name, paths, demo_file, tables) %}
     {%- if paths | length == 1 and is_demo_file(paths[0], demo_file) -%}
         {%- for table in tables -%}
             {%- set stored = adapter.get_relation(database=target.database, schema=target.schema, identifier=table) -%}

@@ -212,36 +212,27 @@ def export_record(output: Path, database: Path) -> dict:
             "files": files}
 
 
-def loaded_agents_files() -> set[str]:
-    """The agents files the DuckDB database's last build read (stg_agents is rebuilt from one each run)."""
-    if not duckdb_path().exists():
-        return set()
-    with connect() as con:
-        if not con.sql("select 1 from information_schema.tables where table_schema = 'main'"
-                       " and table_name = 'stg_agents'").fetchall():
-            return set()
-        return {path for (path,) in con.sql("select distinct source_file from stg_agents"
-                                             " where source_file is not null").fetchall()}
+def main_tables(con) -> set[str]:
+    """The tables and views in the DuckDB database's schema `main`."""
+    return {name for (name,) in con.sql("select table_name from information_schema.tables"
+                                         " where table_schema = 'main'").fetchall()}
 
 
 def has_report_tables() -> bool:
     """Whether the DuckDB database holds the tables the report files are written from."""
     with connect() as con:
-        return {"rpt_report_files", "fct_report_rows"} <= {name for (name,) in con.sql(
-            "select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+        return {"rpt_report_files", "fct_report_rows"} <= main_tables(con)
 
 
-def loaded_files() -> set[str]:
-    """The input files (as delivered) whose rows the DuckDB database holds: what a full rebuild must read again."""
-    import duckdb
-
+def loaded_files(tables: tuple[str, ...] = ("stg_messages", "stg_activity_log")) -> set[str]:
+    """The files (as delivered) the DuckDB database's staging `tables` were read from: by default the input files
+    whose rows it holds, what a full rebuild must read again; ("stg_agents",): the agents file of its last build."""
     if not duckdb_path().exists():
         return set()
     with connect() as con:
-        tables = {name for (name,) in con.sql("select table_name from information_schema.tables"
-                                               " where table_schema = 'main'").fetchall()}
-        return {path for table in ("stg_messages", "stg_activity_log") if table in tables
-                for (path,) in con.sql(f"select distinct source_file from {table}").fetchall()}
+        stored = main_tables(con)
+        return {path for table in tables if table in stored for (path,) in con.sql(
+            f"select distinct source_file from {table} where source_file is not null").fetchall()}
 
 
 def unchanged_report_files(exported: dict | None, output: Path) -> frozenset[str]:

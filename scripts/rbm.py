@@ -136,7 +136,7 @@ DEMO_AGENTS = "data/demo/agents.csv"  # and with which agents when AGENTS is not
 
 def own_files(loaded: set[str], demo: str) -> list[str]:
     """The files of `loaded` other than the bundled demo file `demo`, named as dbt's default var does or as this
-    script does (absolute): the same rule as the macro is_demo_messages (macros/raw_inputs.sql)."""
+    script does (absolute): the same rule as the macro is_demo_file (macros/raw_inputs.sql)."""
     return sorted(path for path in loaded if path != demo and not Path(path).as_posix().endswith("/" + demo))
 
 
@@ -155,7 +155,7 @@ def default_on_own_files(demo: bool, agents_given: bool) -> str | None:
     elif not agents_given:
         # Review (twelfth session): MESSAGES without AGENTS rebuilt it with the demo agents (the agents file
         # changed): every message quarantined as of an unknown agent, every published report emptied.
-        own = own_files(report.loaded_agents_files(), DEMO_AGENTS)
+        own = own_files(report.loaded_files(("stg_agents",)), DEMO_AGENTS)
         if own:
             return (f"AGENTS is not given, so this run would bill with the demo agents, but {database} was built "
                     f"with an agents file of your own ({own[0]}): every message of an agent the demo does not know "
