@@ -17,13 +17,15 @@
 
 {#- The run's inputs (SPEC §8): the file lists, the names of repaired copies and the activity logs'
     carrier. The run script passes them in the environment variable RBM_RUN_INPUTS (JSON), not as
-    dbt vars: dbt parses the whole project again whenever --vars change (~2.4 s a run), and keeps its
-    parsed project when only this variable changes. Inputs too large for the environment (128 KiB on Linux,
-    like one command-line argument: a glob over hourly files passes it within months) come in a JSON file
-    named by RBM_RUN_INPUTS_FILE, read through the database when the SQL runs (they are only used then). A dbt
-    var of the same name is the fallback (dbt used directly, `make dbt-test`). -#}
+    dbt vars: dbt parses the whole project again whenever --vars change (~2.4 s a run). The variable is read
+    only when the SQL runs (`execute`): read while dbt parses, dbt would parse again every model that reads it,
+    at every run (~0.8 s; thirteenth session), since its value changes every run. Nothing parsed depends on it
+    (stg_carriers declares its ref to the seed either way). Inputs too large for the environment (128 KiB on
+    Linux, like one command-line argument: a glob over hourly files passes it within months) come in a JSON file
+    named by RBM_RUN_INPUTS_FILE, read through the database. A dbt var of the same name is the fallback (dbt
+    used directly, `make dbt-test`). -#}
 {% macro run_input(name, default=none) %}
-    {%- set given = env_var('RBM_RUN_INPUTS', '') -%}
+    {%- set given = env_var('RBM_RUN_INPUTS', '') if execute else '' -%}
     {%- if not given and execute and env_var('RBM_RUN_INPUTS_FILE', '') -%}
         {%- set given = read_text_file(env_var('RBM_RUN_INPUTS_FILE')) -%}
     {%- endif -%}

@@ -27,7 +27,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["RBM_DUCKDB_TEMP_DIR"] = str(ROOT / "target" / f"pytest-{_worker}" / "duckdb_tmp")
 
 
-# dbt parses the whole project again (~2 s of a test's run) whenever the database path changes: its profile, which
+# dbt parses the whole project again (~2.5 s of a test's run) whenever the database path changes: its profile, which
 # dbt fingerprints to decide, holds the path. So run_cli runs every database of one name at one path per test
 # process: the database and the files the run keeps beside it are moved there for the run and back after it
 # (a rename: the folder is in the tests' temporary folder), and the runs of one process keep dbt's parsed project.
@@ -36,6 +36,25 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 _RUN_FOLDER = Path(tempfile.gettempdir()) / f"rbm-pytest-databases-{os.getpid()}"
 _BESIDE_DATABASE = ("", ".wal", ".rbm-state.json", ".rbm-lock")
 atexit.register(shutil.rmtree, _RUN_FOLDER, ignore_errors=True)
+
+# dbt keeps one parsed project per target/ folder, for one profile: one run on another database (or with another
+# memory limit) in the same folder made the next run_cli parse everything again (thirteenth session: ~100 full
+# parses in a `make pytest`). So run_cli keeps a target/ per profile under the process's own folder, and every
+# other dbt run of a test (dbt called directly, the CLI on a database of the test's own) gets the test's own.
+_TARGETS = Path(os.environ.get("DBT_TARGET_PATH") or ROOT / "target" / "pytest-main")
+_PROFILE_ENV = ("RBM_DUCKDB_PATH", "RBM_DBT_THREADS", "RBM_DUCKDB_MEMORY_LIMIT", "RBM_DUCKDB_TEMP_DIR")
+
+
+@pytest.fixture(autouse=True)
+def _dbt_target_of_the_test(tmp_path, monkeypatch):
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
+
+
+def _target_of_profile(environment: dict) -> str:
+    import hashlib
+
+    profile = "\n".join(f"{name}={environment.get(name, '')}" for name in _PROFILE_ENV)
+    return str(_TARGETS / f"profile-{hashlib.sha256(profile.encode()).hexdigest()[:12]}")
 
 
 def _move_database(source: Path, destination: Path) -> None:
@@ -56,6 +75,8 @@ def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = No
     _move_database(database, run_database)
     try:
         environment = dict(os.environ, RBM_DUCKDB_PATH=str(run_database), **(env or {}))
+        if "DBT_TARGET_PATH" not in (env or {}):
+            environment["DBT_TARGET_PATH"] = _target_of_profile(environment)
         return subprocess.run(
             [sys.executable, str(ROOT / "scripts/rbm.py"), "run", *args],
             cwd=ROOT, env=environment, capture_output=True, text=True,

@@ -71,6 +71,9 @@ def test_a_second_run_with_more_files_keeps_dbts_parsed_project(tmp_path):
     assert re.search(r"input rows +599  in the database, from 2 file\(s\); this run loaded 300 row\(s\) from 1"
                      r" file\(s\)", runs[1].stdout), runs[1].stdout[-2500:]
     assert "partial parsing" not in runs[1].stdout and "full parse" not in runs[1].stdout, runs[1].stdout[:1500]
+    # and parses no model again: the inputs, new every run, are read only when the SQL runs (macro run_input)
+    parsing = re.findall(r"Partial parsing enabled: .*", (tmp_path / "dbt_logs" / "dbt.log").read_text("utf-8"))
+    assert parsing == ["Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed."], parsing
 
 
 def test_a_run_with_more_input_files_than_the_environment_holds(tmp_path):
