@@ -82,19 +82,60 @@ repeated_ids as (
     having count(*) > 1
 ),
 
+-- SPEC §7 "different content" is a different value, not another spelling of it: a timestamp, size or
+-- flag that is valid compares by what it means, so that a file sent again as Parquet (its typed
+-- timestamps read as `2026-11-01 00:06:04.789+00`, thirteenth session: every row of both copies was
+-- quarantined) or one instant written with another offset is an exact duplicate, not a conflict. An
+-- invalid value compares as written, marked `~` so that it never equals a valid one: a copy that is
+-- valid is never taken for a duplicate of one that is not.
+repeated_values as (
+    select
+        source_file,
+        source_row,
+        message_id,
+        agent_id,
+        user_key,
+        carrier_id,
+        direction,
+        content_kind,
+        text_key,
+        suggestions,
+        status,
+        case
+            when {{ matches_regex('file_size_bytes_raw', '[0-9]+') }} and file_size_bytes is not null
+                then cast(file_size_bytes as string)
+            else '~' || file_size_bytes_raw
+        end as file_size_bytes_value,
+        case
+            when {{ matches_regex('sent_at_raw', timestamp_pattern) }} and sent_at is not null
+                then cast(sent_at as string)
+            else '~' || sent_at_raw
+        end as sent_at_value,
+        case
+            when {{ matches_regex('delivered_at_raw', timestamp_pattern) }} and delivered_at is not null
+                then cast(delivered_at as string)
+            else '~' || delivered_at_raw
+        end as delivered_at_value,
+        case
+            when lower(is_tester_raw) in ('true', 'false') then lower(is_tester_raw)
+            else '~' || is_tester_raw
+        end as is_tester_value
+    from messages
+    where message_id in (select repeated_ids.message_id from repeated_ids)
+),
+
 repeated_rows as (
     select
-        messages.source_file,
-        messages.source_row,
-        messages.message_id,
-        -- Every contract column as read (the user and text as their salted keys).
+        source_file,
+        source_row,
+        message_id,
+        -- Every contract column (the user and text as their salted keys).
         {{ length_prefixed_fingerprint(
             ['message_id', 'agent_id', 'user_key', 'carrier_id', 'direction', 'content_kind', 'text_key',
-             'file_size_bytes_raw', 'suggestions', 'status', 'sent_at_raw', 'delivered_at_raw', 'is_tester_raw'],
-            'messages'
+             'file_size_bytes_value', 'suggestions', 'status', 'sent_at_value', 'delivered_at_value',
+             'is_tester_value']
         ) }} as row_fingerprint
-    from messages
-    where messages.message_id in (select repeated_ids.message_id from repeated_ids)
+    from repeated_values
 ),
 
 repeated_counted as (

@@ -587,6 +587,47 @@ def test_parquet_text_stored_as_binary_is_billed_on_its_utf8_bytes(tmp_path):
     assert run.sql("select text_bytes from stg_messages where message_id = 'blob-text'") == [(200,)]
 
 
+def test_one_file_sent_again_as_parquet_or_respelled_counts_once(tmp_path, good_run):
+    """SPEC §7: exact duplicates count once, whatever the spelling of their values. The same rows again as Parquet
+    (typed: its timestamps read as `2025-05-08 19:52:11+00`) and again with other spellings of the same values
+    (an offset for `Z`, `TRUE`, a leading zero) are exact duplicates; before, every copy of every row was
+    quarantined as a conflict. A value that is not valid is never the same as a valid one: c55 with the size
+    `1048064.0` (which a lenient cast reads as 1048064) is invalid_file_size, and its valid copies conflict with
+    it, rather than being counted as duplicates of a quarantined row (and c55 billed nowhere)."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    original = FIXTURE / "good/messages.csv"
+    shutil.copy(original, inputs / "1_messages.csv")
+    with duckdb.connect() as con:
+        con.execute(f"copy (select * from read_csv('{original}')) to '{inputs / '2_again.parquet'}' (format parquet)")
+        assert con.sql(f"select typeof(sent_at) from '{inputs / '2_again.parquet'}' limit 1").fetchall() == [
+            ("TIMESTAMP WITH TIME ZONE",)]
+    rows = read_csv(original)
+    columns = list(rows[0])
+    respelled = [dict(row, sent_at=row["sent_at"].replace("Z", "+00:00"), is_tester=row["is_tester"].upper(),
+                      file_size_bytes="0" + row["file_size_bytes"] if row["file_size_bytes"] else "") for row in rows]
+    invalid = [dict(row, file_size_bytes=row["file_size_bytes"] + ".0") for row in rows if row["message_id"] == "c55"]
+    for name, written in (("3_respelled.csv", respelled), ("0_invalid.csv", invalid)):
+        with open(inputs / name, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(written)
+    run = start_run(tmp_path, str(inputs / "*"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
+
+    once = dict((m, (o, r)) for m, o, r in good_run.sql(
+        "select message_id, outcome, outcome_reason from int_message_outcomes"))
+    assert len(once) == len(rows) and once["c55"][0] == "billed"
+    conflict = ("quarantined", "conflicting_duplicate_message_id")
+    expected = [("0_invalid.csv", "c55", "quarantined", "invalid_file_size")]
+    for name in ("1_messages.csv", "2_again.parquet", "3_respelled.csv"):
+        for message_id, outcome in once.items():
+            counted = once[message_id] if name == "1_messages.csv" else ("exact_duplicate", "exact_duplicate")
+            expected.append((name, message_id, *(conflict if message_id == "c55" else counted)))
+    found = run.sql("select source_file, message_id, outcome, outcome_reason from int_message_outcomes")
+    assert sorted((Path(f).name, m, o, r) for f, m, o, r in found) == sorted(expected)
+
+
 def test_an_event_dated_in_the_future_does_not_make_files_final(tmp_path):
     """report_files.csv: a file dated G is final once the newest data reaches day G (US) or G + 1 (global: a
     conversation's window opens at the reply, up to a day after its start). One MO from a phone with a wrong
