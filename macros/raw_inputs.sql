@@ -60,10 +60,6 @@
     {{ return(paths | list) }}
 {% endmacro %}
 
-{% macro sql_string_list(items) -%}
-    [{% for item in items %}'{{ item | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %}]
-{%- endmacro %}
-
 {#- Pre-hook of a staging model: read the raw files into a temporary table `<name>` (text
     columns + source_file), keeping the lines that do not parse in `<name>_rejects`.
     Temporary: the raw user_id never lands in a persistent relation (SPEC §1, PII). -#}
@@ -161,11 +157,16 @@
     from {{ name }}_file_{{ loop.index }}
     {%- endif %}
     {%- endfor %}
-    {%- if parquet_paths %}
+    {#- One read_parquet per file, each column cast to text in its own file's type: read together, DuckDB
+        gives every file the first file's column types and converts the others' values to them leniently
+        (review, thirteenth session: `+02:00` dropped, `yes` read as a boolean, `42.0` as an integer, a run
+        failing on one value, or on a column of NULLs in one file and text in another). An empty string is
+        NULL, as an empty CSV field is (quoted or not): `''` sizes and suggestions were quarantined. -#}
+    {%- for path in parquet_paths %}
     union all
-    select {% for c in columns %}cast({{ c }} as varchar), {% endfor %}{{ original_file_name('filename') }}, file_row_number + 1
-    from read_parquet({{ sql_string_list(parquet_paths) }}, filename = true, file_row_number = true, binary_as_string = true)
-    {%- endif %}
+    select {% for c in columns %}nullif(cast({{ c }} as varchar), ''), {% endfor %}{{ original_file_name('filename') }}, file_row_number + 1
+    from read_parquet('{{ path | replace("'", "''") }}', filename = true, file_row_number = true, binary_as_string = true)
+    {%- endfor %}
 {% endmacro %}
 
 {% macro drop_raw_files(name) %}

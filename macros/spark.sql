@@ -44,7 +44,7 @@
             {#- Read by path (a view over the Parquet source would hide the row index). -#}
             {%- set part -%}
                 select
-                    {% for c in columns %}cast({{ c }} as string) as {{ c }}, {% endfor %}
+                    {% for c in columns %}nullif(cast({{ c }} as string), '') as {{ c }}, {% endfor %}
                     {{ spark_string_literal(names.get(path, path)) }} as source_file,
                     _metadata.row_index + 1 as record_number,
                     cast(null as string) as error_message

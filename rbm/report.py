@@ -469,8 +469,9 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         print("quarantined from this run's files (table quarantined_messages: source_file, source_row):")
         for source_file in sorted(reasons_per_file)[:SUMMARY_FILES_LISTED]:
             reasons = reasons_per_file[source_file]
+            place = "record" if source_file.lower().endswith(".parquet") else "line"  # README "Bad input"
             print(f"  {source_file}: {sum(count for _, count, _ in reasons)} of {audited.get(source_file, (0,))[0]} "
-                  f"row(s): " + ", ".join(f"{reason} {count} (first at line {line})" for reason, count, line in reasons))
+                  f"row(s): " + ", ".join(f"{reason} {count} (first at {place} {line})" for reason, count, line in reasons))
         if len(reasons_per_file) > SUMMARY_FILES_LISTED:
             print(f"  ... and {len(reasons_per_file) - SUMMARY_FILES_LISTED} more file(s)")
     print("=" * 72)

@@ -628,6 +628,41 @@ def test_one_file_sent_again_as_parquet_or_respelled_counts_once(tmp_path, good_
     assert sorted((Path(f).name, m, o, r) for f, m, o, r in found) == sorted(expected)
 
 
+def test_each_parquet_file_is_read_as_text_in_its_own_types(tmp_path):
+    """Parquet files of one run written with other column types (review, thirteenth session). Read together,
+    DuckDB gave every file the first file's types: b1's `+02:00` was dropped (billed 2 h late), `42.0` read as an
+    integer and a time without seconds as a time (both billed), `yes` and `1` as booleans (not billable as
+    tester, silently); and a column of NULLs in the first file made the run fail. Each file is read alone. An
+    empty string (b6's size) is NULL, as an empty CSV field is; it was invalid_file_size."""
+    agent, common = "agent-1_nonconv@rbm.goog", "'+15550000002' as user_id, 'att' as carrier_id, 'MT' as direction"
+    with duckdb.connect() as con:
+        con.execute(f"""copy (select 'a1' as message_id, '{agent}' as agent_id, 15550000001 as user_id,
+            'att' as carrier_id, 'MT' as direction, 'text' as content_kind, 'hi' as text,
+            cast(null as integer) as file_size_bytes, null as suggestions, 'delivered' as status,
+            timestamp '2026-11-01 08:00:00' as sent_at, timestamp '2026-11-01 08:00:01' as delivered_at,
+            false as is_tester) to '{tmp_path / 'a.parquet'}' (format parquet)""")
+        assert con.sql(f"select typeof(suggestions) from '{tmp_path / 'a.parquet'}'").fetchall() == [("\"NULL\"",)]
+        con.execute(f"""copy (select col0 as message_id, '{agent}' as agent_id, {common},
+            col1 as content_kind, col2 as text, col3 as file_size_bytes, 'reply' as suggestions,
+            'delivered' as status, col4 as sent_at, col5 as delivered_at, col6 as is_tester from (values
+            ('b1', 'text', 'hi', null, '2026-11-01T10:00:00+02:00', '2026-11-01T10:00:05+02:00', 'false'),
+            ('b2', 'file', null, '42.0', '2026-11-01T11:00:00Z', '2026-11-01T11:00:05Z', 'false'),
+            ('b3', 'text', 'x', null, '2026-11-01T12:00Z', '2026-11-01T12:00:05Z', 'false'),
+            ('b4', 'text', 'x', null, '2026-11-01T13:00:00Z', '2026-11-01T13:00:05Z', 'yes'),
+            ('b5', 'text', 'x', null, '2026-11-01T14:00:00Z', '2026-11-01T14:00:05Z', '1'),
+            ('b6', 'text', '', '', '2026-11-01T15:00:00Z', '2026-11-01T15:00:05Z', 'false')))
+            to '{tmp_path / 'b.parquet'}' (format parquet)""")
+    run = start_run(tmp_path, str(tmp_path / "*.parquet"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
+    assert sorted(run.sql("select message_id, source_row, outcome, outcome_reason from int_message_outcomes")) == [
+        ("a1", 1, "billed", "billed"), ("b1", 1, "billed", "billed"), ("b2", 2, "quarantined", "invalid_file_size"),
+        ("b3", 3, "quarantined", "invalid_sent_at"), ("b4", 4, "quarantined", "invalid_is_tester"),
+        ("b5", 5, "quarantined", "invalid_is_tester"), ("b6", 6, "billed", "billed")]
+    assert sorted(run.sql("select message_id, cast(event_at as varchar) from fct_billable_messages")) == [
+        ("a1", "2026-11-01 08:00:01"), ("b1", "2026-11-01 08:00:05"), ("b6", "2026-11-01 15:00:05")]
+    assert "invalid_file_size 1 (first at record 2)" in run.process.stdout  # a Parquet row is a record, not a line
+
+
 def test_an_event_dated_in_the_future_does_not_make_files_final(tmp_path):
     """report_files.csv: a file dated G is final once the newest data reaches day G (US) or G + 1 (global: a
     conversation's window opens at the reply, up to a day after its start). One MO from a phone with a wrong
