@@ -357,9 +357,10 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
     return result
 
 
-def check_carriers_file(path: str) -> None:
+def check_carriers_file(path: str) -> list[str]:
     """SPEC §1 carriers, the user's own file (CARRIERS=): reference data every bill depends on, so a row that is
-    not right stops the run (file, line, column), unlike a messages row, which is quarantined."""
+    not right stops the run (file, line, column), unlike a messages row, which is quarantined. Returns its
+    carrier ids."""
     if not path.lower().endswith((".csv", ".csv.gz")):
         raise InputError(f"{path}: CARRIERS must be a CSV file ({', '.join(CARRIERS_COLUMNS)})")
     check_file(path, CARRIERS_COLUMNS, "carriers")
@@ -375,6 +376,21 @@ def check_carriers_file(path: str) -> None:
         if carrier_id in seen:
             raise InputError(f"{path}: line {line}, column carrier_id: {carrier_id} is already on line {seen[carrier_id]}")
         seen[carrier_id] = line
+    return list(seen)
+
+
+# The carriers of a run without CARRIERS (SPEC §1): the shipped seed.
+CARRIERS_SEED = Path(__file__).resolve().parents[1] / "seeds" / "carriers.csv"
+
+
+def check_activity_carrier(carrier: str, known: list[str], source: str) -> None:
+    """SPEC §9: an activity log's carrier comes from the run, and every row is loaded with it for good (a later
+    run with another CARRIER does not change rows loaded before). A carrier the carriers do not list quarantined
+    every row as unknown_carrier, and a run with the right one afterwards loaded nothing (review, thirteenth
+    session): stop before loading."""
+    if carrier not in known:
+        raise InputError(f"CARRIER {carrier} is not a carrier of {source} (carrier_id: {', '.join(sorted(known))}): "
+                         "give one of those (letter case counts), or add it there")
 
 
 def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
@@ -383,15 +399,25 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
         raise InputError("give either MESSAGES or ACTIVITY, not both")
     if activity and not carrier:
         raise InputError("ACTIVITY needs CARRIER=<carrier_id>: an activity log is per carrier (SPEC §9)")
+    if carrier and not activity:
+        raise InputError(f"CARRIER {carrier} is the carrier of ACTIVITY files (SPEC §9), and there are none: a messages "
+                         "file has its own carrier_id column. Leave CARRIER out, or give ACTIVITY")
     result = RunInputs(carrier=carrier)
     result.agents = expand(agents, "AGENTS")
     for path in result.agents:
         check_file(path, AGENTS_COLUMNS, "agents")
+    known = []
     if carriers:
         result.carriers = expand(carriers, "CARRIERS")
         for path in result.carriers:
-            check_carriers_file(path)
+            known += check_carriers_file(path)
     if activity:
+        if carriers:
+            check_activity_carrier(carrier, known, "CARRIERS " + ", ".join(result.carriers))
+        else:
+            with open(CARRIERS_SEED, newline="", encoding="utf-8") as handle:
+                check_activity_carrier(carrier, [row["carrier_id"] for row in csv.DictReader(handle)],
+                                       f"the carriers seed {CARRIERS_SEED}")
         result.activity = expand(activity, "ACTIVITY")
         for path in result.activity:
             result.activity_delimiters[path] = activity_delimiter(path)

@@ -393,12 +393,22 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
                 reasons_per_file.setdefault(source_file, []).append((reason, count, first_line))
         # Rows of this run's files with an exact copy elsewhere (counted once, whichever copy: int_messages_rejected
         # marks the later one in file-name order, not in load order).
+        # An activity log's rows by activity_id: its receipts are copies with their message (review, thirteenth
+        # session: an activity log delivered twice had no warning).
         copied_per_file = dict(rows(
-            "select staged.source_file, count(*) from stg_messages as staged"
+            "select staged.source_file, count(*) from (select source_file, message_id, loaded_at from stg_messages"
+            " union all select source_file, activity_id, loaded_at from stg_activity_log) as staged"
             " inner join (select distinct message_id from int_messages_rejected where is_exact_duplicate) as copies"
             f" on staged.message_id = copies.message_id where staged.loaded_at = {started}"
             " group by staged.source_file"
         ))
+        # SPEC §9: a type the mapping seed does not know is not a message, so it is neither billed nor quarantined;
+        # a type Google spells another way (TEXT_MESSAGE) took a carrier's bill away without a word (review,
+        # thirteenth session).
+        unknown_types = rows(
+            "select source_file, count(*), min(activity_type) from int_activity_log_other_rows"
+            " where activity_role = 'unknown_activity_type' group by 1 order by 1"
+        ) if run_inputs.activity else []
         # A message_id of this run's files in another file too (loaded before, or by this run: review, twelfth
         # session), with other content: SPEC §7 quarantines every copy (the earlier one may keep a reason of its
         # own, a bad time say). Most likely a corrected file delivered under a new name, which corrects nothing
@@ -499,6 +509,12 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         if copied == audited.get(source_file, (0,))[0]:
             print(f"warning: every row of {source_file} has an exact copy in another file ({copied} row(s), "
                   "counted once): nothing was billed twice. Was it delivered twice?", file=sys.stderr)
+    for source_file, count, example in unknown_types:
+        if source_file in loaded_per_file:
+            print(f"warning: {count} row(s) of {source_file} have an activity type that the mapping seed does not "
+                  f"know (e.g. {example!r}): they are not messages, so neither billed nor quarantined (SPEC §9). If "
+                  "one is a message or receipt type spelled another way, add it to seeds/activity_type_mapping.csv "
+                  "and run FULL_REFRESH=1.", file=sys.stderr)
     if conflicts:
         ids = sorted({row[0] for row in conflicts})
         first = [row for row in conflicts if row[0] == ids[0]]

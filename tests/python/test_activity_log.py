@@ -217,6 +217,26 @@ def test_an_activity_of_an_unknown_type_that_google_billed_is_reconciled(tmp_pat
                                " our_event_messages, coalesce(our_reason, '') from rpt_google_reconciliation")
     assert sorted(reconciled) == [("G-m1", "identical", "1", "1", "1", ""),
                                   ("G-u1", "google_only", "1", "1", "0", "unknown_activity_type")]
+    # Review, thirteenth session: a type spelled another way (TEXT_MESSAGE) took the bill away without a word.
+    assert (f"warning: 2 row(s) of {tmp_path / 'rbm_activity_2024-07-01.csv'} have an activity type that the "
+            "mapping seed does not know (e.g. 'is_typing_event')") in run.done.stderr, run.done.stderr
+
+
+def test_an_activity_log_delivered_twice_is_warned_of(tmp_path):
+    """The same log under Google's renamed name too: counted once, and said (review, thirteenth session: the
+    warning read the messages files only)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    rows = [("m1", "G-m1", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
+            ("m1", "G-m1", "MO", "2024-07-01T10:05:01.000Z", "delivery_receipt_event"),
+            ("m2", "G-m2", "MO", "2024-07-01T10:06:00.000Z", "text_message")]
+    for name in ("rbm_activity_2023-08-28.csv", "rbm_activity_2023-08-28.csv_st.csv"):
+        (logs / name).write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
+            f"{activity_id}\t{google_id}\tacme_notify_agent\tuser-hash-1\t{direction}\t{time}\t{kind}\t0\n"
+            for activity_id, google_id, direction, time, kind in rows), encoding="utf-8")
+    run = cli_run(tmp_path, "--activity", str(logs / LOG_GLOB), "--carrier", "att")
+    for name in ("rbm_activity_2023-08-28.csv", "rbm_activity_2023-08-28.csv_st.csv"):
+        assert f"warning: every row of {logs / name} has an exact copy in another file" in run.done.stderr, name
 
 
 # --------------------------------------------------------------------------------------------------------

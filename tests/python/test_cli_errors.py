@@ -111,6 +111,28 @@ def test_a_path_starting_with_a_dash_is_taken_as_a_path(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("carrier, carriers, says", [
+    ("atnt", None, "CARRIER atnt is not a carrier of the carriers seed"),
+    ("ATT", None, "CARRIER ATT is not a carrier of the carriers seed"),
+    ("att", "other", "CARRIER att is not a carrier of CARRIERS"),
+    ("att", "no activity", "CARRIER att is the carrier of ACTIVITY files (SPEC §9), and there are none"),
+])
+def test_a_carrier_that_is_not_listed_or_without_activity_logs_stops(tmp_path, carrier, carriers, says):
+    """Review, thirteenth session: every row of a log loaded with an unknown CARRIER was quarantined unknown_carrier,
+    and a run with the right one afterwards loaded nothing (the file was loaded); CARRIER without ACTIVITY was
+    ignored and the demo data billed."""
+    args = ["--activity", str(ACTIVITY / "att/rbm_activity_*.csv*"), "--agents", str(ACTIVITY / "agents.csv")]
+    if carriers == "other":
+        (tmp_path / "carriers.csv").write_text("carrier_id,carrier_name,country,billing_model\nverizon,V,US,us\n",
+                                               encoding="utf-8")
+        args += ["--carriers", str(tmp_path / "carriers.csv")]
+    elif carriers == "no activity":
+        args = []
+    done = run_cli(tmp_path, *args, "--carrier", carrier, "--output", str(tmp_path / "out"))
+    assert_clean_error(done, says)
+    assert not (tmp_path / "rbm.duckdb").exists()
+
+
 @pytest.mark.parametrize("variable", ["MESSAGES", "AGENTS", "ACTIVITY", "OUTPUT"])
 def test_a_variable_given_empty_is_an_error(tmp_path, variable):
     """`AGENTS="$AGENTS_FILE"` with the shell variable unset: not a run without agents, or on the demo data."""

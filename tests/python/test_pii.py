@@ -297,3 +297,32 @@ def test_a_run_of_your_own_files_without_a_salt_warns(pii_run):
     stderr = pii_run.process.stderr
     assert "warning: BILLING_SALT is not set" in stderr and "can be reversed" in stderr, stderr[-2000:]
     assert pii_run.process.stdout.rstrip().endswith("=" * 72)
+
+
+def test_a_user_id_shifted_into_another_column_of_an_activity_log_is_masked(tmp_path):
+    """README decision 13 for activity logs (review, thirteenth session: a phone number in agent_id, the agent and
+    user columns swapped, reached quarantined_messages in clear; stg_activity_log did not mask). Phone numbers
+    in agent_id, direction, time, type and size_bytes: none of them is anywhere in the database."""
+    phones = ["+14155550197", "+14155550198", "14155550199", "+14155550200", "14155550201", "+14155550202"]
+    header = "activity_id\tbilling_event_id\tagent_id\tuser_id\tdirection\ttime\ttype\tsize_bytes\n"
+    rows = [
+        f"z1\tG1\t{phones[0]}\t{phones[1]}\tMO\t2023-08-28T08:00:00.000Z\ttext_message\t0\n",
+        f"z2\tG2\tacme_conv_agent\tu2\t{phones[2]}\t2023-08-28T08:01:00.000Z\ttext_message\t0\n",
+        f"z3\tG3\tacme_conv_agent\tu3\tMO\t{phones[4]}\ttext_message\t0\n",
+        f"z4\tG4\tacme_conv_agent\tu4\tMO\t2023-08-28T08:03:00.000Z\t{phones[4]}\t0\n",
+        f"z5\tG5\tacme_conv_agent\tu5\tMT\t2023-08-28T08:04:00.000Z\tfile_transfer\t{phones[5]}\n",
+        f"z6\tG6\tacme_conv_agent\tu6\tMO\t2023-08-28T08:05:00.000Z\ttext_message\t{phones[3]}\n",
+    ]
+    log = tmp_path / "rbm_activity_2023-08-28.csv"
+    log.write_text(header + "".join(rows), encoding="utf-8")
+    env = {name: value for name, value in os.environ.items() if name != "BILLING_SALT"}
+    env.update(RBM_DUCKDB_PATH=str(tmp_path / "rbm.duckdb"))
+    done = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "run", "--activity", str(log), "--carrier",
+                           "att", "--agents", str(ROOT / "tests/fixtures/activity/agents.csv"), "--output",
+                           str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        quarantined = con.sql("select message_id, reason from quarantined_messages order by 1").fetchall()
+    assert [m for m, _ in quarantined] == ["z1", "z2", "z3", "z5", "z6"], quarantined  # z4: an unknown type
+    findings = Scanner(pii_needles(set(phones))).scan_database(tmp_path / "rbm.duckdb")
+    assert not findings, "\n".join(map(str, findings[:20]))
