@@ -332,6 +332,9 @@ def check_file(path: str, expected: list[str], contract: str) -> None:
 
 def activity_delimiter(path: str) -> str:
     """SPEC §9: activity logs are tab-separated; older files use ';'."""
+    if is_parquet(path):  # review, thirteenth session: it was read as a CSV without a header line
+        raise InputError(f"{path}: an activity log is read as text, tab- or ;-separated, gzipped or not (SPEC §9), "
+                         "not as Parquet")
     for delimiter in ("\t", ";"):
         if read_header(path, delimiter) == ACTIVITY_COLUMNS:
             return delimiter

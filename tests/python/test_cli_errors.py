@@ -133,6 +133,17 @@ def test_a_carrier_that_is_not_listed_or_without_activity_logs_stops(tmp_path, c
     assert not (tmp_path / "rbm.duckdb").exists()
 
 
+def test_a_parquet_activity_log_is_named_as_not_read(tmp_path):
+    path = tmp_path / "rbm_activity_2023-08-28.parquet"
+    with duckdb.connect() as con:
+        con.execute("copy (select 'a1' as activity_id, 'G1' as billing_event_id, 'acme_notify_agent' as agent_id,"
+                    " 'user-hash-1' as user_id, 'MO' as direction, '2023-08-28T08:00:00.000Z' as time,"
+                    f" 'text_message' as type, '0' as size_bytes) to '{path}' (format parquet)")
+    done = run_cli(tmp_path, "--activity", str(path), "--carrier", "att", "--agents", str(ACTIVITY / "agents.csv"),
+                   "--output", str(tmp_path / "out"))
+    assert_clean_error(done, f"{path}: an activity log is read as text", "not as Parquet")
+
+
 @pytest.mark.parametrize("variable", ["MESSAGES", "AGENTS", "ACTIVITY", "OUTPUT"])
 def test_a_variable_given_empty_is_an_error(tmp_path, variable):
     """`AGENTS="$AGENTS_FILE"` with the shell variable unset: not a run without agents, or on the demo data."""
