@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -405,10 +406,17 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # SPEC §9: a type the mapping seed does not know is not a message, so it is neither billed nor quarantined;
         # a type Google spells another way (TEXT_MESSAGE) took a carrier's bill away without a word (review,
         # thirteenth session).
-        unknown_types = rows(
-            "select source_file, count(*), min(activity_type) from int_activity_log_other_rows"
-            " where activity_role = 'unknown_activity_type' group by 1 order by 1"
-        ) if run_inputs.activity else []
+        unknown_types: dict[str, list] = {}
+        for source_file, activity_type, count in rows(
+            "select source_file, activity_type, count(*) from int_activity_log_other_rows"
+            " where activity_role = 'unknown_activity_type' group by 1, 2 order by 1, 2"
+        ) if run_inputs.activity else []:
+            counted = unknown_types.setdefault(source_file, [0, None])
+            counted[0] += count
+            # Only a value shaped like a type is shown: a shifted column may hold Google's hashed user_id (code
+            # review, thirteenth session), and that never leaves staging (SPEC §1).
+            if counted[1] is None and activity_type and re.fullmatch(r"[A-Za-z_/]{1,40}", activity_type):
+                counted[1] = activity_type
         # A message_id of this run's files in another file too (loaded before, or by this run: review, twelfth
         # session), with other content: SPEC §7 quarantines every copy (the earlier one may keep a reason of its
         # own, a bad time say). Most likely a corrected file delivered under a new name, which corrects nothing
@@ -509,10 +517,11 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         if copied == audited.get(source_file, (0,))[0]:
             print(f"warning: every row of {source_file} has an exact copy in another file ({copied} row(s), "
                   "counted once): nothing was billed twice. Was it delivered twice?", file=sys.stderr)
-    for source_file, count, example in unknown_types:
+    for source_file, (count, example) in sorted(unknown_types.items()):
         if source_file in loaded_per_file:
             print(f"warning: {count} row(s) of {source_file} have an activity type that the mapping seed does not "
-                  f"know (e.g. {example!r}): they are not messages, so neither billed nor quarantined (SPEC §9). If "
+                  f"know{f' (e.g. {example!r})' if example else ''}: they are not messages, so neither billed nor "
+                  "quarantined (SPEC §9). If "
                   "one is a message or receipt type spelled another way, add it to seeds/activity_type_mapping.csv "
                   "and run FULL_REFRESH=1.", file=sys.stderr)
     if conflicts:

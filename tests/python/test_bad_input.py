@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -590,7 +591,7 @@ def test_parquet_text_stored_as_binary_is_billed_on_its_utf8_bytes(tmp_path):
 def test_one_file_sent_again_as_parquet_or_respelled_counts_once(tmp_path, good_run):
     """SPEC §7: exact duplicates count once, whatever the spelling of their values. The same rows again as Parquet
     (typed: its timestamps read as `2025-05-08 19:52:11+00`) and again with other spellings of the same values
-    (an offset for `Z`, `TRUE`, a leading zero) are exact duplicates; before, every copy of every row was
+    (the same instants at +02:00, `TRUE`, a leading zero) are exact duplicates; f82 an hour earlier conflicts; before, every copy of every row was
     quarantined as a conflict. A value that is not valid is never the same as a valid one: c55 with the size
     `1048064.0` (which a lenient cast reads as 1048064) is invalid_file_size, and its valid copies conflict with
     it, rather than being counted as duplicates of a quarantined row (and c55 billed nowhere)."""
@@ -604,10 +605,16 @@ def test_one_file_sent_again_as_parquet_or_respelled_counts_once(tmp_path, good_
             ("TIMESTAMP WITH TIME ZONE",)]
     rows = read_csv(original)
     columns = list(rows[0])
-    respelled = [dict(row, sent_at=row["sent_at"].replace("Z", "+00:00"), is_tester=row["is_tester"].upper(),
+    def in_paris(utc: str) -> str:  # the same instant at +02:00: another hour, another day near midnight
+        return datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone(timezone(timedelta(hours=2))).isoformat()
+
+    respelled = [dict(row, sent_at=in_paris(row["sent_at"]), is_tester=row["is_tester"].upper(),
                       file_size_bytes="0" + row["file_size_bytes"] if row["file_size_bytes"] else "") for row in rows]
     invalid = [dict(row, file_size_bytes=row["file_size_bytes"] + ".0") for row in rows if row["message_id"] == "c55"]
-    for name, written in (("3_respelled.csv", respelled), ("0_invalid.csv", invalid)):
+    # f82 sent one hour earlier: another value, so every copy of f82 conflicts
+    later = [dict(row, sent_at=in_paris(row["sent_at"]).replace("+02:00", "+03:00")) for row in rows
+             if row["message_id"] == "f82"]
+    for name, written in (("3_respelled.csv", respelled), ("0_invalid.csv", invalid), ("4_later.csv", later)):
         with open(inputs / name, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, columns, lineterminator="\n")
             writer.writeheader()
@@ -619,11 +626,11 @@ def test_one_file_sent_again_as_parquet_or_respelled_counts_once(tmp_path, good_
         "select message_id, outcome, outcome_reason from int_message_outcomes"))
     assert len(once) == len(rows) and once["c55"][0] == "billed"
     conflict = ("quarantined", "conflicting_duplicate_message_id")
-    expected = [("0_invalid.csv", "c55", "quarantined", "invalid_file_size")]
+    expected = [("0_invalid.csv", "c55", "quarantined", "invalid_file_size"), ("4_later.csv", "f82", *conflict)]
     for name in ("1_messages.csv", "2_again.parquet", "3_respelled.csv"):
         for message_id, outcome in once.items():
             counted = once[message_id] if name == "1_messages.csv" else ("exact_duplicate", "exact_duplicate")
-            expected.append((name, message_id, *(conflict if message_id == "c55" else counted)))
+            expected.append((name, message_id, *(conflict if message_id in ("c55", "f82") else counted)))
     found = run.sql("select source_file, message_id, outcome, outcome_reason from int_message_outcomes")
     assert sorted((Path(f).name, m, o, r) for f, m, o, r in found) == sorted(expected)
 
