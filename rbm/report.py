@@ -394,15 +394,18 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
                 reasons_per_file.setdefault(source_file, []).append((reason, count, first_line))
         # Rows of this run's files with an exact copy elsewhere (counted once, whichever copy: int_messages_rejected
         # marks the later one in file-name order, not in load order).
-        # An activity log's rows by activity_id: its receipts are copies with their message (review, thirteenth
-        # session: an activity log delivered twice had no warning).
+        # An activity log counts its message rows (review, thirteenth session: an activity log delivered twice had
+        # no warning; code review: its receipts, spam reports and malformed lines are never a message's copy).
         copied_per_file = dict(rows(
             "select staged.source_file, count(*) from (select source_file, message_id, loaded_at from stg_messages"
-            " union all select source_file, activity_id, loaded_at from stg_activity_log) as staged"
+            " union all select source_file, message_id, loaded_at from int_activity_log_messages) as staged"
             " inner join (select distinct message_id from int_messages_rejected where is_exact_duplicate) as copies"
             f" on staged.message_id = copies.message_id where staged.loaded_at = {started}"
             " group by staged.source_file"
         ))
+        activity_messages = dict(rows(
+            "select source_file, count(*) from int_activity_log_messages group by 1"
+        )) if run_inputs.activity else {}
         # SPEC §9: a type the mapping seed does not know is not a message, so it is neither billed nor quarantined;
         # a type Google spells another way (TEXT_MESSAGE) took a carrier's bill away without a word (review,
         # thirteenth session).
@@ -514,8 +517,12 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         print(said + "Fix the file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a "
               "new name would conflict with these rows, SPEC §7; README \"Daily operation\").", file=sys.stderr)
     for source_file, copied in sorted(copied_per_file.items()):
-        if copied == audited.get(source_file, (0,))[0]:
-            print(f"warning: every row of {source_file} has an exact copy in another file ({copied} row(s), "
+        audited_rows, _, quarantined = audited.get(source_file, (0, 0, 0))
+        # Every row that could be a copy is one: the quarantined rows of a file delivered twice are quarantined
+        # in both copies, never exact duplicates.
+        if copied == activity_messages.get(source_file, audited_rows) - quarantined:
+            what = ("valid " if quarantined else "") + ("message row" if source_file in activity_messages else "row")
+            print(f"warning: every {what} of {source_file} has an exact copy in another file ({copied} row(s), "
                   "counted once): nothing was billed twice. Was it delivered twice?", file=sys.stderr)
     for source_file, (count, example) in sorted(unknown_types.items()):
         if source_file in loaded_per_file:
