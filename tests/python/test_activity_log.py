@@ -222,6 +222,21 @@ def test_an_activity_of_an_unknown_type_that_google_billed_is_reconciled(tmp_pat
             "mapping seed does not know (e.g. 'is_typing_event')") in run.done.stderr, run.done.stderr
 
 
+def test_a_receipt_with_the_direction_mt_is_an_unknown_type(tmp_path):
+    """The mapping seed has receipts as MO (SPEC §9: receipts are MO). An MT `delivery_receipt_event` delivers
+    nothing, and was counted as a receipt all the same (review, thirteenth session): it is an unknown type, named
+    in the summary."""
+    run = run_small_log(tmp_path, [
+        ("m1", "G-m1", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
+        ("m1", "G-m1", "MT", "2024-07-01T10:05:01.000Z", "delivery_receipt_event"),
+    ])
+    outcomes = query(run.db, "select message_id, outcome, outcome_reason from int_message_outcomes")
+    assert sorted(outcomes) == [("m1", "not_billable", "mt_not_delivered"),
+                                ("m1", "not_billable", "unknown_activity_type")]
+    assert ("1 row(s) of " + str(tmp_path / "rbm_activity_2024-07-01.csv") + " have an activity type that the "
+            "mapping seed does not know (e.g. 'delivery_receipt_event')") in run.done.stderr, run.done.stderr
+
+
 def test_an_activity_log_delivered_twice_is_warned_of(tmp_path):
     """The same log under Google's renamed name too: counted once, and said (review, thirteenth session: the
     warning read the messages files only)."""
