@@ -30,6 +30,12 @@
     end
 {%- endmacro %}
 
+{#- SPEC §7: a value as duplicates compare it (int_messages_rejected): a valid one by what it means (`typed` as
+    text), an invalid one as written, marked `~` so that it never equals a valid one. -#}
+{% macro compared_value(typed, raw, is_valid) -%}
+    case when {{ is_valid }} then cast({{ typed }} as string) else '~' || {{ raw }} end
+{%- endmacro %}
+
 {#- SPEC §7: a fingerprint of a row's values to tell exact copies from conflicting ones. Length-prefixed, so
     two rows have the same fingerprint only when every value is equal (no separator inside a value can make
     two different rows alike; a NULL is '-', unlike any prefixed value). `relation` qualifies the columns. -#}

@@ -320,6 +320,8 @@ SUMMARY_FILES_LISTED = 60  # report files the summary names one by one
 
 
 def print_summary(target: str, run_inputs, written: list[Path], output: Path, run_started) -> None:
+    from rbm.inputs import is_parquet
+
     with connect(target=target) as con:
         def rows(query: str) -> list[tuple]:
             return con.sql(query).fetchall()
@@ -490,7 +492,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         print("quarantined from this run's files (table quarantined_messages: source_file, source_row):")
         for source_file in sorted(reasons_per_file)[:SUMMARY_FILES_LISTED]:
             reasons = reasons_per_file[source_file]
-            place = "record" if source_file.lower().endswith(".parquet") else "line"  # README "Bad input"
+            place = "record" if is_parquet(source_file) else "line"  # README "Bad input"
             print(f"  {source_file}: {sum(count for _, count, _ in reasons)} of {audited.get(source_file, (0,))[0]} "
                   f"row(s): " + ", ".join(f"{reason} {count} (first at {place} {line})" for reason, count, line in reasons))
         if len(reasons_per_file) > SUMMARY_FILES_LISTED:

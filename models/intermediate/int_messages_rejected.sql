@@ -101,25 +101,16 @@ repeated_values as (
         text_key,
         suggestions,
         status,
-        case
-            when {{ matches_regex('file_size_bytes_raw', '[0-9]+') }} and file_size_bytes is not null
-                then cast(file_size_bytes as string)
-            else '~' || file_size_bytes_raw
-        end as file_size_bytes_value,
-        case
-            when {{ matches_regex('sent_at_raw', timestamp_pattern) }} and sent_at is not null
-                then cast(sent_at as string)
-            else '~' || sent_at_raw
-        end as sent_at_value,
-        case
-            when {{ matches_regex('delivered_at_raw', timestamp_pattern) }} and delivered_at is not null
-                then cast(delivered_at as string)
-            else '~' || delivered_at_raw
-        end as delivered_at_value,
-        case
-            when lower(is_tester_raw) in ('true', 'false') then lower(is_tester_raw)
-            else '~' || is_tester_raw
-        end as is_tester_value
+        {{ compared_value('file_size_bytes', 'file_size_bytes_raw',
+                          matches_regex('file_size_bytes_raw', '[0-9]+') ~ ' and file_size_bytes is not null') }}
+            as file_size_bytes_value,
+        {{ compared_value('sent_at', 'sent_at_raw',
+                          matches_regex('sent_at_raw', timestamp_pattern) ~ ' and sent_at is not null') }}
+            as sent_at_value,
+        {{ compared_value('delivered_at', 'delivered_at_raw',
+                          matches_regex('delivered_at_raw', timestamp_pattern) ~ ' and delivered_at is not null') }}
+            as delivered_at_value,
+        {{ compared_value('is_tester', 'is_tester_raw', 'is_tester is not null') }} as is_tester_value
     from messages
     where message_id in (select repeated_ids.message_id from repeated_ids)
 ),
