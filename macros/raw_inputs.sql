@@ -79,28 +79,42 @@
     {%- endset -%}
     {%- set statements = [] -%}
     {%- do statements.append('create or replace temp table ' ~ name ~ '_rejects (source_file varchar, source_row bigint, column_name varchar, error_message varchar)') -%}
-    {#- Line numbers: one temporary table per CSV file, filled in the file's order, so a row's rowid
-        is its record number: line rowid - first rowid + 2 (line 1 is the header). The first rowid is 0
-        once the table is committed, but a table still in the open transaction (a second pre-hook of the
-        model) numbers its rows from DuckDB's transaction-local base. A `row_number() over ()` did the
-        same in one thread: 10.3 s instead of 6.6 s at 10M rows (issue: scale).
+    {#- Line numbers: every CSV file is read in one scan (a statement per file took ~20 ms each: 61 s for
+        3,000 files) into one temporary table, filled in the list's order, so a row's rowid minus the first
+        rowid of its file (file_index, DuckDB's position of the file in the list) is its record number:
+        line = rowid - first rowid + 2 (line 1 is the header). The first rowid is taken from the table, not
+        assumed 0: a table still in the open transaction (a second pre-hook of the model) numbers its rows
+        from DuckDB's transaction-local base. A `row_number() over ()` did the same in one thread: 10.3 s
+        instead of 6.6 s at 10M rows (issue: scale).
         The order is kept by preserve_insertion_order for this connection only (SET SESSION): the
         setting is global in DuckDB, and a model loading in another dbt thread, or dbt-duckdb applying
         the profile's settings (false) to a new connection, would otherwise switch it off in the middle
         of a load (a global SET here numbered the rows of a 60k-row file out of order, now and then). -#}
     {%- do statements.append("set session preserve_insertion_order = true") -%}
-    {%- for path in csv_paths -%}
-        {%- set load_file -%}
-    create or replace temp table {{ name }}_file_{{ loop.index }} as
-    select {{ columns | join(', ') }}
+    {%- if csv_paths -%}
+        {%- set load_files -%}
+    create or replace temp table {{ name }}_csv as
+    select {{ columns | join(', ') }}, file_index
     from read_csv(
-        '{{ path | replace("'", "''") }}', columns = {{ column_spec }}, auto_detect = false, header = true,
+        [{% for path in csv_paths %}'{{ path | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %}],
+        columns = {{ column_spec }}, auto_detect = false, header = true,
         delim = '{{ delimiter }}', quote = '"', escape = '"',
         store_rejects = true, rejects_table = '{{ name }}_csv_errors', rejects_scan = '{{ name }}_csv_scans'
     )
         {%- endset -%}
-        {%- do statements.append(load_file) -%}
-    {%- endfor -%}
+        {%- do statements.append(load_files) -%}
+        {%- set list_files -%}
+    create or replace temp table {{ name }}_csv_files as
+    select listed.file_index, listed.source_file, coalesce(loaded.first_rowid, 0) as first_rowid
+    from (values
+        {%- for path in csv_paths %} ({{ loop.index0 }}, '{{ names.get(path, path) | replace("'", "''") }}'){% if not loop.last %},{% endif %}{% endfor %}
+    ) as listed (file_index, source_file)
+    left join (
+        select file_index, min(rowid) as first_rowid from {{ name }}_csv group by file_index
+    ) as loaded on listed.file_index = loaded.file_index
+        {%- endset -%}
+        {%- do statements.append(list_files) -%}
+    {%- endif -%}
     {#- One read_parquet per file, each column cast to text in its own file's type: read together, DuckDB
         gives every file the first file's column types and converts the others' values to them leniently
         (review, thirteenth session: `+02:00` dropped, `yes` read as a boolean, `42.0` as an integer, a run
@@ -147,36 +161,35 @@
     create or replace temp view {{ name }} as
     select {% for c in columns %}cast(null as varchar) as {{ c }}, {% endfor %}cast(null as varchar) as source_file, cast(null as bigint) as source_row
     where false
-    {%- for path in csv_paths %}
-        {%- set source_file = names.get(path, path) %}
+    {%- if csv_paths %}
     union all
-    {%- if source_file in rejected_files %}
+    {%- if rejected_files %}
     -- The record numbers skip the rejected lines: a row after the i-th rejected line (line L)
     -- moves down by i. Its record number n + 1 is after that line when n + 1 > L - i.
-    select {% for c in columns %}r.{{ c }}, {% endfor %}'{{ source_file | replace("'", "''") }}' as source_file,
-        r.record_line + coalesce(k.rejects_before, 0) as source_row
+    select {% for c in columns %}r.{{ c }}, {% endfor %}r.source_file, r.record_line + coalesce(k.rejects_before, 0) as source_row
     from (
-        select *, {{ record_line(name ~ '_file_' ~ loop.index) }} as record_line
-        from {{ name }}_file_{{ loop.index }}
+        select {% for c in columns %}csv.{{ c }}, {% endfor %}f.source_file, csv.rowid - f.first_rowid + 2 as record_line
+        from {{ name }}_csv as csv
+        inner join {{ name }}_csv_files as f on csv.file_index = f.file_index
     ) as r
     asof left join (
-        select source_row - rejects_before as threshold, max(rejects_before) as rejects_before
+        select source_file, source_row - rejects_before as threshold, max(rejects_before) as rejects_before
         from (
             select
+                source_file,
                 source_row,
-                row_number() over (order by source_row) as rejects_before
+                row_number() over (partition by source_file order by source_row) as rejects_before
             from {{ name }}_rejects
-            where source_file = '{{ source_file | replace("'", "''") }}'
         ) as numbered
-        group by source_row - rejects_before
+        group by source_file, source_row - rejects_before
     ) as k
-        on r.record_line > k.threshold
+        on r.source_file = k.source_file and r.record_line > k.threshold
     {%- else %}
-    select {% for c in columns %}{{ c }}, {% endfor %}'{{ source_file | replace("'", "''") }}' as source_file,
-        {{ record_line(name ~ '_file_' ~ loop.index) }} as source_row
-    from {{ name }}_file_{{ loop.index }}
+    select {% for c in columns %}csv.{{ c }}, {% endfor %}f.source_file, csv.rowid - f.first_rowid + 2 as source_row
+    from {{ name }}_csv as csv
+    inner join {{ name }}_csv_files as f on csv.file_index = f.file_index
     {%- endif %}
-    {%- endfor %}
+    {%- endif %}
     {%- if parquet_paths %}
     union all
     select * from {{ name }}_parquet
@@ -188,11 +201,8 @@
 {% endmacro %}
 
 {% macro default__drop_raw_files(name) %}
-    {%- set file_tables = run_query(
-        "select table_name from duckdb_tables() where temporary and starts_with(table_name, '" ~ name ~ "_file_')"
-    ).columns[0].values() if execute else [] -%}
     drop view if exists {{ name }}; drop table if exists {{ name }}_rejects; drop table if exists {{ name }}_parquet;
-    {%- for table in file_tables %} drop table if exists {{ table }};{% endfor %}
+    drop table if exists {{ name }}_csv; drop table if exists {{ name }}_csv_files;
     drop table if exists {{ name }}_csv_errors; drop table if exists {{ name }}_csv_scans
 {% endmacro %}
 
@@ -269,9 +279,4 @@
     {%- else -%}
         {{ expr }}
     {%- endif -%}
-{%- endmacro %}
-
-{#- The line number of a row of a file loaded by default__load_raw_files (see there). -#}
-{% macro record_line(file_table) -%}
-    rowid - (select min(rowid) from {{ file_table }}) + 2
 {%- endmacro %}

@@ -187,6 +187,32 @@ def test_quarantine_line_numbers_hold_in_a_long_file(long_file_run):
     assert ids == [(0,)]
 
 
+def test_line_numbers_hold_in_every_file_of_one_scan(tmp_path):
+    """Every CSV file of a run is read in one scan (macros/raw_inputs.sql): each row keeps its own file's line,
+    also after a header-only file, next to a file read in several buffers, and with broken lines in some files
+    only. Each message_id spells its file and line."""
+    template = (FIXTURE / "good/messages.csv").read_text(encoding="utf-8").splitlines()[1].split(",")
+    sizes = {"a": 30_000, "b": 0, "c": 45_000, "d": 6, "e": 3}
+    broken = {("a", 4_001): "too_many_fields", ("a", 29_990): "too_few_fields", ("d", 3): "too_many_fields"}
+    for name, size in sizes.items():
+        lines = [HEADER]
+        for n in range(2, size + 2):
+            row = list(template)
+            row[0] = f"{name}-{n}"
+            if (name, n) in broken:
+                row = row + ["extra"] if broken[name, n] == "too_many_fields" else row[:3]
+            lines.append(",".join(row) + "\n")
+        (tmp_path / f"messages_{name}.csv").write_text("".join(lines), encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "messages_*.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stderr[-2000:]
+    rows = run.sql("select source_file, source_row, reason from quarantined_messages")
+    assert sorted((Path(f).stem[-1], line, reason) for f, line, reason in rows) == sorted(
+        (name, n, reason) for (name, n), reason in broken.items())
+    lines = run.sql("select source_file, source_row, message_id from int_message_outcomes")
+    assert len(lines) == sum(sizes.values())
+    assert [(f, n, m) for f, n, m in lines if m is not None and m != f"{Path(f).stem[-1]}-{n}"] == []
+
+
 def test_quarantine_holds_no_user_id_column(mixed_run):
     for table in ("quarantined_messages", "quarantined_agents"):
         columns = [r[0] for r in mixed_run.sql(f"describe {table}")]
