@@ -16,17 +16,23 @@
             when {{ parse_error }} is not null then 'malformed_line'
 {% endmacro %}
 
-{#- SPEC §2, §7: a quoted value that spans lines and holds at least as many separators as a whole record of
-    `columns` columns is taken for lines that two stray quotes (one left open, one further down) joined into one
-    value: the CSV reader cannot tell, and billing it would bill other rows' fields as its bytes while the lines
-    in between vanish. The row is quarantined as invalid_quoting instead (README "Bad input"). -#}
+{#- SPEC §2, §7: two stray quotes (one left open, one further down) make the CSV reader take the lines between
+    them for one quoted value: billing it would bill other rows' fields as its bytes while those lines vanish. The
+    reader cannot tell, but such a value holds the separators of every line it joined: the rest of the first line
+    and the start of the last make one record's `columns` - 1, and every whole line in between as many again. So
+    a value with at least `columns` - 1 commas per line break it holds is quarantined as invalid_quoting (README
+    "Bad input"); a text that spans lines with fewer (an order summary over three lines with twelve commas, review
+    of the fourteenth session) is billed as written. A CRLF is one line break. -#}
 {% macro swallowed_lines_error(value, columns) -%}
+    {%- set one_line_end = "replace(replace(" ~ value ~ ", chr(13) || chr(10), chr(10)), chr(13), chr(10))" -%}
     case
-        when
-            (position(chr(10) in {{ value }}) > 0 or position(chr(13) in {{ value }}) > 0)
-            and length({{ value }}) - length(replace({{ value }}, ',', '')) >= {{ columns - 1 }}
-            then 'SWALLOWED LINES: a quoted value spans lines and holds {{ columns - 1 }} or more commas, as many as a '
-            || 'whole line: a stray quote may have joined lines into it'
+        when position(chr(10) in {{ value }}) > 0 or position(chr(13) in {{ value }}) > 0 then
+            case
+                when length({{ value }}) - length(replace({{ value }}, ',', ''))
+                    >= {{ columns - 1 }} * (length({{ one_line_end }}) - length(replace({{ one_line_end }}, chr(10), '')))
+                    then 'SWALLOWED LINES: a quoted value holds {{ columns - 1 }} or more commas per line break, as '
+                    || 'many as the lines it spans would: a stray quote may have joined lines into it'
+            end
     end
 {%- endmacro %}
 

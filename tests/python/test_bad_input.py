@@ -566,8 +566,11 @@ def test_mixed_line_endings_do_not_break_the_run(tmp_path):
 def test_lines_joined_by_two_stray_quotes_are_quarantined_not_billed(tmp_path):
     """README "Bad input": two stray quotes (one left open, one further down) make the CSV reader read the lines
     between them as one quoted text: the row that opened it would be billed with the other rows' fields as its
-    bytes and time. A quoted value that spans lines and holds as many commas as a whole line (12) is quarantined
-    as invalid_quoting instead; a text that spans lines with fewer commas is billed as written, with its bytes."""
+    bytes and time. A quoted value that holds as many commas per line break as a whole line (12) is quarantined
+    as invalid_quoting instead; a text that spans lines with fewer commas per line break is billed as written,
+    with its bytes (review, fourteenth session: a three-line order summary with 12 commas was quarantined)."""
+    order = '"Order 7, 2 items:\nshirt, blue, large, 1x, 20 EUR,\nhat, red, one size, 1x, 10 EUR, total, 30 EUR"'
+    assert order.count(",") == 12 and order.count("\n") == 2
     messages = (
         HEADER
         + GAP_ROW.format(id="stray-before", text="ok", n=1)
@@ -578,20 +581,29 @@ def test_lines_joined_by_two_stray_quotes_are_quarantined_not_billed(tmp_path):
         + GAP_ROW.format(id="stray-close-next", text='5" screen', n=6)
         + GAP_ROW.format(id="stray-after", text="ok", n=7)
         + GAP_ROW.format(id="multi-line-text", text='"Dear Ann,\nyour order, 12 items, ships today."', n=8)
+        + GAP_ROW.format(id="order-summary", text=order, n=9)
+        + GAP_ROW.format(id="stray-pair-open", text='"Flash', n=9).replace("\n", "\r\n")
+        + GAP_ROW.format(id="stray-pair-close", text='deal"', n=9).replace("\n", "\r\n")
+        + GAP_ROW.format(id="stray-last", text="ok", n=9)
     )
     (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
     run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:]
     outcomes = run.sql("select message_id, outcome, outcome_reason from int_message_outcomes order by 1")
     # The second pair ("Our new … 5" screen) the reader rejects on its own: one invalid_quoting line, no id.
+    # The pair "Flash … deal" joins two lines (CRLF, one line break, 12 commas).
     assert outcomes == [
         ("multi-line-text", "billed", "billed"),
+        ("order-summary", "billed", "billed"),
         ("stray-after", "billed", "billed"),
         ("stray-before", "billed", "billed"),
+        ("stray-last", "billed", "billed"),
         ("stray-open", "quarantined", "invalid_quoting"),
+        ("stray-pair-open", "quarantined", "invalid_quoting"),
         (None, "quarantined", "invalid_quoting"),
     ], outcomes
-    assert run.sql("select text_bytes from stg_messages where message_id = 'multi-line-text'") == [(44,)]
+    assert run.sql("select text_bytes from stg_messages where message_id in ('multi-line-text', 'order-summary')"
+                   " order by message_id") == [(44,), (len(order.encode()) - 2,)]
     assert run.sql("select count(*) from audit_conservation where not is_balanced") == [(0,)]
 
 
