@@ -5,6 +5,11 @@
 {% macro default__sha256_hex(expr) %}sha256({{ expr }}){% endmacro %}
 {% macro spark__sha256_hex(expr) %}sha2({{ expr }}, 256){% endmacro %}
 
+{#- Division of integers that truncates, in integers (`/` gives a double on DuckDB). -#}
+{% macro integer_divide(numerator, denominator) %}{{ return(adapter.dispatch('integer_divide', 'rbm_billing')(numerator, denominator)) }}{% endmacro %}
+{% macro default__integer_divide(numerator, denominator) %}({{ numerator }} // {{ denominator }}){% endmacro %}
+{% macro spark__integer_divide(numerator, denominator) %}({{ numerator }} div {{ denominator }}){% endmacro %}
+
 {% macro utf8_byte_length(expr) %}{{ return(adapter.dispatch('utf8_byte_length', 'rbm_billing')(expr)) }}{% endmacro %}
 {% macro default__utf8_byte_length(expr) %}strlen({{ expr }}){% endmacro %}
 {% macro spark__utf8_byte_length(expr) %}octet_length({{ expr }}){% endmacro %}
