@@ -159,38 +159,71 @@ def _count(data, needle: bytes, chunk: int = 1 << 20) -> int:
     return sum(data[start:min(size, start + chunk + overlap)].count(needle) for start in range(0, size, chunk))
 
 
-def line_problems(path: str) -> list[str]:
+def line_problems(path: str, delimiter: str = ",") -> list[str]:
     """What would stop the CSV reader from splitting this file into its lines reliably:
-    mixed CR / CRLF / LF line ends, or an odd number of quote characters (a quote left open,
-    which would swallow every line after it into one record)."""
+    mixed CR / CRLF / LF line ends, or a quote left open (which would swallow every line after it into one
+    record). Only a file with an odd number of quotes can leave one open; a quote inside an unquoted value (an
+    inch mark, `5" screen`) is a character of it, for the reader too, and leaves nothing open."""
     data = _file_bytes(path)
+    separator = delimiter.encode()
     problems = []
-    quote_left_open = _count(data, b'"') % 2 == 1
+    quote_left_open = _count(data, b'"') % 2 == 1 and _reader_left_in_a_quoted_value(data, separator)
     if data.find(b"\r") >= 0:
         crlf, cr, lf = _count(data, b"\r\n"), _count(data, b"\r"), _count(data, b"\n")
         # A line break inside a quoted value is part of the value (a text's bytes, SPEC §3, §5): only the line
         # ends between records count (known only when every quote closes).
-        if not (crlf == cr == lf) and (quote_left_open or _record_line_ends_differ(data)):
+        if not (crlf == cr == lf) and (quote_left_open or _record_line_ends_differ(data, separator)):
             problems.append("mixed line endings (CR/CRLF/LF)")
     if quote_left_open:
         problems.append("a quote left open")
     return problems
 
 
-# A quoted value (a doubled quote inside one reads as two values side by side) or a line end outside them.
-_QUOTED_OR_LINE_END = re.compile(rb'"[^"]*"|\r\n|\r|\n')
+def _reader_left_in_a_quoted_value(data, separator: bytes) -> bool:
+    """Whether the CSV reader, reading from the start, ends inside a quoted value or meets a quote it cannot place
+    (a closing quote followed by more text). As DuckDB reads: a quote opens a value only at the start of a field;
+    inside one, `""` is a quote and a quote before a separator, a line end or the end of the file closes it. One
+    step per quote: run only on a file with an odd number of them (review, fourteenth session: an inch mark made
+    a file "broken", and its texts that span lines were quarantined with it)."""
+    quoted, position = False, data.find(b'"')
+    while position >= 0:
+        if not quoted:
+            before = data[position - 1:position] if position else b"\n"
+            quoted = before in (separator, b"\n", b"\r") or (position == 3 and data[:3] == b"\xef\xbb\xbf")
+            position = data.find(b'"', position + 1)
+            continue
+        after = data[position + 1:position + 2]
+        if after == b'"':
+            position = data.find(b'"', position + 2)
+        elif after in (b"", separator, b"\n", b"\r"):
+            quoted, position = False, data.find(b'"', position + 1)
+        else:
+            return True
+    return quoted
+
+
+# A quoted value (it opens at the start of a field; a doubled quote inside is a quote) or a line end outside
+# them; a quote inside an unquoted value is a character of it. One per separator.
+_QUOTED_OR_LINE_END: dict[bytes, re.Pattern] = {}
+
+
+def _quoted_or_line_end(separator: bytes) -> re.Pattern:
+    if separator not in _QUOTED_OR_LINE_END:
+        field_start = rb"(?:\A|(?<=[" + re.escape(separator) + rb"\r\n]))"
+        _QUOTED_OR_LINE_END[separator] = re.compile(field_start + rb'"[^"]*(?:""[^"]*)*"|\r\n|\r|\n')
+    return _QUOTED_OR_LINE_END[separator]
 
 
 def _is_quoted_value(token: bytes) -> bool:
-    """Whether a match of _QUOTED_OR_LINE_END is a quoted value (else a line end between records)."""
+    """Whether a match of _quoted_or_line_end is a quoted value (else a line end between records)."""
     return token.startswith(b'"')
 
 
-def _record_line_ends_differ(data) -> bool:
+def _record_line_ends_differ(data, separator: bytes) -> bool:
     """Whether the line ends between records (CRLF, CR, LF; those inside quoted values left out) are not all of
     one kind. Stops at the first that differs."""
     first = None
-    for match in _QUOTED_OR_LINE_END.finditer(data):
+    for match in _quoted_or_line_end(separator).finditer(data):
         token = match.group()
         if not _is_quoted_value(token):
             if first is None:
@@ -206,7 +239,7 @@ def _record_line_ends_differ(data) -> bool:
 REJECTED_LINE = b'"unterminated quote"x'
 
 
-def sanitized_copy(path: str, cache: Path, problems: list[str]) -> str:
+def sanitized_copy(path: str, cache: Path, problems: list[str], delimiter: str = ",") -> str:
     """A copy of the file in which every physical line is a line again: CRLF and lone CR between records
     become LF (a line break inside a quoted value is kept: it is part of the value), and, in a file with a
     quote left open, every line with an odd number of quotes is replaced by a line the reader rejects. Such
@@ -217,7 +250,8 @@ def sanitized_copy(path: str, cache: Path, problems: list[str]) -> str:
     target = cache / (hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + name)
     data = bytes(_file_bytes(path))
     if "a quote left open" not in problems:
-        data = _QUOTED_OR_LINE_END.sub(lambda match: match.group() if _is_quoted_value(match.group()) else b"\n", data)
+        data = _quoted_or_line_end(delimiter.encode()).sub(
+            lambda match: match.group() if _is_quoted_value(match.group()) else b"\n", data)
     else:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = data.split(b"\n")
@@ -342,15 +376,17 @@ def activity_delimiter(path: str) -> str:
     return "\t"
 
 
-def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, str]) -> list[str]:
+def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, str],
+                           delimiters: dict[str, str] | None = None) -> list[str]:
     result = []
     for path in paths:
+        delimiter = (delimiters or {}).get(path, ",")
         try:  # a gzip file is read whole here, first: where a truncated or corrupt one shows
-            problems = [] if is_parquet(path) else line_problems(path)
+            problems = [] if is_parquet(path) else line_problems(path, delimiter)
         except GZIP_ERRORS as error:
             raise _gzip_error(path, error) from error
         if problems:
-            copy = sanitized_copy(path, cache, problems)
+            copy = sanitized_copy(path, cache, problems, delimiter)
             print(f"warning: {path}: {' and '.join(problems)}; reading a repaired copy {copy}"
                   " (the broken lines are quarantined)")
             originals[copy] = path
@@ -432,7 +468,7 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
         result.messages = normalize_line_endings(result.messages, cache, result.originals)
         result.agents = normalize_line_endings(result.agents, cache, result.originals)
         result.carriers = normalize_line_endings(result.carriers, cache, result.originals)
-        normalized = normalize_line_endings(result.activity, cache, result.originals)
+        normalized = normalize_line_endings(result.activity, cache, result.originals, result.activity_delimiters)
         result.activity_delimiters = {
             new: result.activity_delimiters[old] for old, new in zip(result.activity, normalized)
         }

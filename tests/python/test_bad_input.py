@@ -526,11 +526,42 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
     (b'a,b\r\nc,d\n', ["mixed line endings (CR/CRLF/LF)"]),
     (b'a,b\nc,d\re,f\n', ["mixed line endings (CR/CRLF/LF)"]),
     (b'a,b\r\nc,"d\n', ["mixed line endings (CR/CRLF/LF)", "a quote left open"]),
+    # A quote inside an unquoted value is a character of it (review, fourteenth session), also between line ends.
+    (b'a,b\nc,5" tv\nd,"x\ny"\n', []),
+    (b'a,b\r\nc,5" tv\r\nd,"x\ny"\r\n', []),
+    (b'a,b\r\nc,5" tv\nd,"x\r\ny"\r\n', ["mixed line endings (CR/CRLF/LF)"]),
+    (b'a,b\nc,"x"y,5"\n', ["a quote left open"]),  # a quote then text: where the value ends is not known
+    (b'a,b\nc,"say ""hi"""\n"\n', ["a quote left open"]),
 ])
 def test_line_ends_inside_quoted_values_are_not_mixed_line_ends(tmp_path, data, problems):
     path = tmp_path / "messages.csv"
     path.write_bytes(data)
     assert line_problems(str(path)) == problems
+
+
+def test_an_inch_mark_in_a_text_leaves_the_files_other_texts_billed(tmp_path):
+    """A quote inside an unquoted text (`5" screen`) gives the file an odd number of quotes, yet leaves no quoted
+    value open: the CSV reader reads it as a character of the text. Before (review, fourteenth session) such a file
+    was taken for one with a quote left open: its row and every text spanning lines were quarantined, and a
+    session (SPEC §4) was lost. Now every row is billed, the inch mark's text as written."""
+    row = "{id},agent-0_conv@rbm.goog,+15550990007,att,{d},text,{text},,,{status},2025-05-11T10:0{n}:00Z,{at},false\n"
+    messages = (
+        HEADER
+        + row.format(id="k1", d="MT", text='"Line one\nline two"', status="delivered", n=0, at="2025-05-11T10:00:00Z")
+        + row.format(id="k2", d="MO", text="ok", status="received", n=1, at="")
+        + row.format(id="k3", d="MO", text="yes", status="received", n=2, at="")
+        + row.format(id="k4", d="MT", text="bye", status="delivered", n=3, at="2025-05-11T10:03:00Z")
+        + row.format(id="k5", d="MO", text='our 5" screen', status="received", n=4, at="")
+    )
+    (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:]
+    assert "quote left open" not in run.process.stdout
+    assert run.sql("select message_id, text_bytes, outcome from int_message_outcomes join stg_messages"
+                   " using (message_id) order by 1") == [
+        ("k1", 17, "billed"), ("k2", 2, "billed"), ("k3", 3, "billed"), ("k4", 3, "billed"), ("k5", 13, "billed")]
+    events = run.sql("select count(distinct billing_event_id), min(event_type) from fct_billable_messages")
+    assert events == [(1, "a2p_session")], events
 
 
 def test_mixed_line_endings_do_not_break_the_run(tmp_path):
