@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import os
 import re
 import shutil
@@ -76,8 +77,15 @@ def locked_run(args: argparse.Namespace) -> int:
         with state.run_lock(database):
             # The run's private folder (only this user can read it), beside the database: repaired copies of broken
             # input files (rbm/inputs.py sanitized_copy: the rows in clear, user ids included; they can be large)
-            # and the salt's file live there only while the run does.
-            private = Path(tempfile.mkdtemp(prefix=".rbm-run-", dir=database.parent))
+            # and the salt's file live there only while the run does. Named after the database: a run holding its
+            # lock removes what a run of the same database left when it was killed (review, fourteenth session: a
+            # SIGKILL left the salt and a repaired copy in clear for good), never another database's folder.
+            prefix = f".rbm-run-{database.name}-"
+            for left in sorted(database.parent.glob(glob.escape(prefix) + "*")):
+                shutil.rmtree(left, ignore_errors=True)
+                print(f"removed {left}: the private folder of a run of this database that did not end (it may hold"
+                      " repaired copies of input files and the salt)")
+            private = Path(tempfile.mkdtemp(prefix=prefix, dir=database.parent))
             try:
                 with contextlib.ExitStack() as held:  # the OUTPUT lock, once run() has checked OUTPUT
                     return run(args, private, held)

@@ -291,6 +291,24 @@ def test_the_salt_is_never_written_down(tmp_path):
     assert event == hashlib.sha256(f"{salt}|{first}".encode()).hexdigest()
 
 
+def test_a_killed_runs_private_folder_is_removed_by_the_next_run_of_its_database(tmp_path):
+    """Review (fourteenth session): a run killed with SIGKILL (out of memory, say) leaves its private folder, with
+    the salt's file and repaired copies of input files (user ids in clear), beside the database. The next run of
+    that database removes it, and says so; a folder of another database in the same folder stays (its run may be
+    going on)."""
+    left = tmp_path / ".rbm-run-rbm.duckdb-k1ll3d"
+    other = tmp_path / ".rbm-run-other.duckdb-runn1ng"
+    for folder in (left, other):
+        folder.mkdir()
+        (folder / "billing_salt").write_text("salt-of-a-killed-run")
+        (folder / "0d0c-messages.csv").write_text("m1,agent,+15550100001\n")
+    process = run_cli(tmp_path, str(FIXTURE / "good/messages.csv"), str(FIXTURE / "good/agents.csv"), tmp_path / "out")
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
+    assert not left.exists() and f"removed {left}" in process.stdout
+    assert sorted(p.name for p in other.iterdir()) == ["0d0c-messages.csv", "billing_salt"]
+    assert sorted(p.name for p in tmp_path.glob(".rbm-run-*")) == [other.name]
+
+
 def test_a_run_of_your_own_files_without_a_salt_warns(pii_run):
     """README "Secrets": without BILLING_SALT the keys are salted with the public demo salt, so anyone can reverse
     the user keys; a run of files other than the demo data says so, last, after its summary."""
