@@ -180,8 +180,7 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
                 moved += 1
             for name in SIDE_FILES:
                 os.replace(staging / name, output / name)
-            for stale in previous - current:
-                stale.unlink(missing_ok=True)
+            remove_stale_files(previous - current, output)
         except OSError as error:
             error.rbm_files_replaced = moved  # some files of the previous run are replaced already (scripts/rbm.py)
             raise
@@ -303,6 +302,18 @@ def claim_output(output: Path, target: str) -> None:
 
     owners = {**_output_owners(output), target: str(database_location(target))}
     (output / OUTPUT_OWNER_FILE).write_text(json.dumps(owners, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def remove_stale_files(stale: set[Path], output: Path) -> None:
+    """Removes report files of an earlier run that no longer have events, and a carrier's folder they leave empty
+    (review, fourteenth session: a daily run left an empty folder a full build of the same inputs does not have)."""
+    for path in sorted(stale):
+        path.unlink(missing_ok=True)
+        if path.parent != output and output in path.parents:
+            try:
+                path.parent.rmdir()
+            except OSError:  # other files are still in it
+                pass
 
 
 def previous_report_files(output: Path) -> set[Path]:

@@ -253,8 +253,7 @@ def export_reports(output: Path) -> list[Path]:
             destinations.append(destination)
         for name in side_files:
             os.replace(staging / name, output / name)
-        for stale in previous - set(destinations):
-            stale.unlink(missing_ok=True)
+        report.remove_stale_files(previous - set(destinations), output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return destinations

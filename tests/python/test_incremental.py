@@ -665,3 +665,21 @@ def test_a_run_without_the_salt_the_database_was_built_with_stops(tmp_path, arri
         assert report_bytes(output) == published
     forced = run_cli(tmp_path, *arguments, "--full-refresh", db=database, env={"BILLING_SALT": ""})
     assert forced.returncode == 0 and report_bytes(output) != published
+
+
+def test_a_carriers_last_report_file_removed_takes_its_folder_with_it(tmp_path):
+    """Review (fourteenth session): a late conflicting copy of the only tmobile message quarantines it, so its
+    report file is removed (file_removed); the tmobile folder went on existing, empty, where a full build of the
+    same files has none. Every folder and file of the daily run's output equals the full build's."""
+    def row(message_id: str, carrier: str, text: str) -> str:
+        return session_rows(message_id, "MT", text, 0).replace(",att,", f",{carrier},")
+
+    published, after, second, full, written, _ = two_day_session_run(
+        tmp_path, [row("m1", "att", "hi"), row("t1", "tmobile", "hello")], [row("t1", "tmobile", "changed")])
+    assert "tmobile/rbm_billable_events_2025-05-13.csv" in published
+    assert "tmobile/rbm_billable_events_2025-05-13.csv: file_removed" in second.stdout
+    assert written == full
+    tree = {str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if ".rbm" not in p.name}
+    full_tree = {str(p.relative_to(tmp_path / "full_out")) for p in (tmp_path / "full_out").rglob("*")
+                 if ".rbm" not in p.name}
+    assert tree == full_tree and "tmobile" not in tree, sorted(tree ^ full_tree)
