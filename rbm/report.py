@@ -437,11 +437,15 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # session), with other content: SPEC §7 quarantines every copy (the earlier one may keep a reason of its
         # own, a bad time say). Most likely a corrected file delivered under a new name, which corrects nothing
         # (README "Daily operation").
+        # The copy this run loaded may be quarantined for a defect of its own, the one loaded before as the
+        # conflicting duplicate (review, fourteenth session: then a daily run took a billed message off the bill
+        # without this warning).
         conflicts = rows(
             "select message_id, source_file, source_row, loaded_at from quarantined_messages"
-            " where message_id in (select message_id from quarantined_messages where message_id in ("
-            "select message_id from quarantined_messages where reason = 'conflicting_duplicate_message_id'"
-            f" and loaded_at = {started}) group by message_id having min(source_file) <> max(source_file))"
+            " where message_id in (select message_id from quarantined_messages where message_id is not null"
+            f" group by message_id having max(case when loaded_at = {started} then 1 else 0 end) = 1"
+            " and max(case when reason = 'conflicting_duplicate_message_id' then 1 else 0 end) = 1"
+            " and min(source_file) <> max(source_file))"
             " order by message_id, loaded_at, source_file, source_row"
         )
         reconciliation = rows(

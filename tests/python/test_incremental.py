@@ -381,6 +381,21 @@ def test_a_corrected_copy_under_a_new_name_and_a_restated_final_file_are_warned_
     assert written == full
 
 
+
+def test_a_late_copy_with_a_defect_of_its_own_is_warned_of_as_a_conflict(tmp_path):
+    """Review (fourteenth session): a copy of a billed message arrives with a bad sent_at. It is quarantined for
+    that, and the copy loaded before as the conflicting duplicate (SPEC §7): the session loses a message, and the
+    daily run said nothing of the conflict (the warning looked only for a conflicting copy loaded by this run)."""
+    day_1 = [session_rows("m1", "MO", "hi", 0), session_rows("m2", "MT", "hello", 1),
+             session_rows("m3", "MO", "ok", 2), session_rows("m4", "MO", "fine", 3)]
+    day_2 = [session_rows("m3", "MO", "ok", 2).replace("2025-05-11T10:02:00Z", "garbage")]
+    _, _, second, full, written, _ = two_day_session_run(tmp_path, day_1, day_2)
+    landing = tmp_path / "landing"
+    assert (f"warning: 1 message_id(s) of this run's files are in another file too, with other content "
+            f"(e.g. line 2 of {landing / 'messages_2025-05-12.csv'} and line 4 of {landing / 'messages_2025-05-11.csv'})"
+            in second.stderr), second.stderr
+    assert written == full
+
 # Runs scripts/rbm.py with a dbt build that stops after staging: it builds stg_messages (loading the new files),
 # then reports a failure, as a build does that fails or is stopped half-way.
 BUILD_STOPPED_AFTER_STAGING = """
