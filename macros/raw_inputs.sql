@@ -211,13 +211,16 @@
 {% endmacro %}
 
 {#- SPEC §9: an activity log is per carrier, so the carrier comes from the run (CARRIER=…); stg_activity_log
-    keeps it with each row it loads. -#}
+    keeps it with each row it loads. A full rebuild also reads again the logs of the other carriers the database
+    holds, each with the carrier it was loaded with (`activity_file_carriers`, by file as staged; scripts/rbm.py). -#}
 {% macro activity_carrier_id() -%}
     {%- set carrier = run_input('activity_carrier') -%}
-    {%- if carrier -%}
-        {{ string_literal(carrier) }}
+    {%- set by_file = run_input('activity_file_carriers', {}) or {} -%}
+    {%- set run_carrier = string_literal(carrier) if carrier else 'cast(null as string)' -%}
+    {%- if by_file -%}
+        case source_file{% for file, file_carrier in by_file.items() %} when {{ string_literal(file) }} then {{ string_literal(file_carrier) }}{% endfor %} else {{ run_carrier }} end
     {%- else -%}
-        cast(null as string)
+        {{ run_carrier }}
     {%- endif -%}
 {%- endmacro %}
 

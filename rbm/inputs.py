@@ -40,6 +40,9 @@ class RunInputs:
     activity: list[str] = field(default_factory=list)
     activity_delimiters: dict[str, str] = field(default_factory=dict)
     carrier: str = ""
+    # Logs of other carriers a full rebuild reads again, each with the carrier it was loaded with (file as read ->
+    # carrier_id; add_activity_logs).
+    activity_carriers: dict[str, str] = field(default_factory=dict)
     # The salt's file (scripts/rbm.py), when BILLING_SALT is set.
     billing_salt_file: str = ""
     # Repaired copies read instead of broken files: copy -> the file as delivered.
@@ -58,9 +61,20 @@ class RunInputs:
             "activity_path": [p for p in self.activity if self.activity_delimiters.get(p) != ";"],
             "activity_semicolon_path": [p for p in self.activity if self.activity_delimiters.get(p) == ";"],
             "activity_carrier": self.carrier,
+            "activity_file_carriers": {self.originals.get(p, p): c for p, c in self.activity_carriers.items()},
             **({"billing_salt_file": self.billing_salt_file} if self.billing_salt_file else {}),
             "source_file_names": self.originals,
         }
+
+    def add_activity_logs(self, carriers: dict[str, str], cache: Path) -> None:
+        """Activity logs an earlier run loaded for another carrier (path as delivered -> its carrier), read again by
+        a full rebuild as they were then: delimiter found per file, broken line ends repaired in a copy."""
+        for path, carrier in sorted(carriers.items()):
+            delimiter = activity_delimiter(path)
+            [read] = normalize_line_endings([path], cache, self.originals, {path: delimiter})
+            self.activity.append(read)
+            self.activity_delimiters[read] = delimiter
+            self.activity_carriers[read] = carrier
 
 
 def expand(pattern: str, what: str) -> list[str]:

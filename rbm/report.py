@@ -235,6 +235,18 @@ def loaded_files(tables: tuple[str, ...] = ("stg_messages", "stg_activity_log"))
             f"select distinct source_file from {table} where source_file is not null").fetchall()}
 
 
+def loaded_activity_carriers() -> dict[str, str]:
+    """The activity logs (as delivered) the DuckDB database holds rows of, each with the carrier it was loaded
+    with (SPEC §9: CARRIER=… of its run)."""
+    if not duckdb_path().exists():
+        return {}
+    with connect() as con:
+        if "stg_activity_log" not in main_tables(con):
+            return {}
+        return dict(con.sql("select source_file, min(carrier_id) from stg_activity_log where source_file is not null"
+                            " and carrier_id is not null group by source_file").fetchall())
+
+
 def unchanged_report_files(exported: dict | None, output: Path) -> frozenset[str]:
     """The report files a daily run need not write again: files the previous run wrote into this same folder
     with the same export code (`exported`, from state.take_export, which also checks that the database is the

@@ -284,6 +284,21 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         # bills, and report files may be removed (README "Daily operation"). A file that is no longer where it was
         # loaded from (archived from the landing folder) cannot have been left out on purpose: stop. One that is
         # still there was left out by the run's inputs (another dataset on the same database): say so.
+        # A run reads one carrier's activity logs (CARRIER=…), so the logs of the other carriers the database holds
+        # can never be among its files: they are read again, each with its own carrier (review, fourteenth session:
+        # a rebuild removed their reports, final ones included, until their own next run).
+        delivered = set(run_inputs.delivered_files())
+        others = {path: carrier for path, carrier in report.loaded_activity_carriers().items()
+                  if carrier != run_inputs.carrier and path not in delivered and os.path.exists(path)}
+        if others:
+            try:
+                run_inputs.add_activity_logs(others, private)
+            except inputs.InputError as error:
+                return stopped(f"a full rebuild is needed ({reason}) and reads again the activity logs of the other "
+                               f"carriers this database holds, but one cannot be read: {error}")
+            print(f"full rebuild: reads again {len(others)} activity log(s) of {len(set(others.values()))} other "
+                  f"carrier(s) this database holds, each with the carrier it was loaded with (e.g. "
+                  f"{min(others)} as {others[min(others)]})")
         left_out = sorted(report.loaded_files() - set(run_inputs.delivered_files()))
         gone = [path for path in left_out if not os.path.exists(path)]
         if gone:

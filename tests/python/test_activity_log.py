@@ -496,3 +496,34 @@ def test_each_activity_row_keeps_the_carrier_it_was_loaded_with(tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.sql("select count(*) from audit_conservation where not is_balanced").fetchall() == [(0,)]
         assert con.sql("select distinct carrier_id from stg_activity_log order by 1").fetchall() == audit
+
+
+def test_a_full_rebuild_reads_again_the_logs_of_the_other_carriers(tmp_path):
+    """Review (fourteenth session): a database holding two carriers' activity logs, each loaded by a run with its
+    own CARRIER; then something forces a full rebuild (here the run's record beside the database cut short; an
+    agents file changed does too), and the next run has CARRIER=att. It read only att's logs: vodafone_uk's report
+    files, final ones included, were removed until vodafone_uk's next run, which then warned of new files for a
+    period already final. The rebuild now reads vodafone_uk's logs again as vodafone_uk's: every report stays
+    byte for byte, the restatement log gains nothing, and each row keeps its carrier."""
+    from rbm import state
+
+    def run(carrier: str):
+        done = run_cli(tmp_path, "--activity", str(FIXTURES / carrier / LOG_GLOB), "--carrier", carrier,
+                       "--agents", str(AGENTS), "--output", str(output), db=db, env={"BILLING_SALT": SALT})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        return done
+
+    db, output = tmp_path / "shared.duckdb", tmp_path / "out"
+    run("att")
+    run("vodafone_uk")
+    reports = {str(p.relative_to(output)): p.read_bytes() for p in output.rglob("*.csv")}
+    assert any(name.startswith("vodafone_uk/") for name in reports)
+    state.state_file(db).write_text('{"fingerprint": "ab', encoding="utf-8")  # a write cut short
+    rebuild = run("att")
+    assert "full rebuild: the record of the previous run" in rebuild.stdout, rebuild.stdout[-3000:]
+    assert "reads again 3 activity log(s) of 1 other carrier(s)" in rebuild.stdout, rebuild.stdout[-3000:]
+    assert {str(p.relative_to(output)): p.read_bytes() for p in output.rglob("*.csv")} == reports
+    with duckdb.connect(str(db), read_only=True) as con:
+        carriers = con.sql("select split_part(source_file, '/', -2), carrier_id, count(*) from stg_activity_log"
+                           " group by all order by all").fetchall()
+    assert [(folder, carrier) for folder, carrier, _ in carriers] == [("att", "att"), ("vodafone_uk", "vodafone_uk")]
