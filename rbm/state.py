@@ -75,6 +75,21 @@ def state_file(database: Path) -> Path:
     return database.with_name(database.name + ".rbm-state.json")
 
 
+def private_folders(database: Path) -> tuple[Path, str]:
+    """Where a run of `database` keeps its private folder (repaired input copies, the salt's file, links to input
+    files), and the folder's name prefix: beside the database, unless that path holds a glob character, which
+    DuckDB would expand in every path it reads (then the system's temporary folder). The prefix is a hash of the
+    database's path: a run removing what a killed run of its database left never matches another database's
+    folder (code review, fourteenth session: `.rbm-run-rbm-*` matched database `rbm-eu`'s)."""
+    resolved = database.resolve()
+    parent = resolved.parent
+    if any(character in str(parent) for character in "*?[]{}"):
+        import tempfile
+
+        parent = Path(tempfile.gettempdir())
+    return parent, f".rbm-run-{hashlib.sha256(str(resolved).encode()).hexdigest()[:12]}-"
+
+
 def lock_file(database: Path) -> Path:
     """Held by the run in progress on the database (run_lock)."""
     return database.with_name(database.name + ".rbm-lock")

@@ -80,12 +80,12 @@ def locked_run(args: argparse.Namespace) -> int:
             # and the salt's file live there only while the run does. Named after the database: a run holding its
             # lock removes what a run of the same database left when it was killed (review, fourteenth session: a
             # SIGKILL left the salt and a repaired copy in clear for good), never another database's folder.
-            prefix = f".rbm-run-{database.name}-"
-            for left in sorted(database.parent.glob(glob.escape(prefix) + "*")):
+            parent, prefix = state.private_folders(database)
+            for left in sorted(parent.glob(glob.escape(prefix) + "*")):
                 shutil.rmtree(left, ignore_errors=True)
                 print(f"removed {left}: the private folder of a run of this database that did not end (it may hold"
                       " repaired copies of input files and the salt)")
-            private = Path(tempfile.mkdtemp(prefix=prefix, dir=database.parent))
+            private = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
             try:
                 with contextlib.ExitStack() as held:  # the OUTPUT lock, once run() has checked OUTPUT
                     return run(args, private, held)

@@ -187,6 +187,23 @@ def test_quarantine_line_numbers_hold_in_a_long_file(long_file_run):
     assert ids == [(0,)]
 
 
+def test_a_file_whose_name_reads_as_a_glob_is_read_alone(tmp_path):
+    """DuckDB expands a glob in every path it reads, `?` and `[` included: `what?.csv` read `whatX.csv` too, and in
+    the run's one scan every later file's rows moved onto the wrong name, the last file's lost (code review,
+    fourteenth session). Each file is read alone, under its own name, through a link."""
+    template = (FIXTURE / "good/messages.csv").read_text(encoding="utf-8").splitlines()[1].split(",")
+    names = {"what?.csv": 3, "whatX.csv": 5, "day[1].csv": 2, "day1.csv": 4, "z.csv": 12}
+    for tag, (name, size) in enumerate(names.items()):
+        rows = [HEADER] + [",".join([f"f{tag}-{n}"] + template[1:]) + "\n" for n in range(2, size + 2)]
+        (tmp_path / name).write_text("".join(rows), encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "*.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
+    staged = run.sql("select source_file, source_row, message_id from stg_messages")
+    expected = {(str(tmp_path / name), n, f"f{tag}-{n}") for tag, (name, size) in enumerate(names.items())
+                for n in range(2, size + 2)}
+    assert sorted(staged) == sorted(expected)
+
+
 def test_line_numbers_hold_in_every_file_of_one_scan(tmp_path):
     """Every CSV file of a run is read in one scan (macros/raw_inputs.sql): each row keeps its own file's line,
     also after a header-only file, next to a file read in several buffers, and with broken lines in some files
@@ -532,6 +549,10 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
     (b'a,b\r\nc,5" tv\nd,"x\r\ny"\r\n', ["mixed line endings (CR/CRLF/LF)"]),
     (b'a,b\nc,"x"y,5"\n', ["a quote left open"]),  # a quote then text: where the value ends is not known
     (b'a,b\nc,"say ""hi"""\n"\n', ["a quote left open"]),
+    # DuckDB opens a quoted value after one space at a field's start too (code review, fourteenth session).
+    (b'a,b\n1, "Big sale\n2,x\n', ["a quote left open"]),
+    (b'a,b\n2, "a\r\nb",y\n', []),
+    (b'a,b\n1,  "two spaces\n2,x\n', []),
 ])
 def test_line_ends_inside_quoted_values_are_not_mixed_line_ends(tmp_path, data, problems):
     path = tmp_path / "messages.csv"

@@ -295,9 +295,13 @@ def test_a_killed_runs_private_folder_is_removed_by_the_next_run_of_its_database
     """Review (fourteenth session): a run killed with SIGKILL (out of memory, say) leaves its private folder, with
     the salt's file and repaired copies of input files (user ids in clear), beside the database. The next run of
     that database removes it, and says so; a folder of another database in the same folder stays (its run may be
-    going on)."""
-    left = tmp_path / ".rbm-run-rbm.duckdb-k1ll3d"
-    other = tmp_path / ".rbm-run-other.duckdb-runn1ng"
+    going on), also of one whose name starts with this one's (code review, fourteenth session)."""
+    from rbm import state
+
+    parent, prefix = state.private_folders(tmp_path / "rbm.duckdb")
+    assert parent == tmp_path.resolve()
+    left = parent / (prefix + "k1ll3d00")
+    other = parent / (state.private_folders(tmp_path / "rbm.duckdb-eu")[1] + "runn1ng0")  # database rbm.duckdb-eu
     for folder in (left, other):
         folder.mkdir()
         (folder / "billing_salt").write_text("salt-of-a-killed-run")
