@@ -69,6 +69,16 @@
 
 {% macro default__load_raw_files(name, paths, columns, delimiter) %}
     {%- set all_paths = as_path_list(paths) -%}
+    {#- DuckDB expands a glob in every path it reads, `?` and `[` included: `what?.csv` reads `whatX.csv` too, and
+        `day[1].csv` reads `day1.csv` instead (code review, fourteenth session). The run script reads such a path
+        through a link of a plain name; dbt used directly stops here. -#}
+    {%- for path in all_paths if '?' in path or '*' in path or '[' in path -%}
+        {%- do exceptions.raise_compiler_error(
+            "the input path " ~ path ~ " holds a `?`, `*` or `[`, which DuckDB reads as a glob (another file, or"
+            ~ " several, would be read under its name): rename the file, or run it through `make run`, which reads"
+            ~ " it by a link."
+        ) -%}
+    {%- endfor -%}
     {%- set names = run_input('source_file_names', {}) -%}
     {%- set csv_paths = [] -%}{%- set parquet_paths = [] -%}
     {%- for p in all_paths -%}
@@ -156,17 +166,6 @@
             {%- do run_query(statement) -%}
         {%- endfor -%}
         {%- do run_query("reset session preserve_insertion_order") -%}
-        {#- DuckDB expands a glob in every path of the list, `?` and `[` included: a path that names several files
-            would shift the later files' rows onto other names (code review, fourteenth session). The run script
-            reads such a path through a link of a plain name; dbt used directly stops here. -#}
-        {%- if csv_paths and run_query('select coalesce(max(file_index), -1) from ' ~ name ~ '_csv').columns[0].values()[0] >= csv_paths | length -%}
-            {%- set globbed = [] -%}
-            {%- for path in csv_paths if '?' in path or '*' in path or '[' in path -%}{%- do globbed.append(path) -%}{%- endfor -%}
-            {%- do exceptions.raise_compiler_error(
-                "an input path names several files for DuckDB (a `?`, `*` or `[` in it is a glob): "
-                ~ globbed | join(', ') ~ ". Rename the file, or run it through `make run`, which reads it by a link."
-            ) -%}
-        {%- endif -%}
         {%- set rejected_files = run_query('select distinct source_file from ' ~ name ~ '_rejects').columns[0].values() -%}
     {%- endif %}
     create or replace temp view {{ name }} as

@@ -40,6 +40,9 @@ class RunInputs:
     activity: list[str] = field(default_factory=list)
     activity_delimiters: dict[str, str] = field(default_factory=dict)
     carrier: str = ""
+    # The carrier_ids of the carriers (the CARRIERS file, or the seed), and which of the two they come from.
+    known_carriers: list[str] = field(default_factory=list)
+    carriers_source: str = ""
     # Logs of other carriers a full rebuild reads again, each with the carrier it was loaded with (file as read ->
     # carrier_id; add_activity_logs).
     activity_carriers: dict[str, str] = field(default_factory=dict)
@@ -65,6 +68,13 @@ class RunInputs:
             **({"billing_salt_file": self.billing_salt_file} if self.billing_salt_file else {}),
             "source_file_names": self.originals,
         }
+
+    def keep_activity_carriers(self, carriers: dict[str, str]) -> None:
+        """This run's activity logs (as delivered -> carrier) an earlier run loaded with another carrier: they keep
+        it (README "Google activity logs")."""
+        for read in self.activity:
+            if self.originals.get(read, read) in carriers:
+                self.activity_carriers[read] = carriers[self.originals.get(read, read)]
 
     def add_activity_logs(self, carriers: dict[str, str], cache: Path) -> None:
         """Activity logs an earlier run loaded for another carrier (path as delivered -> its carrier), read again by
@@ -484,18 +494,17 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
     result.agents = expand(agents, "AGENTS")
     for path in result.agents:
         check_file(path, AGENTS_COLUMNS, "agents")
-    known = []
     if carriers:
         result.carriers = expand(carriers, "CARRIERS")
         for path in result.carriers:
-            known += check_carriers_file(path)
+            result.known_carriers += check_carriers_file(path)
+        result.carriers_source = "CARRIERS " + ", ".join(result.carriers)
+    else:
+        with open(CARRIERS_SEED, newline="", encoding="utf-8") as handle:
+            result.known_carriers = [row["carrier_id"] for row in csv.DictReader(handle)]
+        result.carriers_source = f"the carriers seed {CARRIERS_SEED}"
     if activity:
-        if carriers:
-            check_activity_carrier(carrier, known, "CARRIERS " + ", ".join(result.carriers))
-        else:
-            with open(CARRIERS_SEED, newline="", encoding="utf-8") as handle:
-                check_activity_carrier(carrier, [row["carrier_id"] for row in csv.DictReader(handle)],
-                                       f"the carriers seed {CARRIERS_SEED}")
+        check_activity_carrier(carrier, result.known_carriers, result.carriers_source)
         result.activity = expand(activity, "ACTIVITY")
         for path in result.activity:
             result.activity_delimiters[path] = activity_delimiter(path)

@@ -95,6 +95,53 @@ def locked_run(args: argparse.Namespace) -> int:
         return stopped(f"{error}")
 
 
+def rebuild_other_carriers(run_inputs: inputs.RunInputs, reason: str, full_refresh: bool,
+                           private: Path) -> str | None:
+    """A full rebuild of a database holding activity logs of carriers other than this run's CARRIER (a run reads one
+    carrier's logs, so theirs are never among its files): they are read again, each with the carrier it was loaded
+    with (review, fourteenth session: the rebuild removed their reports, final ones included, until their own next
+    run). On a rebuild the run did not ask for, a file of this run that an earlier run loaded with another carrier
+    keeps it too (README "Google activity logs": FULL_REFRESH=1 loads it again with this run's). Returns why the
+    run must stop, if it must."""
+    stored = report.loaded_activity_carriers()
+    delivered = set(run_inputs.delivered_files())
+    others = {path: carrier for path, carrier in stored.items() if carrier != run_inputs.carrier
+              and path not in delivered}
+    gone = sorted(path for path in others if not os.path.exists(path))
+    if gone and not full_refresh:
+        return (f"a full rebuild is needed ({reason}) and reads again the activity logs of the other carriers this "
+                f"database holds, but {len(gone)} of them are no longer where they were loaded from, e.g. {gone[0]} "
+                f"({others[gone[0]]}): rebuilt without them, their rows would leave that carrier's bills. Put them "
+                "back, or FULL_REFRESH=1 to rebuild without them.")
+    if gone:
+        print(f"warning: FULL_REFRESH=1 rebuilds without {len(gone)} activity log(s) of other carriers that are no "
+              f"longer where they were loaded from (e.g. {gone[0]}, {others[gone[0]]}): their rows leave the bills.")
+    others = {path: carrier for path, carrier in others.items() if path not in gone}
+    unknown = sorted({carrier for carrier in others.values() if carrier not in run_inputs.known_carriers})
+    if unknown:
+        return (f"a full rebuild is needed ({reason}) and reads again the activity logs of the other carriers this "
+                f"database holds, but {', '.join(unknown)} is not a carrier of {run_inputs.carriers_source} any more: "
+                "each of its rows would be quarantined as unknown_carrier and its reports removed. Give the carriers "
+                "file that lists it (CARRIERS=…).")
+    kept = {} if full_refresh else {path: carrier for path, carrier in stored.items()
+                                    if path in delivered and carrier != run_inputs.carrier}
+    if kept:
+        run_inputs.keep_activity_carriers(kept)
+        print(f"warning: {len(kept)} file(s) of this run were loaded before with another carrier (e.g. {min(kept)} as "
+              f"{kept[min(kept)]}) and keep it in this full rebuild; to load one as {run_inputs.carrier}, run "
+              "FULL_REFRESH=1.")
+    if others:
+        try:
+            run_inputs.add_activity_logs(others, private)
+        except inputs.InputError as error:
+            return (f"a full rebuild is needed ({reason}) and reads again the activity logs of the other carriers "
+                    f"this database holds, but one cannot be read: {error}")
+        print(f"full rebuild: reads again {len(others)} activity log(s) of {len(set(others.values()))} other "
+              f"carrier(s) this database holds, each with the carrier it was loaded with (e.g. {min(others)} as "
+              f"{others[min(others)]})")
+    return None
+
+
 def export(args: argparse.Namespace) -> int:
     """Review (twelfth session): running dbt yourself (README "Daily operation"), the report files could only be
     written by a `make run`. This writes them from $RBM_DUCKDB_PATH as it is, the same way a run does (every file;
@@ -279,26 +326,15 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
                        "billing_event_id, in every report, final ones included. Run with the same BILLING_SALT, or "
                        "FULL_REFRESH=1 to give every event a new id on purpose (README \"Secrets\").")
     reason = "asked for (--full-refresh)" if args.full_refresh else state.needs_full_refresh(database, current)
+    if reason and args.target == "duckdb":
+        problem = rebuild_other_carriers(run_inputs, reason, args.full_refresh, private)
+        if problem:
+            return stopped(problem)
     if reason and args.target == "duckdb" and not args.full_refresh:
         # A full rebuild reads only this run's files: the rows of a file loaded before and not among them leave the
         # bills, and report files may be removed (README "Daily operation"). A file that is no longer where it was
         # loaded from (archived from the landing folder) cannot have been left out on purpose: stop. One that is
         # still there was left out by the run's inputs (another dataset on the same database): say so.
-        # A run reads one carrier's activity logs (CARRIER=…), so the logs of the other carriers the database holds
-        # can never be among its files: they are read again, each with its own carrier (review, fourteenth session:
-        # a rebuild removed their reports, final ones included, until their own next run).
-        delivered = set(run_inputs.delivered_files())
-        others = {path: carrier for path, carrier in report.loaded_activity_carriers().items()
-                  if carrier != run_inputs.carrier and path not in delivered and os.path.exists(path)}
-        if others:
-            try:
-                run_inputs.add_activity_logs(others, private)
-            except inputs.InputError as error:
-                return stopped(f"a full rebuild is needed ({reason}) and reads again the activity logs of the other "
-                               f"carriers this database holds, but one cannot be read: {error}")
-            print(f"full rebuild: reads again {len(others)} activity log(s) of {len(set(others.values()))} other "
-                  f"carrier(s) this database holds, each with the carrier it was loaded with (e.g. "
-                  f"{min(others)} as {others[min(others)]})")
         left_out = sorted(report.loaded_files() - set(run_inputs.delivered_files()))
         gone = [path for path in left_out if not os.path.exists(path)]
         if gone:
@@ -315,6 +351,9 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     if not reason and args.target == "duckdb":
         # Finance review: a file taken out of the glob was silently still billed (a file is loaded once).
         left_out = sorted(set(previously_loaded) - set(run_inputs.delivered_files()))
+        if left_out:  # another carrier's logs are never among a run's files (CARRIER=…): not worth a note
+            stored = report.loaded_activity_carriers()
+            left_out = [path for path in left_out if stored.get(path, run_inputs.carrier) == run_inputs.carrier]
         if left_out:
             print(f"note: {len(left_out)} file(s) loaded by earlier runs are not among this run's inputs (e.g. "
                   f"{left_out[0]}): their rows stay in the bills. To take a file's rows out of the bills, rebuild "

@@ -527,3 +527,62 @@ def test_a_full_rebuild_reads_again_the_logs_of_the_other_carriers(tmp_path):
         carriers = con.sql("select split_part(source_file, '/', -2), carrier_id, count(*) from stg_activity_log"
                            " group by all order by all").fetchall()
     assert [(folder, carrier) for folder, carrier, _ in carriers] == [("att", "att"), ("vodafone_uk", "vodafone_uk")]
+    # FULL_REFRESH=1, which the run advises to correct a file, reads them again too (review of the fix).
+    asked = run_cli(tmp_path, "--activity", str(FIXTURES / "att" / LOG_GLOB), "--carrier", "att", "--full-refresh",
+                    "--agents", str(AGENTS), "--output", str(output), db=db, env={"BILLING_SALT": SALT})
+    assert asked.returncode == 0, asked.stdout[-3000:] + asked.stderr[-2000:]
+    assert "reads again 3 activity log(s) of 1 other carrier(s)" in asked.stdout, asked.stdout[-3000:]
+    assert {str(p.relative_to(output)): p.read_bytes() for p in output.rglob("*.csv")} == reports
+
+
+def test_a_full_rebuild_keeps_the_carrier_a_file_of_the_run_was_loaded_with(tmp_path):
+    """Review of the fix above (fourteenth session): att's log and vodafone_uk's lie in one folder; the att run
+    loads its file, the vodafone_uk run's glob matches both and loads only its own (the other is loaded). A rebuild
+    the run did not ask for read the att file as vodafone_uk's: att's report was removed and its events billed to
+    vodafone_uk, without a word. The file keeps its carrier (README: FULL_REFRESH=1 loads it again with the run's),
+    and the run says so."""
+    from rbm import state
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(FIXTURES / "att" / "rbm_activity_2023-08-28.csv", landing)
+    shutil.copy(FIXTURES / "vodafone_uk" / "rbm_activity_2023-08-28.csv.gz", landing)
+    db, output = tmp_path / "rbm.duckdb", tmp_path / "out"
+
+    def run(pattern: str, carrier: str):
+        done = run_cli(tmp_path, "--activity", str(landing / pattern), "--carrier", carrier, "--agents", str(AGENTS),
+                       "--output", str(output), db=db, env={"BILLING_SALT": SALT})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        return done
+
+    run("rbm_activity_2023-08-28.csv", "att")
+    run("rbm_activity_2023-08-28.csv*", "vodafone_uk")
+    reports = {str(p.relative_to(output)): p.read_bytes() for p in output.rglob("*.csv")}
+    assert any(name.startswith("att/") for name in reports)
+    state.state_file(db).write_text('{"fingerprint": "ab', encoding="utf-8")
+    rebuild = run("rbm_activity_2023-08-28.csv*", "vodafone_uk")
+    assert ("warning: 1 file(s) of this run were loaded before with another carrier (e.g. "
+            f"{landing / 'rbm_activity_2023-08-28.csv'} as att) and keep it") in rebuild.stdout, rebuild.stdout[-3000:]
+    assert {str(p.relative_to(output)): p.read_bytes() for p in output.rglob("*.csv")} == reports
+
+
+def test_a_full_rebuild_stops_when_another_carrier_of_the_database_is_no_longer_listed(tmp_path):
+    """Review (fourteenth session): a CARRIERS file without vodafone_uk, on a database holding vodafone_uk's logs,
+    forces a rebuild that would quarantine every vodafone_uk row as unknown_carrier and remove its reports; the run
+    stops before building instead, naming the carrier, as it does for its own CARRIER."""
+    carriers = tmp_path / "carriers.csv"
+    lines = (ROOT / "seeds/carriers.csv").read_text(encoding="utf-8").splitlines()
+    carriers.write_text("\n".join(line for line in lines if not line.startswith("vodafone_uk,")) + "\n",
+                        encoding="utf-8")
+    db, output = tmp_path / "rbm.duckdb", tmp_path / "out"
+
+    def run(carrier: str, *extra: str):
+        return run_cli(tmp_path, "--activity", str(FIXTURES / carrier / LOG_GLOB), "--carrier", carrier, *extra,
+                       "--agents", str(AGENTS), "--output", str(output), db=db, env={"BILLING_SALT": SALT})
+
+    assert run("att").returncode == 0 and run("vodafone_uk").returncode == 0
+    reports = {str(p.relative_to(output)): p.read_bytes() for p in output.rglob("*.csv")}
+    stopped = run("att", "--carriers", str(carriers))
+    assert stopped.returncode == 2, stopped.stdout[-2000:] + stopped.stderr[-2000:]
+    assert f"vodafone_uk is not a carrier of CARRIERS {carriers} any more" in stopped.stderr, stopped.stderr
+    assert {str(p.relative_to(output)): p.read_bytes() for p in output.rglob("*.csv")} == reports
