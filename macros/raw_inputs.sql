@@ -71,10 +71,10 @@
     {%- set all_paths = as_path_list(paths) -%}
     {#- DuckDB expands a glob in every path it reads, `?` and `[` included: `what?.csv` reads `whatX.csv` too, and
         `day[1].csv` reads `day1.csv` instead (code review, fourteenth session). The run script reads such a path
-        through a link of a plain name; dbt used directly stops here. -#}
-    {%- for path in all_paths if '?' in path or '*' in path or '[' in path -%}
+        through a link of a plain name; dbt used directly stops here (a `*`: in refuse_glob_var, as it runs). -#}
+    {%- for path in all_paths if '?' in path or '[' in path -%}
         {%- do exceptions.raise_compiler_error(
-            "the input path " ~ path ~ " holds a `?`, `*` or `[`, which DuckDB reads as a glob (another file, or"
+            "the input path " ~ path ~ " holds a `?` or `[`, which DuckDB reads as a glob (another file, or"
             ~ " several, would be read under its name): rename the file, or run it through `make run`, which reads"
             ~ " it by a link."
         ) -%}
