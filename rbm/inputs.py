@@ -215,8 +215,7 @@ def _reader_left_in_a_quoted_value(data, separator: bytes) -> bool:
         if not quoted:
             # After a separator or a line end; DuckDB also opens a value after exactly one space there (code
             # review, fourteenth session: `, "Big sale` left open was not seen, and the lines after it were lost).
-            before = data[max(0, position - 2):position] if position else b"\n"
-            before = b"\n" + before if position < 2 else before
+            before = (b"\n\n" + data[max(0, position - 2):position])[-2:]  # the file's start is a line's
             quoted = (before[-1:] in field_start or (before[-1:] == b" " and before[:1] in field_start)
                       or (position in (3, 4) and data[:3] == b"\xef\xbb\xbf" and data[3:position] in (b"", b" ")))
             position = data.find(b'"', position + 1)
@@ -442,7 +441,7 @@ GLOB_CHARACTERS = "*?[]{}"
 def _name_without_glob_characters(path: str, name: str) -> str:
     """A file name in the run's private folder for `path`: unique by the path's hash, the name's extension (which
     decides how a file is read) kept, no glob character."""
-    return hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + re.sub(r"[*?\[\]{}]", "_", name)
+    return hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + re.sub(f"[{re.escape(GLOB_CHARACTERS)}]", "_", name)
 
 
 def check_carriers_file(path: str) -> list[str]:

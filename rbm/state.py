@@ -17,9 +17,12 @@ import glob
 import hashlib
 import json
 import os
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from rbm.inputs import GLOB_CHARACTERS
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_FOLDERS = ("models", "macros", "seeds")
@@ -83,9 +86,7 @@ def private_folders(database: Path) -> tuple[Path, str]:
     folder (code review, fourteenth session: `.rbm-run-rbm-*` matched database `rbm-eu`'s)."""
     resolved = database.resolve()
     parent = resolved.parent
-    if any(character in str(parent) for character in "*?[]{}"):
-        import tempfile
-
+    if any(character in str(parent) for character in GLOB_CHARACTERS):
         parent = Path(tempfile.gettempdir())
     return parent, f".rbm-run-{hashlib.sha256(str(resolved).encode()).hexdigest()[:12]}-"
 
