@@ -64,3 +64,16 @@ report_rows as (
     inner join {{ agents }} on report_grain.agent_id = {{ agents }}.agent_id
 )
 {% endmacro %}
+
+{#- When the report file of date G of a carrier is final: once the carrier's newest data reaches this time (README
+    "Daily operation"). US (SPEC §4): a session covers 24 h from its trigger, which starts its event on G - 2, so
+    from G on. Global (SPEC §5): a conversation starts at its first message on G - 2, but its 24 h window opens at
+    the reply, up to 24 h later: it can take in messages until the end of day G, so from G + 1 on. Shared by the
+    manifest (rpt_report_files) and the restatement log, which tells a late file from a carrier's first. -#}
+{% macro report_file_final_from_at(generation_date, billing_model) -%}
+    case
+        when {{ billing_model }} = 'global'
+            then {{ dbt.dateadd('day', 1, 'cast(' ~ generation_date ~ ' as timestamp)') }}
+        else cast({{ generation_date }} as timestamp)
+    end
+{%- endmacro %}

@@ -131,14 +131,19 @@ def sql_literal(value: str) -> str:
 
 
 # Written beside the report files (daily operation): the manifest of report files with their
-# final/provisional status, and the log of restated files.
-SIDE_FILES = {
-    "report_files.csv": "select file_path, carrier_id, generation_date, row_count, event_count, status,"
-                        " events_start_on"
-                        " from rpt_report_files order by file_path",
-    "restatements.csv": "select restated_at, file_path, change_kind, rows_added, rows_removed, rows_changed,"
-                        " rows_before, rows_after, status_before from rpt_restatements order by restated_at, file_path",
-}
+# final/provisional status, and the log of restated files, whose times are written as the reports write theirs
+# (ISO 8601 in UTC with a Z, SPEC §6), on either engine.
+UTC_SECONDS = {"duckdb": "strftime({}, '%Y-%m-%dT%H:%M:%SZ')", "spark": "date_format({}, \"yyyy-MM-dd'T'HH:mm:ss'Z'\")"}
+
+
+def side_files(target: str = "duckdb") -> dict[str, str]:
+    return {
+        "report_files.csv": "select file_path, carrier_id, generation_date, row_count, event_count, status,"
+                            " events_start_on from rpt_report_files order by file_path",
+        "restatements.csv": f"select {UTC_SECONDS[target].format('restated_at')} as restated_at, file_path,"
+                            " change_kind, rows_added, rows_removed, rows_changed, rows_before, rows_after,"
+                            " status_before, period_was_final from rpt_restatements order by 1, file_path",
+    }
 
 
 def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozenset()) -> list[Path]:
@@ -168,7 +173,7 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
                     f" order by {REPORT_ORDER}"
                 )
                 written.append((staging / relative, output / relative))
-            for name, query in SIDE_FILES.items():
+            for name, query in side_files().items():
                 queries[staging / name] = query
             copy_all_to_csv(con, queries)
         previous = previous_report_files(output)
@@ -178,7 +183,7 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(source, destination)
                 moved += 1
-            for name in SIDE_FILES:
+            for name in side_files():
                 os.replace(staging / name, output / name)
             remove_stale_files(previous - current, output)
         except OSError as error:
@@ -394,14 +399,10 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         quarantined_agents = rows("select reason, count(*) from quarantined_agents group by 1 order by 2 desc, 1")
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
         statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
-        # With the file's status now: a new file that is final at once was opened by late rows for a period
-        # already closed.
+        # A new file of a period already final before this run was opened by late rows (period_was_final).
         restated = rows(
-            "select restated.file_path, restated.change_kind, restated.rows_added, restated.rows_removed,"
-            " restated.rows_changed, restated.status_before, files.status"
-            " from rpt_restatements as restated left join rpt_report_files as files"
-            " on restated.file_path = files.file_path"
-            f" where restated.restated_at = {started} order by restated.file_path"
+            "select file_path, change_kind, rows_added, rows_removed, rows_changed, status_before, period_was_final"
+            f" from rpt_restatements where restated_at = {started} order by file_path"
         )
         # Bad input of this run's files, per file (README "Bad input"): a file of which nothing is billed (dates in
         # another format, say) still ends the run with exit 0 (SPEC §7), so the summary names it. The counts are
@@ -571,7 +572,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     if were_final:
         print(f"warning: this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
               "an invoice sent from them needs a correction (restatements.csv, status_before).", file=sys.stderr)
-    late_files = [row[0] for row in restated if row[1] == "new_file" and row[6] == "final"]
+    late_files = [row[0] for row in restated if row[1] == "new_file" and row[6]]
     if late_files:
         print(f"warning: this run wrote {len(late_files)} new report file(s) for a period already final (e.g. "
               f"{late_files[0]}): late rows opened them; an invoice of that period may need them.", file=sys.stderr)

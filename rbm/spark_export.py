@@ -235,13 +235,13 @@ def write_query_csv(spark, query: str, path: Path) -> None:
 def export_reports(output: Path) -> list[Path]:
     """As report.export_reports, with Spark writing: into a temporary folder inside `output`, moved
     into place only when everything was written; report files of an earlier run that no longer have
-    events are removed; the side files (report.SIDE_FILES) are written beside the reports."""
+    events are removed; the side files (report.side_files) are written beside the reports."""
     spark = session()
     output.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".rbm-export-", dir=output))
     try:
         relative_paths = write_report_files(spark, staging)
-        side_files = getattr(report, "SIDE_FILES", {})
+        side_files = report.side_files("spark")
         for name, query in side_files.items():
             write_query_csv(spark, query, staging / name)
         previous = report.previous_report_files(output) if hasattr(report, "previous_report_files") else set()

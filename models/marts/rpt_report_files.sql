@@ -62,18 +62,10 @@ files as (
     group by carrier_id, generation_date
 ),
 
--- When a file of date G is final. US (SPEC §4): a session covers 24 h from its trigger, which starts its
--- event on G - 2, so from G on. Global (SPEC §5): a conversation starts at its first message on G - 2, but its
--- 24 h window opens at the reply, up to 24 h later: it can take in messages until the end of day G, so from
--- G + 1 on (final_from_at).
 files_final_from as (
     select
         files.*,
-        case
-            when carriers.billing_model = 'global'
-                then {{ dbt.dateadd('day', 1, 'cast(files.generation_date as timestamp)') }}
-            else cast(files.generation_date as timestamp)
-        end as final_from_at
+        {{ report_file_final_from_at('files.generation_date', 'carriers.billing_model') }} as final_from_at
     from files
     left join carriers on files.carrier_id = carriers.carrier_id
 )
@@ -86,6 +78,7 @@ select
     {{ format_iso_date(dbt.dateadd('day', -2, 'cast(files.generation_date as timestamp)')) }} as events_start_on,
     files.row_count,
     files.event_count,
+    newest_data.newest_event_at,
     coalesce(newest_data.newest_event_at >= files.final_from_at, false) as is_final,
     case
         when newest_data.newest_event_at >= files.final_from_at then 'final'

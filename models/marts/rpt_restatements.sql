@@ -5,6 +5,7 @@
 -- depends_on: {{ ref('int_touched_streams') }}
 -- depends_on: {{ ref('fct_billable_messages') }}
 -- depends_on: {{ ref('int_agents_checked') }}
+-- depends_on: {{ ref('stg_carriers') }}
 {#- The report rows stored by the previous run, read before this run replaces them. Not a ref():
     fct_report_rows is built after this model (it depends on it). -#}
 {%- set previous = adapter.get_relation(
@@ -14,6 +15,10 @@
 {%- set previous_files = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='rpt_report_files'
 ) if execute else none -%}
+{#- Its newest data per carrier, a column since the fifteenth session (a database built before lacks it). -#}
+{%- set previous_newest = previous_files is not none and 'newest_event_at' in (
+    adapter.get_columns_in_relation(previous_files) | map(attribute='name') | map('lower') | list
+) -%}
 
 -- Restatement log (daily operation): when a run changes a report file already published by an
 -- earlier run (late data joined, split or started an event), one row per changed file says when
@@ -183,10 +188,41 @@
         {% endif %}
     ),
 
+    -- A new file of a period already final (late rows opened it; an invoice of the period may need it) is told
+    -- from a carrier's first files and from files a run bringing several days at once makes final, which are
+    -- final at once too (review, fifteenth session: att's first log after vodafone_uk's was warned of as late):
+    -- by the carrier's newest data before this run, as the previous run's manifest decided its statuses with.
+    newest_before as (
+        {% if previous_newest %}
+            select
+                carrier_id,
+                max(newest_event_at) as newest_event_at
+            from {{ previous_files }}
+            group by carrier_id
+        {% else %}
+            select
+                cast(null as string) as carrier_id,
+                cast(null as timestamp) as newest_event_at
+            where false
+        {% endif %}
+    ),
+
+    carriers as (
+        select * from {{ ref('stg_carriers') }}
+    ),
+
     per_file as (
         select
             changes_per_file.*,
             statuses_before.status as status_before,
+            -- a database built before newest_event_at existed: as the file's status before (none for a new file)
+            coalesce(
+                newest_before.newest_event_at >= {{ report_file_final_from_at(
+                    'changes_per_file.generation_date', 'carriers.billing_model'
+                ) }},
+                statuses_before.status = 'final',
+                false
+            ) as period_was_final,
             coalesce(files_before.rows_before, 0) as rows_before,
             coalesce(files_before.rows_before, 0) - changes_per_file.compared_old_rows + changes_per_file.compared_new_rows
                 as rows_after
@@ -199,6 +235,8 @@
             on
                 changes_per_file.carrier_id = statuses_before.carrier_id
                 and changes_per_file.generation_date = statuses_before.generation_date
+        left join newest_before on changes_per_file.carrier_id = newest_before.carrier_id
+        left join carriers on changes_per_file.carrier_id = carriers.carrier_id
     )
 
     select
@@ -213,7 +251,8 @@
         cast(rows_changed as bigint) as rows_changed,
         cast(rows_before as bigint) as rows_before,
         cast(rows_after as bigint) as rows_after,
-        status_before
+        status_before,
+        period_was_final
     from per_file
     where rows_added + rows_removed + rows_changed > 0
 
@@ -230,7 +269,8 @@
         cast(null as bigint) as rows_changed,
         cast(null as bigint) as rows_before,
         cast(null as bigint) as rows_after,
-        cast(null as string) as status_before
+        cast(null as string) as status_before,
+        cast(null as boolean) as period_was_final
     where false
 
 {% endif %}

@@ -498,6 +498,49 @@ def test_each_activity_row_keeps_the_carrier_it_was_loaded_with(tmp_path):
         assert con.sql("select distinct carrier_id from stg_activity_log order by 1").fetchall() == audit
 
 
+def test_a_carriers_first_logs_are_not_warned_of_as_late_files(tmp_path):
+    """Open point of the fourteenth session: vodafone_uk's logs, then att's first ones on the same database. att's
+    file of 2023-08-30 is final at once (att's own data reaches that day), and the run warned of "a new report file
+    for a period already final" as if late rows had opened it. A period is final before the run only when the
+    carrier's data had passed it then (rpt_restatements.period_was_final): a late row of att's opens such a file,
+    and the warning stays for it."""
+    db, output = tmp_path / "rbm.duckdb", tmp_path / "out"
+
+    def run(activity: str, carrier: str):
+        done = run_cli(tmp_path, "--activity", activity, "--carrier", carrier, "--agents", str(AGENTS),
+                       "--output", str(output), db=db, env={"BILLING_SALT": SALT})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        return done
+
+    run(str(FIXTURES / "vodafone_uk" / LOG_GLOB), "vodafone_uk")
+    first = run(str(FIXTURES / "att" / LOG_GLOB), "att")
+    assert "period already final" not in first.stderr, first.stderr
+    assert "3 new file(s)" in first.stdout, first.stdout[-3000:]
+    with open(output / "report_files.csv", newline="", encoding="utf-8") as handle:
+        assert {row["file_path"]: row["status"] for row in csv.DictReader(handle)}[
+            "att/rbm_billable_events_2023-08-30.csv"] == "final"
+    # A row of att's that comes a day late, for 2023-08-27, opens the file of 2023-08-29: its period is final.
+    late = tmp_path / "rbm_activity_late.csv"
+    with gzip.open(FIXTURES / "att" / "rbm_activity_2023-08-29.csv.gz", "rt", encoding="utf-8") as handle:
+        header, message, receipt = handle.readline(), handle.readline(), handle.readline()
+    late.write_text(header + (message + receipt).replace("a102;GU02", "a902;GU92").replace("2023-08-29", "2023-08-27"),
+                    encoding="utf-8")
+    second = run(str(late), "att")
+    assert ("warning: this run wrote 1 new report file(s) for a period already final (e.g. "
+            "att/rbm_billable_events_2023-08-29.csv)") in second.stderr, second.stderr
+    with open(output / "restatements.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    # restated_at as the reports write times (ISO 8601, UTC, Z)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["restated_at"]) for row in rows), rows
+    logged = [(row["file_path"], row["change_kind"], row["status_before"], row["period_was_final"]) for row in rows]
+    assert logged == [
+        ("att/rbm_billable_events_2023-08-30.csv", "new_file", "", "false"),
+        ("att/rbm_billable_events_2023-08-31.csv", "new_file", "", "false"),
+        ("att/rbm_billable_events_2023-09-01.csv", "new_file", "", "false"),
+        ("att/rbm_billable_events_2023-08-29.csv", "new_file", "", "true"),
+    ]
+
+
 def test_a_full_rebuild_reads_again_the_logs_of_the_other_carriers(tmp_path):
     """Review (fourteenth session): a database holding two carriers' activity logs, each loaded by a run with its
     own CARRIER; then something forces a full rebuild (here the run's record beside the database cut short; an

@@ -92,8 +92,15 @@ def expected_restatements(before: dict[str, list[str]], after: dict[str, list[st
     """The restatement log rows of one run, recomputed from the report files themselves (README "Daily
     operation"): per file and event, the new rows that are not an exact old row and the old rows that are not an
     exact new row; as many of them as both sides have are changed, the new ones beyond are added, the old ones
-    beyond removed. A file is logged when anything differs."""
+    beyond removed. A file is logged when anything differs. Its period was final before when a file of its carrier
+    of that date or later was (the manifest's statuses: a later file final means the carrier's data had passed
+    this one's date too)."""
     logged = []
+    final_dates = {}  # carrier -> newest date of a file that was final
+    for path, status in statuses.items():
+        if status == "final":
+            carrier, date = path.split("/")[0], path.rsplit("_", 1)[-1].removesuffix(".csv")
+            final_dates[carrier] = max(date, final_dates.get(carrier, date))
     for path in sorted(set(before) | set(after)):
         old_events, new_events = {}, {}
         for events, lines in ((old_events, before.get(path, [])), (new_events, after.get(path, []))):
@@ -116,7 +123,9 @@ def expected_restatements(before: dict[str, list[str]], after: dict[str, list[st
             kind = "new_file" if rows_before == 0 else "file_removed" if rows_after == 0 else "restated"
             logged.append(dict(file_path=path, change_kind=kind, rows_added=str(added), rows_removed=str(removed),
                                rows_changed=str(changed), rows_before=str(rows_before), rows_after=str(rows_after),
-                               status_before=statuses.get(path, "")))
+                               status_before=statuses.get(path, ""),
+                               period_was_final=str(path.rsplit("_", 1)[-1].removesuffix(".csv")
+                                                    <= final_dates.get(path.split("/")[0], "")).lower()))
     return logged
 
 
@@ -376,8 +385,9 @@ def test_a_corrected_copy_under_a_new_name_and_a_restated_final_file_are_warned_
     with open(tmp_path / "out" / "restatements.csv", newline="") as handle:
         logged = [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
     assert logged == expected_restatements(published, after, statuses)
-    assert [(row["file_path"], row["status_before"]) for row in logged] == [
-        ("att/rbm_billable_events_2025-05-11.csv", ""), ("att/rbm_billable_events_2025-05-13.csv", "final")]
+    assert [(row["file_path"], row["status_before"], row["period_was_final"]) for row in logged] == [
+        ("att/rbm_billable_events_2025-05-11.csv", "", "true"),
+        ("att/rbm_billable_events_2025-05-13.csv", "final", "true")]
     assert written == full
 
 
@@ -627,21 +637,27 @@ def test_a_new_database_beside_a_state_file_left_behind_reads_no_old_records(tmp
 
 
 def test_a_restatement_log_without_status_before_gets_the_column(tmp_path, arrival_files):
-    """rpt_restatements is never rebuilt (full_refresh=false): a log written before status_before existed
-    (2026-11-30) gets the column on the next run (on_schema_change='append_new_columns'), empty in its old rows."""
+    """rpt_restatements is never rebuilt (full_refresh=false): a log written before status_before (2026-11-30) and
+    period_was_final (2026-12-01) existed gets the columns on the next run (on_schema_change='append_new_columns'),
+    empty in its old rows. A manifest built before rpt_report_files.newest_event_at existed: a file's period counts
+    as final before the run when the file was (none for a new file)."""
     import duckdb
 
     arguments, database, output = second_day_landed(tmp_path, arrival_files)
     with duckdb.connect(str(database)) as con:
         con.execute("insert into rpt_restatements values ('att', '2000-01-01', 'old.csv', timestamp '2000-01-01',"
-                    " 'restated', 1, 0, 0, 1, 2, null)")
+                    " 'restated', 1, 0, 0, 1, 2, null, null)")
         con.execute("alter table rpt_restatements drop column status_before")
+        con.execute("alter table rpt_restatements drop column period_was_final")
+        con.execute("alter table rpt_report_files drop column newest_event_at")
     done = run_cli(tmp_path, *arguments, db=database)
     assert done.returncode == 0 and "full rebuild" not in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
     with open(output / "restatements.csv", newline="") as handle:
         logged = list(csv.DictReader(handle))
-    assert logged[0]["file_path"] == "old.csv" and logged[0]["status_before"] == ""
+    assert logged[0]["file_path"] == "old.csv" and logged[0]["status_before"] == logged[0]["period_was_final"] == ""
     assert len(logged) > 1 and {row["status_before"] for row in logged[1:]} <= {"final", "provisional", ""}
+    assert [row["period_was_final"] for row in logged[1:]] == [
+        str(row["status_before"] == "final").lower() for row in logged[1:]]
 
 
 def test_a_full_rebuild_leaves_out_files_still_there_with_a_warning(tmp_path, arrival_files):
