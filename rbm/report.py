@@ -150,8 +150,8 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
     """One file per carrier and generation date, written by the database with COPY into a
     temporary folder, then moved into place: a failed run leaves the previous reports as they were.
     Report files of an earlier run that no longer have events (late data moved them) are removed.
-    A file in `unchanged` (paths relative to `output`, from unchanged_report_files) is left as it is.
-    Returns the files written."""
+    A file in `unchanged` (paths relative to `output`, from unchanged_report_files) is not written, and one written
+    with the bytes it had is left as it was (move_into_place). Returns the files whose bytes changed (new ones too)."""
     output.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".rbm-export-", dir=output))
     written: list[tuple[Path, Path]] = []
@@ -177,12 +177,12 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
                 queries[staging / name] = query
             copy_all_to_csv(con, queries)
         previous = previous_report_files(output)
-        moved = 0
+        moved, changed = 0, []
         try:
             for source, destination in written:
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(source, destination)
-                moved += 1
+                if move_into_place(source, destination):
+                    moved += 1
+                    changed.append(destination)
             for name in side_files():
                 os.replace(staging / name, output / name)
             remove_stale_files(previous - current, output)
@@ -191,7 +191,21 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [destination for _, destination in written]
+    return changed
+
+
+def move_into_place(source: Path, destination: Path) -> bool:
+    """Moves a report file just written over `destination`, unless that holds the same bytes already: then it is
+    left as it was, modification time included (a tool that sends changed files on sends nothing; review, fifteenth
+    session: the summary listed files whose bytes this run did not change as written). Whether it changed."""
+    import filecmp
+
+    if destination.is_file() and filecmp.cmp(source, destination, shallow=False):
+        source.unlink()
+        return False
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, destination)
+    return True
 
 
 def export_code() -> str:

@@ -235,7 +235,8 @@ def write_query_csv(spark, query: str, path: Path) -> None:
 def export_reports(output: Path) -> list[Path]:
     """As report.export_reports, with Spark writing: into a temporary folder inside `output`, moved
     into place only when everything was written; report files of an earlier run that no longer have
-    events are removed; the side files (report.side_files) are written beside the reports."""
+    events are removed; the side files (report.side_files) are written beside the reports. Returns the files whose
+    bytes changed, as report.export_reports."""
     spark = session()
     output.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".rbm-export-", dir=output))
@@ -244,19 +245,16 @@ def export_reports(output: Path) -> list[Path]:
         side_files = report.side_files("spark")
         for name, query in side_files.items():
             write_query_csv(spark, query, staging / name)
-        previous = report.previous_report_files(output) if hasattr(report, "previous_report_files") else set()
-        destinations = []
-        for relative in relative_paths:
-            destination = output / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / relative, destination)
-            destinations.append(destination)
+        previous = report.previous_report_files(output)
+        destinations = [output / relative for relative in relative_paths]
+        changed = [destination for relative, destination in zip(relative_paths, destinations)
+                   if report.move_into_place(staging / relative, destination)]
         for name in side_files:
             os.replace(staging / name, output / name)
         report.remove_stale_files(previous - set(destinations), output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return destinations
+    return changed
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,6 +85,16 @@ def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = No
         _move_database(run_database, database)
 
 
+def tampered(output: Path, name: str) -> bytes:
+    """Changes one byte of a report file and puts its modification time back: on disk as the previous run left it
+    by the record (size, mtime), so only a run that writes every file again corrects it. Returns its bytes."""
+    path = output / name
+    stat, data = path.stat(), path.read_bytes()
+    path.write_bytes(data.replace(b",", b";", 1))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    return data
+
+
 def read_reports(output: Path) -> dict[tuple[str, str], list[tuple[str, ...]]]:
     """Report files under output: (carrier_id, generation_date) -> data rows, in file order."""
     files = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, tampered
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests/fixtures/bad_input"
@@ -263,8 +263,12 @@ def test_a_full_disk_during_the_export_is_one_line_and_the_next_run_writes_every
         "'rbm_billable_events_2025-05-13.csv'. The reports of the previous run are unchanged; the next run writes"
         " every file.")
     assert {path: path.read_bytes() for path in output.rglob("*.csv")} == reports
+    # A file changed by hand with its size and time kept is corrected: the next run wrote every file again.
+    name = sorted(str(path.relative_to(output)) for path in output.glob("*/rbm_billable_events_*.csv"))[0]
+    tampered(output, name)
     again = rbm(tmp_path, *arguments[1:], database=database)
-    assert again.returncode == 0 and "unchanged since the previous run 0" in again.stdout, again.stdout[-2000:]
+    assert again.returncode == 0 and "written by this run 1, unchanged since the previous run" in again.stdout, \
+        again.stdout[-2000:]
     assert {path: path.read_bytes() for path in output.rglob("*.csv")} == reports
 
 

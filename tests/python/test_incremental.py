@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, tampered
 
 
 def report_bytes(output: Path) -> dict[str, bytes]:
@@ -137,7 +137,7 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
     incremental_db, incremental_out = tmp_path / "daily" / "rbm.duckdb", tmp_path / "daily_out"
     restated_total = 0
     logged_before: list[dict] = []
-    skipped_any = False
+    skipped_any = rewritten_alike = False
     for count, path in enumerate(files, start=1):
         published = report_lines(incremental_out) if incremental_out.exists() else {}
         statuses = file_statuses(incremental_out)
@@ -158,13 +158,20 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
         logged_before = logged
         # A daily run writes again exactly the files it recomputed rows of or restated (rpt_report_files), so every
         # file it restated; the first build writes every file.
-        written = written_files(daily.stdout)
+        # ... and of those the files whose bytes changed are listed as written, the others left as they were.
+        written, now = written_files(daily.stdout), report_lines(incremental_out)
         assert {row["file_path"] for row in this_run if row["change_kind"] != "file_removed"} <= written
         if count == 1:
-            assert written == set(report_bytes(incremental_out))
+            assert written == set(now)
         else:
-            assert written == recomputed_files(incremental_db), f"files written by load {count}"
-        skipped_any = skipped_any or len(written) < len(report_bytes(incremental_out))
+            recomputed = recomputed_files(incremental_db)
+            assert written == {path for path in recomputed if published.get(path) != now.get(path)}, \
+                f"files written by load {count}"
+            assert {path: mtimes[path] for path in set(now) - written} == {
+                path: (incremental_out / path).stat().st_mtime_ns for path in set(now) - written}
+            rewritten_alike = rewritten_alike or bool(recomputed - written)
+        mtimes = {path: (incremental_out / path).stat().st_mtime_ns for path in now}
+        skipped_any = skipped_any or len(written) < len(now)
 
         full_out, full_db = full_build(tmp_path, landing / "*.csv", agents, name=f"full{count}")
         assert report_bytes(incremental_out) == report_bytes(full_out), f"after loading {count} file(s)"
@@ -175,6 +182,7 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
             restated_total = sum(1 for _ in csv.DictReader(handle))
     assert restated_total > 0, "late rows and midnight-crossing sessions must restate published files"
     assert skipped_any, "some daily run must leave a file it did not change in place"
+    assert rewritten_alike, "some daily run must recompute a file whose bytes stay the same"
 
     # A re-run with no new file: identical files, nothing restated.
     before = {p: p.read_bytes() for p in incremental_out.rglob("*.csv")}
@@ -212,7 +220,9 @@ def test_changed_agents_file_forces_a_full_rebuild(tmp_path, arrival_files):
 
 def test_report_files_are_written_again_when_not_as_the_previous_run_left_them(tmp_path, arrival_files):
     """A run skips a report file it did not change only when the previous run wrote it into the same folder and
-    it is still on disk as it was (size, modification time); otherwise it writes it again."""
+    it is still on disk as it was (size, modification time); otherwise it writes it again, and a file written
+    again with the bytes it had is left as it was (only a changed file counts as written). Where the record is
+    not trusted, a file changed by hand with its size and modification time kept is corrected."""
     files, agents = arrival_files
     database, output = tmp_path / "rbm.duckdb", tmp_path / "out"
     arguments = ("--messages", str(files[0]), "--agents", str(agents))
@@ -242,8 +252,12 @@ def test_report_files_are_written_again_when_not_as_the_previous_run_left_them(t
 
     assert state.take_export(database) is not None
     assert "exported" not in json.loads(state.state_file(database).read_text())
+    first = sorted(published)[0]
+    tampered(other, first)
     after_failure = run_cli(tmp_path, *arguments, "--output", str(other), db=database)
-    assert after_failure.returncode == 0 and "unchanged since the previous run 0" in after_failure.stdout
+    assert after_failure.returncode == 0, after_failure.stdout[-2000:] + after_failure.stderr[-2000:]
+    assert f"written by this run 1, unchanged since the previous run {len(published) - 1}\n  {first}\n" \
+        in after_failure.stdout, after_failure.stdout[-2000:]
     assert report_bytes(other) == published
 
     # The record holds only for the database file as the run left it: not for a copy put back in its place (a
@@ -251,20 +265,26 @@ def test_report_files_are_written_again_when_not_as_the_previous_run_left_them(t
     assert run_cli(tmp_path, *arguments, "--output", str(other), db=database).returncode == 0
     shutil.copy(database, tmp_path / "backup.duckdb")
     shutil.move(tmp_path / "backup.duckdb", database)
+    tampered(other, first)
     restored = run_cli(tmp_path, *arguments, "--output", str(other), db=database)
-    assert restored.returncode == 0 and "unchanged since the previous run 0" in restored.stdout
+    assert restored.returncode == 0 and "written by this run 1," in restored.stdout, restored.stdout[-2000:]
+    assert report_bytes(other) == published
     database.unlink()
     assert state.state_file(database).exists()
     other_rows = run_cli(tmp_path, "--messages", str(files[1]), "--agents", str(agents), "--output", str(other),
                          db=database)
-    assert other_rows.returncode == 0 and "unchanged since the previous run 0" in other_rows.stdout
-    assert report_bytes(other) == report_bytes(full_build(tmp_path, files[1], agents)[0])
+    assert other_rows.returncode == 0, other_rows.stdout[-2000:] + other_rows.stderr[-2000:]
+    expected = report_bytes(full_build(tmp_path, files[1], agents)[0])
+    assert report_bytes(other) == expected
+    first = sorted(expected)[0]
 
     # A full build that the run script does not ask for (dbt reads --full-refresh from DBT_FULL_REFRESH too)
     # recomputes every file: every file is written.
+    tampered(other, first)
     forced = run_cli(tmp_path, "--messages", str(files[1]), "--agents", str(agents), "--output", str(other),
                      db=database, env={"DBT_FULL_REFRESH": "1"})
-    assert forced.returncode == 0 and "unchanged since the previous run 0" in forced.stdout, forced.stdout[-3000:]
+    assert forced.returncode == 0 and "written by this run 1," in forced.stdout, forced.stdout[-3000:]
+    assert report_bytes(other) == expected
 
 
 def session_rows(message_id: str, direction: str, text: str, minute: int) -> str:
