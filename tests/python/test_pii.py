@@ -354,3 +354,31 @@ def test_a_user_id_shifted_into_another_column_of_an_activity_log_is_masked(tmp_
     findings += Scanner(pii_needles({*phones, google_hash})).search(done.stdout + done.stderr, "printed output")
     assert not findings, "\n".join(map(str, findings[:20]))
     assert "have an activity type that the mapping seed does not know:" in done.stderr, done.stderr
+
+
+def test_every_table_and_column_of_a_run_is_documented(pii_run):
+    """Docs for every model and column (dbt docs, the YAML beside the models and seeds): each table and view a run
+    leaves in the database has a description, so has each of its columns, and no documented column is missing."""
+    import yaml
+
+    documented = {}
+    for path in [*ROOT.glob("models/**/*.yml"), *ROOT.glob("seeds/*.yml")]:
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for node in [*(content.get("models") or []), *(content.get("seeds") or [])]:
+            documented[node["name"]] = (node.get("description"),
+                                        {c["name"]: c.get("description") for c in node.get("columns") or []})
+    with duckdb.connect(str(pii_run.db), read_only=True) as con:
+        stored = con.sql("select table_name, column_name from information_schema.columns"
+                         " where table_schema = 'main' order by table_name, ordinal_position").fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in stored:
+        columns.setdefault(table, []).append(column)
+    assert len(columns) >= 30, sorted(columns)
+    problems = []
+    for table, names in sorted(columns.items()):
+        description, described = documented.get(table, (None, {}))
+        if not (description or "").strip():
+            problems.append(f"{table}: no description")
+        problems += [f"{table}.{name}: no description" for name in names if not (described.get(name) or "").strip()]
+        problems += [f"{table}.{name}: documented, not in the table" for name in described if name not in names]
+    assert not problems, problems
