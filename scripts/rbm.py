@@ -176,7 +176,9 @@ def export(args: argparse.Namespace) -> int:
                 report.claim_output(output, "duckdb")
     except (state.RunInProgress, state.OutputLockError) as error:
         return stopped(f"{error}")
-    print(f"wrote {len(written)} report file(s) into {output} (report_files.csv lists them)")
+    total = len(list(output.glob("*/rbm_billable_events_*.csv")))
+    print(f"wrote {len(written)} report file(s) into {output}, {total - len(written)} already there with the same "
+          "bytes left as they were (report_files.csv lists them all)")
     return 0
 
 

@@ -192,6 +192,10 @@
     -- from a carrier's first files and from files a run bringing several days at once makes final, which are
     -- final at once too (review, fifteenth session: att's first log after vodafone_uk's was warned of as late):
     -- by the carrier's newest data before this run, as the previous run's manifest decided its statuses with.
+    carriers as (
+        select * from {{ ref('stg_carriers') }}
+    ),
+
     newest_before as (
         {% if previous_newest %}
             select
@@ -199,6 +203,18 @@
                 max(newest_event_at) as newest_event_at
             from {{ previous_files }}
             group by carrier_id
+        {% elif previous_files is not none %}
+            -- A manifest built before newest_event_at existed (the first run after an upgrade, a full rebuild): a
+            -- file that was final tells the carrier's data had reached its final-from time at least (review,
+            -- fifteenth session: with no bound, that run's late files went unwarned).
+            select
+                previous_files.carrier_id,
+                max({{ report_file_final_from_at('previous_files.generation_date', 'carriers.billing_model') }})
+                    as newest_event_at
+            from {{ previous_files }} as previous_files
+            left join carriers on previous_files.carrier_id = carriers.carrier_id
+            where previous_files.status = 'final'
+            group by previous_files.carrier_id
         {% else %}
             select
                 cast(null as string) as carrier_id,
@@ -207,20 +223,14 @@
         {% endif %}
     ),
 
-    carriers as (
-        select * from {{ ref('stg_carriers') }}
-    ),
-
     per_file as (
         select
             changes_per_file.*,
             statuses_before.status as status_before,
-            -- a database built before newest_event_at existed: as the file's status before (none for a new file)
             coalesce(
                 newest_before.newest_event_at >= {{ report_file_final_from_at(
                     'changes_per_file.generation_date', 'carriers.billing_model'
                 ) }},
-                statuses_before.status = 'final',
                 false
             ) as period_was_final,
             coalesce(files_before.rows_before, 0) as rows_before,

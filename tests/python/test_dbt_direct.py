@@ -196,7 +196,13 @@ def test_the_reports_of_your_own_dbt_build_are_written_by_export(tmp_path):
     assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
     assert report_files(output) and report_files(output) == report_files(tmp_path / "ran")
     assert (output / "report_files.csv").read_bytes() == (tmp_path / "ran" / "report_files.csv").read_bytes()
-    assert f"wrote {len(report_files(output))} report file(s) into {output}" in exported.stdout
+    assert f"wrote {len(report_files(output))} report file(s) into {output}, 0 already there" in exported.stdout
+    again = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "export", "--output", str(output)],
+                           cwd=ROOT, env=dict(os.environ, RBM_DUCKDB_PATH=str(database)), capture_output=True,
+                           text=True)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert (f"wrote 0 report file(s) into {output}, {len(report_files(output))} already there with the same bytes"
+            in again.stdout), again.stdout[-2000:]
     # A database that fails a check a run makes before it writes (here the conservation audit) is not published.
     with duckdb.connect(str(database)) as con:
         con.execute("update audit_conservation set billed_rows = billed_rows + 1")

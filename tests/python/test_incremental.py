@@ -660,7 +660,7 @@ def test_a_restatement_log_without_status_before_gets_the_column(tmp_path, arriv
     """rpt_restatements is never rebuilt (full_refresh=false): a log written before status_before (2026-11-30) and
     period_was_final (2026-12-01) existed gets the columns on the next run (on_schema_change='append_new_columns'),
     empty in its old rows. A manifest built before rpt_report_files.newest_event_at existed: a file's period counts
-    as final before the run when the file was (none for a new file)."""
+    as final before the run when a file of its carrier of that date or later was final."""
     import duckdb
 
     arguments, database, output = second_day_landed(tmp_path, arrival_files)
@@ -670,14 +670,20 @@ def test_a_restatement_log_without_status_before_gets_the_column(tmp_path, arriv
         con.execute("alter table rpt_restatements drop column status_before")
         con.execute("alter table rpt_restatements drop column period_was_final")
         con.execute("alter table rpt_report_files drop column newest_event_at")
+    statuses = file_statuses(output)
     done = run_cli(tmp_path, *arguments, db=database)
     assert done.returncode == 0 and "full rebuild" not in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
     with open(output / "restatements.csv", newline="") as handle:
         logged = list(csv.DictReader(handle))
     assert logged[0]["file_path"] == "old.csv" and logged[0]["status_before"] == logged[0]["period_was_final"] == ""
     assert len(logged) > 1 and {row["status_before"] for row in logged[1:]} <= {"final", "provisional", ""}
+    final_dates = {}
+    for path, status in statuses.items():
+        if status == "final":
+            final_dates[path.split("/")[0]] = max(path[-14:-4], final_dates.get(path.split("/")[0], ""))
+    carriers_dates = [(row["file_path"].split("/")[0], row["file_path"][-14:-4]) for row in logged[1:]]
     assert [row["period_was_final"] for row in logged[1:]] == [
-        str(row["status_before"] == "final").lower() for row in logged[1:]]
+        str(date <= final_dates.get(carrier, "")).lower() for carrier, date in carriers_dates]
 
 
 def test_a_full_rebuild_leaves_out_files_still_there_with_a_warning(tmp_path, arrival_files):
