@@ -770,6 +770,12 @@ def test_an_event_dated_in_the_future_does_not_make_files_final(tmp_path):
         ["2025-05-11T10:00:00Z", "2025-05-12T10:00:00Z", "2025-05-13T12:00:00Z", "2035-01-01T00:00:00Z"]))
     messages += ("global-mt,agent-0_conv@rbm.goog,+15550990005,vodafone_uk,MT,text,ok,,,delivered,"
                  "2025-05-11T10:00:00Z,2025-05-11T10:00:01Z,false\n")
+    # vodafone_uk's data reaches 2025-05-13 12:00: its file of 05-13 stays provisional (global: final from G + 1).
+    messages += ("global-mt-2,agent-0_conv@rbm.goog,+15550990006,vodafone_uk,MT,text,ok,,,delivered,"
+                 "2025-05-13T12:00:00Z,2025-05-13T12:00:01Z,false\n")
+    # orange_fr's reaches 2025-05-14 00:00 exactly: its file of 05-13 is final.
+    messages += "".join(f"global-{n},agent-0_conv@rbm.goog,+15550990007,orange_fr,MT,text,ok,,,delivered,{at},{at},false\n"
+                        for n, at in enumerate(["2025-05-11T10:00:00Z", "2025-05-14T00:00:00Z"]))
     # Another US carrier whose own data stops on 2025-05-11: att's newer data does not make its file final.
     messages += ("quiet-mo,agent-0_conv@rbm.goog,+15550990005,tmobile,MO,text,ok,,,received,"
                  "2025-05-11T10:00:00Z,,false\n")
@@ -782,13 +788,16 @@ def test_an_event_dated_in_the_future_does_not_make_files_final(tmp_path):
     # Each file's events start two days before its date (SPEC §6).
     assert {row["generation_date"]: row["events_start_on"] for row in listed} == {
         "2025-05-13": "2025-05-11", "2025-05-14": "2025-05-12", "2025-05-15": "2025-05-13",
-        "2035-01-03": "2035-01-01"}
+        "2025-05-16": "2025-05-14", "2035-01-03": "2035-01-01"}
     assert status == {"att/rbm_billable_events_2025-05-13.csv": "final",
                       "att/rbm_billable_events_2025-05-14.csv": "provisional",
                       "att/rbm_billable_events_2025-05-15.csv": "provisional",
                       "att/rbm_billable_events_2035-01-03.csv": "provisional",
+                      "orange_fr/rbm_billable_events_2025-05-13.csv": "final",
+                      "orange_fr/rbm_billable_events_2025-05-16.csv": "provisional",
                       "tmobile/rbm_billable_events_2025-05-13.csv": "provisional",
-                      "vodafone_uk/rbm_billable_events_2025-05-13.csv": "provisional"}, status
+                      "vodafone_uk/rbm_billable_events_2025-05-13.csv": "provisional",
+                      "vodafone_uk/rbm_billable_events_2025-05-15.csv": "provisional"}, status
 def test_a_line_over_the_maximum_line_size_is_a_malformed_line(tmp_path):
     """A line longer than DuckDB's maximum line size (2,000,000 bytes) between two good lines: the good lines are
     billed, the long one is quarantined as malformed_line with DuckDB's reason (it names no column)."""
