@@ -177,17 +177,17 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
                 queries[staging / name] = query
             copy_all_to_csv(con, queries)
         previous = previous_report_files(output)
-        moved, changed = 0, []
+        changed = []
         try:
             for source, destination in written:
                 if move_into_place(source, destination):
-                    moved += 1
                     changed.append(destination)
             for name in side_files():
-                os.replace(staging / name, output / name)
+                move_into_place(staging / name, output / name)
             remove_stale_files(previous - current, output)
         except OSError as error:
-            error.rbm_files_replaced = moved  # some files of the previous run are replaced already (scripts/rbm.py)
+            # some files of the previous run are replaced already (scripts/rbm.py)
+            error.rbm_files_replaced = len(changed)
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -195,7 +195,7 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
 
 
 def move_into_place(source: Path, destination: Path) -> bool:
-    """Moves a report file just written over `destination`, unless that holds the same bytes already: then it is
+    """Moves a report file (or side file) just written over `destination`, unless that holds the same bytes already: then it is
     left as it was, modification time included (a tool that sends changed files on sends nothing; review, fifteenth
     session: the summary listed files whose bytes this run did not change as written). Whether it changed."""
     import filecmp

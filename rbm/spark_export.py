@@ -250,7 +250,7 @@ def export_reports(output: Path) -> list[Path]:
         changed = [destination for relative, destination in zip(relative_paths, destinations)
                    if report.move_into_place(staging / relative, destination)]
         for name in side_files:
-            os.replace(staging / name, output / name)
+            report.move_into_place(staging / name, output / name)
         report.remove_stale_files(previous - set(destinations), output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -184,14 +184,16 @@ def test_incremental_loads_equal_full_builds(tmp_path, arrival_files):
     assert skipped_any, "some daily run must leave a file it did not change in place"
     assert rewritten_alike, "some daily run must recompute a file whose bytes stay the same"
 
-    # A re-run with no new file: identical files, nothing restated.
+    # A re-run with no new file: identical files, left as they were (the side files too), nothing restated.
     before = {p: p.read_bytes() for p in incremental_out.rglob("*.csv")}
+    before_mtimes = {p: p.stat().st_mtime_ns for p in before}
     again = run_cli(tmp_path, "--messages", str(landing / "*.csv"), "--agents", str(agents),
                     "--output", str(incremental_out), db=incremental_db)
     assert again.returncode == 0
     assert "restated by this run: 0 published file(s)" in again.stdout
     assert "written by this run 0," in again.stdout
     assert {p: p.read_bytes() for p in incremental_out.rglob("*.csv")} == before
+    assert {p: p.stat().st_mtime_ns for p in incremental_out.rglob("*.csv")} == before_mtimes
 
 
 def test_changed_agents_file_forces_a_full_rebuild(tmp_path, arrival_files):
