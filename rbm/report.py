@@ -133,7 +133,10 @@ def sql_literal(value: str) -> str:
 # Written beside the report files (daily operation): the manifest of report files with their
 # final/provisional status, and the log of restated files, whose times are written as the reports write theirs
 # (ISO 8601 in UTC with a Z, SPEC §6), on either engine.
-UTC_SECONDS = {"duckdb": "strftime({}, '%Y-%m-%dT%H:%M:%SZ')", "spark": "date_format({}, \"yyyy-MM-dd'T'HH:mm:ss'Z'\")"}
+UTC_SECONDS = {
+    "duckdb": "strftime({}, '%Y-%m-%dT%H:%M:%SZ')",
+    "spark": "date_format({}, \"yyyy-MM-dd'T'HH:mm:ss'Z'\")",
+}
 
 
 def side_files(target: str = "duckdb") -> dict[str, str]:
@@ -151,7 +154,8 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
     temporary folder, then moved into place: a failed run leaves the previous reports as they were.
     Report files of an earlier run that no longer have events (late data moved them) are removed.
     A file in `unchanged` (paths relative to `output`, from unchanged_report_files) is not written, and one written
-    with the bytes it had is left as it was (move_into_place). Returns the files whose bytes changed (new ones too)."""
+    with the bytes it had is left as it was (move_into_place). Returns the files whose bytes changed (new ones
+    too)."""
     output.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".rbm-export-", dir=output))
     written: list[tuple[Path, Path]] = []
@@ -195,9 +199,10 @@ def export_reports(target: str, output: Path, unchanged: frozenset[str] = frozen
 
 
 def move_into_place(source: Path, destination: Path) -> bool:
-    """Moves a report file (or side file) just written over `destination`, unless that holds the same bytes already: then it is
-    left as it was, modification time included (a tool that sends changed files on sends nothing; review, fifteenth
-    session: the summary listed files whose bytes this run did not change as written). Whether it changed."""
+    """Moves a report file (or side file) just written over `destination`, unless that holds the same bytes
+    already: then it is left as it was, modification time included (a tool that sends changed files on sends
+    nothing; review, fifteenth session: the summary listed files whose bytes this run did not change as written).
+    Whether it changed."""
     import filecmp
 
     if destination.is_file() and filecmp.cmp(source, destination, shallow=False):

@@ -188,14 +188,14 @@
         {% endif %}
     ),
 
-    -- A new file of a period already final (late rows opened it; an invoice of the period may need it) is told
-    -- from a carrier's first files and from files a run bringing several days at once makes final, which are
-    -- final at once too (review, fifteenth session: att's first log after vodafone_uk's was warned of as late):
-    -- by the carrier's newest data before this run, as the previous run's manifest decided its statuses with.
     carriers as (
         select * from {{ ref('stg_carriers') }}
     ),
 
+    -- A new file of a period already final (late rows opened it; an invoice of the period may need it) is told
+    -- from a carrier's first files and from files a run bringing several days at once makes final, which are
+    -- final at once too (review, fifteenth session: att's first log after vodafone_uk's was warned of as late):
+    -- by the carrier's newest data before this run, as the previous run's manifest decided its statuses with.
     newest_before as (
         {% if previous_newest %}
             select

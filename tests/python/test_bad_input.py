@@ -774,8 +774,8 @@ def test_an_event_dated_in_the_future_does_not_make_files_final(tmp_path):
     messages += ("global-mt-2,agent-0_conv@rbm.goog,+15550990006,vodafone_uk,MT,text,ok,,,delivered,"
                  "2025-05-13T12:00:00Z,2025-05-13T12:00:01Z,false\n")
     # orange_fr's reaches 2025-05-14 00:00 exactly: its file of 05-13 is final.
-    messages += "".join(f"global-{n},agent-0_conv@rbm.goog,+15550990007,orange_fr,MT,text,ok,,,delivered,{at},{at},false\n"
-                        for n, at in enumerate(["2025-05-11T10:00:00Z", "2025-05-14T00:00:00Z"]))
+    messages += "".join(f"global-{n},agent-0_conv@rbm.goog,+15550990007,orange_fr,MT,text,ok,,,delivered,{at},"
+                        f"{at},false\n" for n, at in enumerate(["2025-05-11T10:00:00Z", "2025-05-14T00:00:00Z"]))
     # Another US carrier whose own data stops on 2025-05-11: att's newer data does not make its file final.
     messages += ("quiet-mo,agent-0_conv@rbm.goog,+15550990005,tmobile,MO,text,ok,,,received,"
                  "2025-05-11T10:00:00Z,,false\n")
