@@ -87,20 +87,27 @@ def file_statuses(output: Path) -> dict[str, str]:
         return {row["file_path"]: row["status"] for row in csv.DictReader(handle)}
 
 
+def period_was_final(statuses: dict[str, str]):
+    """From the previous run's manifest statuses: whether a report file's period was final before the run, as
+    "true" / "false" (restatements.csv). A file of its carrier of that date or later was final: a later file final
+    means the carrier's data had passed this one's date too."""
+    newest_final = {}  # carrier -> newest date of a file that was final
+    for path, status in statuses.items():
+        if status == "final":
+            carrier, date = path.split("/")[0], path[-14:-4]
+            newest_final[carrier] = max(date, newest_final.get(carrier, date))
+    return lambda path: str(path[-14:-4] <= newest_final.get(path.split("/")[0], "")).lower()
+
+
 def expected_restatements(before: dict[str, list[str]], after: dict[str, list[str]],
                           statuses: dict[str, str]) -> list[dict]:
     """The restatement log rows of one run, recomputed from the report files themselves (README "Daily
     operation"): per file and event, the new rows that are not an exact old row and the old rows that are not an
     exact new row; as many of them as both sides have are changed, the new ones beyond are added, the old ones
-    beyond removed. A file is logged when anything differs. Its period was final before when a file of its carrier
-    of that date or later was (the manifest's statuses: a later file final means the carrier's data had passed
-    this one's date too)."""
+    beyond removed. A file is logged when anything differs. Its period_was_final comes from the statuses before
+    the run (helper period_was_final)."""
     logged = []
-    final_dates = {}  # carrier -> newest date of a file that was final
-    for path, status in statuses.items():
-        if status == "final":
-            carrier, date = path.split("/")[0], path.rsplit("_", 1)[-1].removesuffix(".csv")
-            final_dates[carrier] = max(date, final_dates.get(carrier, date))
+    was_final = period_was_final(statuses)
     for path in sorted(set(before) | set(after)):
         old_events, new_events = {}, {}
         for events, lines in ((old_events, before.get(path, [])), (new_events, after.get(path, []))):
@@ -124,8 +131,7 @@ def expected_restatements(before: dict[str, list[str]], after: dict[str, list[st
             logged.append(dict(file_path=path, change_kind=kind, rows_added=str(added), rows_removed=str(removed),
                                rows_changed=str(changed), rows_before=str(rows_before), rows_after=str(rows_after),
                                status_before=statuses.get(path, ""),
-                               period_was_final=str(path.rsplit("_", 1)[-1].removesuffix(".csv")
-                                                    <= final_dates.get(path.split("/")[0], "")).lower()))
+                               period_was_final=was_final(path)))
     return logged
 
 
@@ -679,13 +685,8 @@ def test_a_restatement_log_without_status_before_gets_the_column(tmp_path, arriv
         logged = list(csv.DictReader(handle))
     assert logged[0]["file_path"] == "old.csv" and logged[0]["status_before"] == logged[0]["period_was_final"] == ""
     assert len(logged) > 1 and {row["status_before"] for row in logged[1:]} <= {"final", "provisional", ""}
-    final_dates = {}
-    for path, status in statuses.items():
-        if status == "final":
-            final_dates[path.split("/")[0]] = max(path[-14:-4], final_dates.get(path.split("/")[0], ""))
-    carriers_dates = [(row["file_path"].split("/")[0], row["file_path"][-14:-4]) for row in logged[1:]]
-    assert [row["period_was_final"] for row in logged[1:]] == [
-        str(date <= final_dates.get(carrier, "")).lower() for carrier, date in carriers_dates]
+    was_final = period_was_final(statuses)
+    assert [row["period_was_final"] for row in logged[1:]] == [was_final(row["file_path"]) for row in logged[1:]]
 
 
 def test_a_full_rebuild_leaves_out_files_still_there_with_a_warning(tmp_path, arrival_files):
