@@ -7,7 +7,10 @@ targets, each on its own database / Spark warehouse, and compares:
   - the bad-input fixture (one row per kind of defect): the report files, and where every input row
     ended (billed / not billable / quarantined, with its reason);
   - Google activity logs (tab- and `;`-separated, gzipped and renamed): the report files, the billed
-    messages with both event ids, and the reconciliation.
+    messages with both event ids, and the reconciliation;
+  - daily operation (README "Daily operation"): generated daily files with late rows, every day but the
+    last loaded, then the last day added on the same database: every output file of the second run,
+    byte for byte, the restatement log but its run times, and the summary.
 Spark's relations are read in a Spark session of their own, on the run's warehouse.
 
 The first test needs no Spark: it keeps the models free of the two DuckDB-only spellings that Spark
@@ -16,9 +19,12 @@ rejects (README "Spark": writing SQL that runs on both engines).
 from __future__ import annotations
 
 import importlib.util
+import csv
+import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +189,46 @@ def test_activity_logs_give_identical_reports_and_reconciliation(activity):
         "reconciliation": "select * from rpt_google_reconciliation",
     }
     assert_same_rows(*activity, queries, non_empty=["billed", "reconciliation"])
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory) -> dict[str, tuple[Run, Run]]:
+    """Every day but the last loaded, then the last day added, on each engine's own database: (first, second)
+    run per target. One landing folder for both, so that the files' paths are the same."""
+    work = tmp_path_factory.mktemp("spark_daily")
+    subprocess.run([sys.executable, str(ROOT / "scripts/generate_traffic.py"), "--out-dir", str(work / "generated"),
+                    "--messages", "1500", "--days", "3", "--files-per-day", "--seed", "11"],
+                   check=True, capture_output=True)
+    files = sorted((work / "generated" / "messages").glob("messages_*.csv"))
+    landing = work / "landing"
+    landing.mkdir()
+    for path in files[:-1]:
+        shutil.copy(path, landing)
+    args = ("--messages", str(landing / "*.csv"), "--agents", str(work / "generated" / "agents.csv"))
+    for target in ("duckdb", "spark"):
+        (work / target).mkdir()
+    first = {target: Run(work / target, target, args) for target in ("duckdb", "spark")}
+    shutil.copy(files[-1], landing)
+    return {target: (first[target], Run(work / target, target, args)) for target in ("duckdb", "spark")}
+
+
+def restatement_rows(run: Run) -> list[list[str]]:
+    """restatements.csv without its first column, restated_at: the time of the run that restated."""
+    rows = list(csv.reader(io.StringIO((run.output / "restatements.csv").read_text(encoding="utf-8"))))
+    assert rows[0][0] == "restated_at"
+    return [row[1:] for row in rows]
+
+
+@spark
+def test_a_daily_run_gives_identical_files_restatements_and_summary(daily):
+    """The second run on each engine is a daily run (no full rebuild) that restates published files (the
+    generator sends rows up to three days late). Its files are those of DuckDB's daily run, byte for byte;
+    restatements.csv differs in its run times only, and the summaries agree."""
+    duck, spark_run = daily["duckdb"][1], daily["spark"][1]
+    for run in (duck, spark_run):
+        assert "full rebuild" not in run.done.stdout, run.target + ": " + run.done.stdout[-3000:]
+    logged = restatement_rows(duck)
+    assert any(row[1] == "restated" for row in logged[1:]), logged
+    assert restatement_rows(spark_run) == logged
+    assert_same_files(duck, spark_run, pattern=r"^(?!restatements\.csv$)")
+    assert spark_run.summary() == duck.summary()
