@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rbm.inputs import GLOB_CHARACTERS
+from rbm.inputs import GLOB_CHARACTERS, is_gzip
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_FOLDERS = ("models", "macros", "seeds")
@@ -260,43 +260,59 @@ def file_stats(paths: list[str]) -> dict[str, list]:
     return {path: [stat.st_size, stat.st_mtime_ns] for path, stat in stats.items()}
 
 
-def content_hash(path: str, stat: list | None = None) -> str | None:
-    """SHA-256 of a file's bytes (about 1.6 s for 2.3 GB here); None when it cannot be read any more, or when it
-    changed while being read: no longer the `stat` ([bytes, modification time]) it had when the run began, so
-    perhaps not what the build loaded (the next run then cannot tell a same-size edit, as with no hash)."""
+# A gzip file's record holds the SHA-256 of its decompressed content, with this prefix: the rows are what was
+# loaded, and the same rows compressed again (another gzip time stamp or level: other bytes, often another size)
+# are the same file. A record written before 2026-12-01 holds the SHA-256 of the compressed bytes (no prefix).
+GZIP_CONTENT = "gunzip:"
+
+
+def content_hash(path: str, stat: list | None = None, *, decompressed: bool = True) -> str | None:
+    """SHA-256 of a file's bytes (about 1.6 s for 2.3 GB here), of its decompressed content for a gzip file (with
+    GZIP_CONTENT before it; `decompressed=False`: of its bytes, as records before 2026-12-01 hold); None when it
+    cannot be read any more (a gzip file truncated or corrupt too), or when it changed while being read: no longer
+    the `stat` ([bytes, modification time]) it had when the run began, so perhaps not what the build loaded (the next
+    run then cannot tell a same-size edit, as with no hash)."""
+    import gzip
+    import zlib
+
+    unzip = decompressed and is_gzip(path)
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
+        with (gzip.open if unzip else open)(path, "rb") as handle:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
         after = os.stat(path)
-    except OSError:
+    except (OSError, EOFError, zlib.error):  # gzip.BadGzipFile is an OSError
         return None
     if stat is not None and [after.st_size, after.st_mtime_ns] != list(stat):
         return None
-    return digest.hexdigest()
+    return (GZIP_CONTENT if unzip else "") + digest.hexdigest()
 
 
 def changed_loaded_files(loaded: dict[str, list], stats: dict[str, list]) -> tuple[list[str], dict[str, list]]:
     """The input files an earlier build loaded that have changed since: a file is loaded once (README "Daily
     operation"), so rows appended to it or edited in it later would never be read. A different size is a change;
     so is a different content at the same size (an edited time, say), told by the SHA-256 taken when it was
-    loaded, which is read again only when the file's modification time moved (a file copied again unchanged
-    passes). `loaded`: the database's records (loaded_file_records). Returns the changed files (for the error)
-    and the up-to-date records of the unchanged ones."""
+    loaded, which is read again only when the modification time moved (a file copied again unchanged passes).
+    A gzip file is compared by its decompressed content (GZIP_CONTENT), whatever its size: compressed again, the
+    same rows pass. `loaded`: the database's records (loaded_file_records). Returns the changed files (for the
+    error) and the up-to-date records of the unchanged ones."""
     changed, records = [], {}
     for path, (size, mtime_ns) in sorted(stats.items()):
         if path not in loaded:
             continue
         loaded_size, loaded_mtime_ns, loaded_hash = loaded[path]
-        if loaded_size != size:
-            changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now)")
-            continue
-        if loaded_mtime_ns == mtime_ns and loaded_hash is not None:
+        if loaded_size == size and loaded_mtime_ns == mtime_ns and loaded_hash is not None:
             records[path] = [size, mtime_ns, loaded_hash]
             continue
-        now = content_hash(path, [size, mtime_ns])
-        if loaded_hash is not None and now is not None and now != loaded_hash:
+        by_rows = loaded_hash is not None and loaded_hash.startswith(GZIP_CONTENT)
+        if loaded_size != size and not by_rows:
+            changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now)")
+            continue
+        now = content_hash(path, [size, mtime_ns], decompressed=loaded_hash is None or by_rows)
+        if loaded_size != size and now != loaded_hash:
+            changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now, and its rows changed)")
+        elif loaded_hash is not None and now is not None and now != loaded_hash:
             changed.append(f"{path} (same size, {size} bytes, but its content changed since it was loaded)")
         else:
             records[path] = [size, mtime_ns, now]

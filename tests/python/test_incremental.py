@@ -625,6 +625,72 @@ def test_a_file_edited_in_place_at_the_same_size_stops_the_run(tmp_path, arrival
     assert report_bytes(output) == published
 
 
+def gzipped(path: Path, content: bytes, level: int, stamp: int) -> list:
+    """Writes content gzipped at `level` with the time stamp `stamp` in its header; returns its [size, mtime]."""
+    import gzip
+
+    path.write_bytes(gzip.compress(content, compresslevel=level, mtime=stamp))
+    os.utime(path, ns=(stamp * 10**9, stamp * 10**9))
+    return [path.stat().st_size, path.stat().st_mtime_ns]
+
+
+def test_a_gzip_file_compressed_again_with_the_same_rows_is_not_a_change(tmp_path, arrival_files):
+    """A loaded `.csv.gz` compressed again (another gzip time stamp and level: other bytes and another size, as a
+    landing folder synced from a server that compresses on the fly gets) stopped the daily run as a changed file.
+    Its record now holds the SHA-256 of its rows (state.GZIP_CONTENT): the same rows pass and change no report; a
+    row edited in it still stops the run, naming the file."""
+    files, agents = arrival_files
+    landing, database, output = tmp_path / "landing", tmp_path / "rbm.duckdb", tmp_path / "out"
+    landing.mkdir()
+    content = files[0].read_bytes()
+    loaded = landing / (files[0].name + ".gz")
+    gzipped(loaded, content, level=9, stamp=1_700_000_000)
+    arguments = ("--messages", str(landing / "*.csv.gz"), "--agents", str(agents), "--output", str(output))
+    assert run_cli(tmp_path, *arguments, db=database).returncode == 0
+    published = report_bytes(output)
+    size = loaded.stat().st_size
+    assert gzipped(loaded, content, level=1, stamp=1_700_000_100)[0] != size
+    again = run_cli(tmp_path, *arguments, db=database)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "full rebuild" not in again.stdout and report_bytes(output) == published
+    text = content.decode("utf-8")
+    row = next(r for r in csv.DictReader(text.splitlines()) if r["direction"] == "MT")
+    gzipped(loaded, text.replace(row["message_id"], row["message_id"] + "x", 1).encode("utf-8"),
+            level=1, stamp=1_700_000_200)
+    stopped = run_cli(tmp_path, *arguments, db=database)
+    assert stopped.returncode == 2, stopped.stdout[-2000:] + stopped.stderr[-2000:]
+    assert "its rows changed" in stopped.stderr and loaded.name in stopped.stderr, stopped.stderr
+    assert report_bytes(output) == published
+
+
+def test_a_gzip_files_record_of_an_earlier_version_compares_its_bytes(tmp_path):
+    """A state file written before 2026-12-01 holds the SHA-256 of a gzip file's bytes: it is compared as it was
+    (same bytes pass; another size, or other bytes at the same size, are a change), with no false alarm for a
+    file copied again unchanged. A record without a hash (before 2026-11-30) takes the rows' hash."""
+    import hashlib
+
+    from rbm import state
+
+    path = tmp_path / "messages_2026-11-01.csv.gz"
+    content = b"message_id\nm1\n"
+    stat = gzipped(path, content, level=9, stamp=1_700_000_000)
+    old = hashlib.sha256(path.read_bytes()).hexdigest()
+    rows = state.content_hash(str(path))
+    assert rows == state.GZIP_CONTENT + hashlib.sha256(content).hexdigest()
+    moved = [stat[0], stat[1] + 10**9]
+    os.utime(path, ns=(moved[1], moved[1]))
+    assert state.changed_loaded_files({str(path): [*stat, old]}, {str(path): moved}) == (
+        [], {str(path): [*moved, old]})
+    assert state.changed_loaded_files({str(path): [stat[0], None, None]}, {str(path): moved}) == (
+        [], {str(path): [*moved, rows]})
+    restamped = gzipped(path, content, level=9, stamp=1_700_000_100)
+    assert restamped[0] == stat[0]
+    changed, _ = state.changed_loaded_files({str(path): [*stat, old]}, {str(path): restamped})
+    assert len(changed) == 1 and "same size" in changed[0]
+    assert state.changed_loaded_files({str(path): [*stat, rows]}, {str(path): restamped}) == (
+        [], {str(path): [*restamped, rows]})
+
+
 def test_a_daily_run_without_a_file_loaded_before_says_its_rows_stay_billed(tmp_path, arrival_files):
     """Finance review (eleventh session): a file taken out of the run's inputs (moved out of the glob) stays
     billed, since a file is loaded once; the run said nothing. It now notes it, and how to take the rows out."""
