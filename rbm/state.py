@@ -244,8 +244,8 @@ def save(database: Path, current: dict[str, str], loaded: dict[str, list], expor
 
 def loaded_file_records(database: Path) -> dict[str, list]:
     """Every input file as the database's builds loaded it: path as delivered -> [bytes, modification time in
-    ns, SHA-256 of its content]. A state file written before 2026-11-30 holds the size alone (the
-    other two are then None)."""
+    ns, SHA-256 of its content (of its decompressed content for a gzip file, GZIP_CONTENT)]. A state file written
+    before 2026-11-30 holds the size alone (the other two are then None)."""
     content = read(database) or {}
     loaded = content.get("loaded_files")
     if not isinstance(loaded, dict):
@@ -260,22 +260,37 @@ def file_stats(paths: list[str]) -> dict[str, list]:
     return {path: [stat.st_size, stat.st_mtime_ns] for path, stat in stats.items()}
 
 
-# A gzip file's record holds the SHA-256 of its decompressed content, with this prefix: the rows are what was
-# loaded, and the same rows compressed again (another gzip time stamp or level: other bytes, often another size)
-# are the same file. A record written before 2026-12-01 holds the SHA-256 of the compressed bytes (no prefix).
+# A gzip file's record holds the SHA-256 of its decompressed content, with this prefix: that content is what was
+# loaded, and the same content compressed again (another gzip time stamp or level: other bytes, often another size)
+# is the same file. A record written before 2026-12-01 holds the SHA-256 of the compressed bytes (no prefix), and
+# takes the decompressed one the first time the file is found as it was loaded.
 GZIP_CONTENT = "gunzip:"
+OLD_GZIP_RECORD = ("; its record, from before 2026-12-01, holds the hash of its compressed bytes: if it was only"
+                   " compressed again, FULL_REFRESH=1 loads it again")
 
 
 def content_hash(path: str, stat: list | None = None, *, decompressed: bool = True) -> str | None:
     """SHA-256 of a file's bytes (about 1.6 s for 2.3 GB here), of its decompressed content for a gzip file (with
-    GZIP_CONTENT before it; `decompressed=False`: of its bytes, as records before 2026-12-01 hold); None when it
-    cannot be read any more (a gzip file truncated or corrupt too), or when it changed while being read: no longer
-    the `stat` ([bytes, modification time]) it had when the run began, so perhaps not what the build loaded (the next
-    run then cannot tell a same-size edit, as with no hash)."""
+    GZIP_CONTENT before it; `decompressed=False`: of its bytes, as records before 2026-12-01 hold). The input checks
+    read every gzip file whole and hash it then (rbm/inputs.py GZIP_CONTENT_SHA256): that hash is taken when the
+    file is still as it was; decompressing again costs ~40x hashing the bytes. None when it cannot be read any more
+    (a gzip file truncated or corrupt too), or when it changed while being read: no longer the `stat` ([bytes,
+    modification time]) it had when the run began, so perhaps not what the build loaded (the next run then cannot
+    tell a same-size edit, as with no hash)."""
     import gzip
     import zlib
 
+    from rbm.inputs import GZIP_CONTENT_SHA256
+
     unzip = decompressed and is_gzip(path)
+    if unzip and path in GZIP_CONTENT_SHA256:
+        size, mtime_ns, digest = GZIP_CONTENT_SHA256[path]
+        try:
+            now = os.stat(path)
+        except OSError:
+            return None
+        if [size, mtime_ns] == [now.st_size, now.st_mtime_ns] and stat in (None, [size, mtime_ns]):
+            return GZIP_CONTENT + digest
     digest = hashlib.sha256()
     try:
         with (gzip.open if unzip else open)(path, "rb") as handle:
@@ -295,27 +310,39 @@ def changed_loaded_files(loaded: dict[str, list], stats: dict[str, list]) -> tup
     so is a different content at the same size (an edited time, say), told by the SHA-256 taken when it was
     loaded, which is read again only when the modification time moved (a file copied again unchanged passes).
     A gzip file is compared by its decompressed content (GZIP_CONTENT), whatever its size: compressed again, the
-    same rows pass. `loaded`: the database's records (loaded_file_records). Returns the changed files (for the
-    error) and the up-to-date records of the unchanged ones."""
+    same content passes. A file that cannot be read to compare keeps its record, to be compared by the next run
+    (or stops this one when its size changed). `loaded`: the database's records (loaded_file_records). Returns the
+    changed files (for the error) and the up-to-date records of the unchanged ones."""
     changed, records = [], {}
     for path, (size, mtime_ns) in sorted(stats.items()):
         if path not in loaded:
             continue
         loaded_size, loaded_mtime_ns, loaded_hash = loaded[path]
+        if not isinstance(loaded_hash, str):  # no hash (a state from before 2026-11-30), or a hand-edited one
+            loaded_hash = None
+        by_content = loaded_hash is not None and loaded_hash.startswith(GZIP_CONTENT)
+        old_gzip = is_gzip(path) and loaded_hash is not None and not by_content
+        note = OLD_GZIP_RECORD if old_gzip else ""
         if loaded_size == size and loaded_mtime_ns == mtime_ns and loaded_hash is not None:
-            records[path] = [size, mtime_ns, loaded_hash]
+            records[path] = [size, mtime_ns, (old_gzip and content_hash(path, [size, mtime_ns])) or loaded_hash]
             continue
-        by_rows = loaded_hash is not None and loaded_hash.startswith(GZIP_CONTENT)
-        if loaded_size != size and not by_rows:
-            changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now)")
+        if loaded_size != size and not by_content:
+            changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now{note})")
             continue
-        now = content_hash(path, [size, mtime_ns], decompressed=loaded_hash is None or by_rows)
-        if loaded_size != size and now != loaded_hash:
-            changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now, and its rows changed)")
-        elif loaded_hash is not None and now is not None and now != loaded_hash:
-            changed.append(f"{path} (same size, {size} bytes, but its content changed since it was loaded)")
+        now = content_hash(path, [size, mtime_ns], decompressed=not old_gzip)
+        if now is None and loaded_hash is not None:
+            if loaded_size != size:
+                changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now, and it cannot be read to"
+                               " compare its content: unreadable, or still being written?)")
+            else:
+                records[path] = [loaded_size, loaded_mtime_ns, loaded_hash]
+        elif loaded_hash is not None and now != loaded_hash:
+            sizes = (f"same size, {size} bytes" if loaded_size == size
+                     else f"{loaded_size} bytes when loaded, {size} now")
+            changed.append(f"{path} ({sizes}, but its {'decompressed ' if by_content else ''}content changed since"
+                           f" it was loaded{note})")
         else:
-            records[path] = [size, mtime_ns, now]
+            records[path] = [size, mtime_ns, (old_gzip and content_hash(path, [size, mtime_ns])) or now]
     return changed, records
 
 

@@ -18,8 +18,8 @@ rejects (README "Spark": writing SQL that runs on both engines).
 """
 from __future__ import annotations
 
-import importlib.util
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -193,23 +193,30 @@ def test_activity_logs_give_identical_reports_and_reconciliation(activity):
 
 @pytest.fixture(scope="module")
 def daily(tmp_path_factory) -> dict[str, tuple[Run, Run]]:
-    """Every day but the last loaded, then the last day added, on each engine's own database: (first, second)
-    run per target. One landing folder for both, so that the files' paths are the same."""
+    """The first two arrival days loaded, then every later file added (the third day and the late rows of the
+    days after), on each engine's own database: (first, second) run per target. One landing folder for both, so
+    that the files' paths are the same."""
     work = tmp_path_factory.mktemp("spark_daily")
-    subprocess.run([sys.executable, str(ROOT / "scripts/generate_traffic.py"), "--out-dir", str(work / "generated"),
-                    "--messages", "1500", "--days", "3", "--files-per-day", "--seed", "11"],
-                   check=True, capture_output=True)
+    generated = subprocess.run([sys.executable, str(ROOT / "scripts/generate_traffic.py"), "--out-dir",
+                                str(work / "generated"), "--messages", "1500", "--days", "3", "--files-per-day",
+                                "--seed", "11"], capture_output=True, text=True)
+    assert generated.returncode == 0, generated.stderr[-3000:]
     files = sorted((work / "generated" / "messages").glob("messages_*.csv"))
+    assert len(files) >= 4
     landing = work / "landing"
     landing.mkdir()
-    for path in files[:-1]:
+    for path in files[:2]:
         shutil.copy(path, landing)
     args = ("--messages", str(landing / "*.csv"), "--agents", str(work / "generated" / "agents.csv"))
     for target in ("duckdb", "spark"):
         (work / target).mkdir()
     first = {target: Run(work / target, target, args) for target in ("duckdb", "spark")}
-    shutil.copy(files[-1], landing)
-    return {target: (first[target], Run(work / target, target, args)) for target in ("duckdb", "spark")}
+    for path in files[2:]:
+        shutil.copy(path, landing)
+    second = {target: Run(work / target, target, args) for target in ("duckdb", "spark")}
+    for run in second.values():
+        run.added_files = len(files) - 2
+    return {target: (first[target], second[target]) for target in ("duckdb", "spark")}
 
 
 def restatement_rows(run: Run) -> list[list[str]]:
@@ -221,14 +228,16 @@ def restatement_rows(run: Run) -> list[list[str]]:
 
 @spark
 def test_a_daily_run_gives_identical_files_restatements_and_summary(daily):
-    """The second run on each engine is a daily run (no full rebuild) that restates published files (the
-    generator sends rows up to three days late). Its files are those of DuckDB's daily run, byte for byte;
-    restatements.csv differs in its run times only, and the summaries agree."""
+    """The second run on each engine is a daily run (no full rebuild, only the new files loaded) that opens a new
+    report file and restates published ones (the generator sends rows up to three days late). Its files are those
+    of DuckDB's daily run, byte for byte; restatements.csv differs in its run times only, and the summaries agree."""
     duck, spark_run = daily["duckdb"][1], daily["spark"][1]
     for run in (duck, spark_run):
         assert "full rebuild" not in run.done.stdout, run.target + ": " + run.done.stdout[-3000:]
+        loaded = re.search(r"this run loaded [0-9,]+ row\(s\) from ([0-9]+) file\(s\)", run.done.stdout)
+        assert loaded and int(loaded.group(1)) == run.added_files, run.target + ": " + run.done.stdout[-3000:]
     logged = restatement_rows(duck)
-    assert any(row[1] == "restated" for row in logged[1:]), logged
+    assert {"restated", "new_file"} <= {row[1] for row in logged[1:]}, logged
     assert restatement_rows(spark_run) == logged
     assert_same_files(duck, spark_run, pattern=r"^(?!restatements\.csv$)")
     assert spark_run.summary() == duck.summary()
