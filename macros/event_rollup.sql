@@ -1,20 +1,14 @@
 {#- SPEC §6: the per-message rows of an event carry the event's totals: its MT and MO counts,
     its first and last event time, and its billing_event_id from its first message. Shared by
-    the US and the global model. `assigned` is a CTE from assign_to_windows_cte; `windows` holds
-    the chosen windows with start_message_id and event_type. -#}
-{% macro billable_event_rows(assigned, windows) %}
+    the US and the global model. `assigned` is a CTE from assign_to_windows_cte. -#}
+{% macro billable_event_rows(assigned) %}
 with_event as (
     select
-        assigned.*,
-        case when assigned.is_in_window then windows.start_message_id else assigned.message_id end
-            as first_message_id,
-        case when assigned.is_in_window then windows.event_type else assigned.message_type end as event_type,
-        assigned.is_in_window as is_grouped
-    from {{ assigned }} as assigned
-    left join {{ windows }} as windows
-        on assigned.is_in_window
-        and assigned.stream_key = windows.stream_key
-        and assigned.open_start_seq = windows.start_seq
+        *,
+        case when is_in_window then window_start_message_id else message_id end as first_message_id,
+        case when is_in_window then window_event_type else message_type end as event_type,
+        is_in_window as is_grouped
+    from {{ assigned }}
 ),
 
 -- One row per event: its totals (an aggregate and a join, cheaper than five window functions

@@ -84,27 +84,47 @@
 )
 {% endmacro %}
 
-{#- Assign every message of a stream to the chosen window covering it (SPEC §4, §5): the
-    latest window opened at or before the message in stream order, if the message's time is
-    before that window's end. Windows never overlap, so starts and ends both grow along a
-    stream and a running max carries the latest one forward. Renders one CTE, `<name>`. -#}
+{#- Assign every message of a stream to the chosen window covering it (SPEC §4, §5): the window
+    opened at or before the message in stream order whose end is after the message's time. Windows
+    never overlap (a chosen window starts at or after the end of the one before), so at most one
+    window covers a message. `windows` holds stream_key, start_seq, starts_at, window_end_at,
+    start_message_id and event_type. Renders two CTEs, `<name>_buckets` and `<name>`: every message
+    with is_in_window, and its window's window_start_message_id and window_event_type.
+
+    Linear, with no sort of the messages: time is cut into buckets of session_window_hours, each window
+    is listed under every bucket it reaches (two for a 24 h session, up to three for a conversation that
+    runs 24 h from a reply), and a message meets only the windows listed under its own bucket: at most
+    a few per stream, since windows of a stream start at least one window length apart. -#}
 {% macro assign_to_windows_cte(name, messages, windows) %}
+{{ name }}_buckets as (
+    select
+        stream_key,
+        {{ each_integer_between(time_bucket('starts_at'), time_bucket('window_end_at')) }} as time_bucket,
+        start_seq,
+        start_message_id,
+        window_end_at,
+        event_type
+    from {{ windows }}
+),
+
 {{ name }} as (
     select
-        marked.*,
-        marked.open_start_seq is not null and marked.event_at < marked.open_window_end_at as is_in_window
-    from (
-        select
-            m.*,
-            max(w.start_seq) over (
-                partition by m.stream_key order by m.stream_seq rows between unbounded preceding and current row
-            ) as open_start_seq,
-            max(w.window_end_at) over (
-                partition by m.stream_key order by m.stream_seq rows between unbounded preceding and current row
-            ) as open_window_end_at
-        from {{ messages }} as m
-        left join {{ windows }} as w
-            on m.stream_key = w.stream_key and m.stream_seq = w.start_seq
-    ) as marked
+        m.*,
+        w.start_seq is not null as is_in_window,
+        w.start_message_id as window_start_message_id,
+        w.event_type as window_event_type
+    from {{ messages }} as m
+    left join {{ name }}_buckets as w
+        on
+            m.stream_key = w.stream_key
+            and {{ time_bucket('m.event_at') }} = w.time_bucket
+            and w.start_seq <= m.stream_seq
+            and m.event_at < w.window_end_at
 )
 {% endmacro %}
+
+{#- The time bucket of a timestamp for assign_to_windows_cte: whole session_window_hours since the epoch.
+    Any step function that never decreases with time would do; both sides of the match use this one. -#}
+{% macro time_bucket(timestamp) -%}
+    {{ integer_divide(epoch_microseconds(timestamp), (var('session_window_hours') | int) * 3600000000) }}
+{%- endmacro %}

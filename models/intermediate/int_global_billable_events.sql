@@ -28,6 +28,7 @@ conversations as (
     select
         stream_key,
         start_seq,
+        starts_at,
         start_message_id,
         window_end_at,
         conversation_type as event_type
@@ -41,4 +42,4 @@ billed as (
     where is_in_window or direction = 'MT'
 ),
 
-{{ billable_event_rows('billed', 'conversations') }}
+{{ billable_event_rows('billed') }}

@@ -27,6 +27,7 @@ sessions as (
     select
         stream_key,
         start_seq,
+        starts_at,
         start_message_id,
         window_end_at,
         session_type as event_type
@@ -35,4 +36,4 @@ sessions as (
 
 {{ assign_to_windows_cte('assigned', 'scoped_messages', 'sessions') }},
 
-{{ billable_event_rows('assigned', 'sessions') }}
+{{ billable_event_rows('assigned') }}

@@ -326,4 +326,22 @@ tests.append(Test(
                                             "w_mt3": "w_mo2", "w_mo3": "w_mo2"},
                                      {"w_mt1": "a2p_conversation", "w_mo2": "p2a_conversation"})))
 
+msgs = [gm(1, "t_mt1", "MT", f"{D1} 23:00:00"),
+        gm(2, "t_mo1", "MO", f"{D2} 22:00:00"),
+        gm(3, "t_mt2", "MT", f"{D3} 10:00:00", "single_message", kb=2),
+        gm(4, "t_mt3", "MT", f"{D3} 21:59:59.999999", "single_message", kb=1),
+        gm(5, "t_mt4", "MT", f"{D3} 22:00:00", "single_message", kb=3)]
+tests.append(Test(
+    "global_billable_events_conversation_window_over_three_days", "int_global_billable_events",
+    "SPEC §5, §6: an A2P conversation opened at 23:00 and answered 23 h later runs 24 h from the reply, so its "
+    "window reaches a third calendar day (UTC): the MTs of that day before the window end are inside it, the MT at "
+    "exactly the window end is billed alone (macro assign_to_windows_cte lists a window under every day it reaches).",
+    vars=V,
+).give("int_messages_sequenced", SEQUENCED, [m.classified_row() for m in msgs])
+ .give("int_global_conversations", TRIGGERS_GL,
+       [trig("g1", 1, "t_mt1", f"{D1} 23:00:00", f"{D2} 22:00:00", "a2p_conversation")])
+ .expect_rows(EVENTS_OUT, event_rows(msgs, {"t_mt1": "t_mt1", "t_mo1": "t_mt1", "t_mt2": "t_mt1", "t_mt3": "t_mt1",
+                                            "t_mt4": "t_mt4"},
+                                     {"t_mt1": "a2p_conversation"})))
+
 write(str(ROOT) + "/models/intermediate/_unit_tests__global.yml", HEADER, tests)

@@ -118,6 +118,9 @@ kb_cases = [
     ("kb_511", "MT", "file", 511, 0), ("kb_512", "MT", "file", 512, 1), ("kb_1023", "MT", "rich_card", 1023, 1),
     ("kb_1024", "MT", "carousel", 1024, 1), ("kb_1535", "MO", "file", 1535, 1), ("kb_1536", "MO", "file", 1536, 2),
     ("kb_2559", "MT", "file", 2559, 2), ("kb_2560", "MT", "file", 2560, 3), ("kb_1mib", "MT", "file", 1048576, 1024),
+    # the largest 64-bit sizes: exact (Python's integers), where adding the half first overflowed in SQL
+    ("kb_max_down", "MT", "file", 2**63 - 513, (2**63 - 513 + 512) // 1024),
+    ("kb_max", "MT", "file", 2**63 - 1, (2**63 - 1 + 512) // 1024),
 ]
 rows_in, rows_out = [], []
 for i, (mid, d, kind, size, kb) in enumerate(kb_cases, 1):
@@ -127,7 +130,8 @@ for i, (mid, d, kind, size, kb) in enumerate(kb_cases, 1):
 tests.append(Test(
     "us_size_kilobytes_rounds_half_up_511_512_1535_1536", "int_messages_classified",
     "SPEC §3: size_kilobytes = the row's own attached bytes / 1024 rounded to the nearest integer, halves up "
-    "(511 -> 0, 512 -> 1, 1535 -> 1, 1536 -> 2, 2560 -> 3); 0 when there are none (NULL or 0 bytes).",
+    "(511 -> 0, 512 -> 1, 1535 -> 1, 1536 -> 2, 2560 -> 3; exact up to the largest 64-bit size, whose half-up "
+    "rounding overflowed before); 0 when there are none (NULL or 0 bytes).",
 ).give("int_billable_messages", CLASSIFIED_IN, unnumbered(rows_in)).expect_rows(CLASSIFIED_OUT, rows_out))
 
 # ---------------------------------------------------------------- §4 trigger candidates

@@ -18,8 +18,7 @@ MUTATIONS = [
      "select stream_key, window_end_at as point_at, 0 as point_kind,",
      "select stream_key, window_end_at as point_at, 2 as point_kind,"),
     ("M5 window closed at +24h (<=)", "macros/greedy_window_chain.sql",
-     "marked.event_at < marked.open_window_end_at as is_in_window",
-     "marked.event_at <= marked.open_window_end_at as is_in_window"),
+     "and m.event_at < w.window_end_at", "and m.event_at <= w.window_end_at"),
     ("M6 suggested action counts as candidate", "models/intermediate/int_us_trigger_candidates.sql",
      "'a2p_rich_message', 'a2p_rich_media_message', 'p2a_rich_message', 'p2a_rich_media_message'",
      "'a2p_rich_message', 'a2p_rich_media_message', 'p2a_rich_message', 'p2a_rich_media_message', "
@@ -42,11 +41,8 @@ MUTATIONS = [
      "and next_event_at < {{ window_end('event_at') }}", "and next_event_at <= {{ window_end('event_at') }}"),
     ("M13 global MOs billed alone", "models/intermediate/int_global_billable_events.sql",
      "where is_in_window or direction = 'MT'", "where true"),
-    ("M14 window membership ignores stream order (tie)", "macros/greedy_window_chain.sql",
-     "partition by m.stream_key order by m.stream_seq rows between unbounded preceding and current row\n"
-     "            ) as open_start_seq",
-     "partition by m.stream_key order by m.event_at range between unbounded preceding and current row\n"
-     "            ) as open_start_seq"),
+    ("M14 window membership ignores stream order", "macros/greedy_window_chain.sql",
+     "and w.start_seq <= m.stream_seq", "and w.start_seq is not null"),
     ("M15 generation date start + 1", "macros/report_rows.sql",
      "cast(report_grain.event_first_at as date) + interval '2' day",
      "cast(report_grain.event_first_at as date) + interval '1' day"),
@@ -65,6 +61,9 @@ MUTATIONS = [
      "count(case when direction = 'MO' and message_type != 'p2a_suggested_action' then 1 end) as event_mo_messages"),
     ("M21 start_time not truncated", "macros/engine_functions.sql",
      "strftime({{ expr }}, '%Y-%m-%dT%H:00:00Z')", "strftime({{ expr }}, '%Y-%m-%dT%H:%M:00Z')"),
+    ("M22 a window listed under two time buckets only", "macros/greedy_window_chain.sql",
+     "each_integer_between(time_bucket('starts_at'), time_bucket('window_end_at'))",
+     "each_integer_between(time_bucket('starts_at'), time_bucket('starts_at') ~ ' + 1')"),
 ]
 
 DBT = [str(ROOT) + "/.venv/bin/dbt", "test", "--profiles-dir", ".", "--select", "test_type:unit",
