@@ -19,7 +19,8 @@
 {% macro default__try_parse_utc_timestamp(expr) %}timezone('UTC', try_cast({{ expr }} as timestamptz)){% endmacro %}
 {% macro spark__try_parse_utc_timestamp(expr) %}try_cast({{ expr }} as timestamp){% endmacro %}
 
-{#- In a select list: one row per integer from `first` to `last` (both included), the rest of the row repeated. -#}
+{#- In a select list: one row per integer from `first` to `last` (both included; first <= last: Spark's sequence
+    counts down otherwise), the rest of the row repeated. -#}
 {% macro each_integer_between(first, last) %}{{ return(adapter.dispatch('each_integer_between', 'rbm_billing')(first, last)) }}{% endmacro %}
 {% macro default__each_integer_between(first, last) %}unnest(range({{ first }}, {{ last }} + 1)){% endmacro %}
 {% macro spark__each_integer_between(first, last) %}explode(sequence({{ first }}, {{ last }})){% endmacro %}

@@ -92,9 +92,10 @@
     with is_in_window, and its window's window_start_message_id and window_event_type.
 
     Linear, with no sort of the messages: time is cut into buckets of session_window_hours, each window
-    is listed under every bucket it reaches (two for a 24 h session, up to three for a conversation that
-    runs 24 h from a reply), and a message meets only the windows listed under its own bucket: at most
-    a few per stream, since windows of a stream start at least one window length apart. -#}
+    is listed under every bucket from its start's to its end's (two for a 24 h session, up to three for a
+    conversation that runs 24 h from a reply), and a message meets only the windows listed under its own
+    bucket: at most two per stream, since every window of a stream lasts at least session_window_hours
+    and they never overlap. -#}
 {% macro assign_to_windows_cte(name, messages, windows) %}
 {{ name }}_buckets as (
     select
@@ -123,8 +124,13 @@
 )
 {% endmacro %}
 
-{#- The time bucket of a timestamp for assign_to_windows_cte: whole session_window_hours since the epoch.
-    Any step function that never decreases with time would do; both sides of the match use this one. -#}
+{#- The time bucket of a timestamp for assign_to_windows_cte: session_window_hours since the epoch, the
+    division truncated (before 1970 bucket 0 is twice as wide). Any step function that never decreases
+    with time would do; both sides of the match use this one. -#}
 {% macro time_bucket(timestamp) -%}
-    {{ integer_divide(epoch_microseconds(timestamp), (var('session_window_hours') | int) * 3600000000) }}
+    {%- set hours = var('session_window_hours') | string | trim -%}
+    {%- if not hours.isdigit() or hours | int < 1 -%}
+        {{ exceptions.raise_compiler_error("session_window_hours must be a whole number of hours, 1 or more: got '" ~ hours ~ "'") }}
+    {%- endif -%}
+    {{ integer_divide(epoch_microseconds(timestamp), (hours | int) * 3600000000) }}
 {%- endmacro %}

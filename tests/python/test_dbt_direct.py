@@ -213,3 +213,15 @@ def test_the_reports_of_your_own_dbt_build_are_written_by_export(tmp_path):
     assert refused.returncode == 2 and "its rows are not published" in refused.stderr, refused.stderr[-2000:]
     assert "assert_audit_conservation_balanced" in refused.stdout, refused.stdout[-3000:]
     assert report_files(output) == before
+
+
+def test_a_session_window_that_is_not_a_whole_number_of_hours_stops_the_build(tmp_path):
+    """Review (sixteenth session): messages meet their windows in time buckets of session_window_hours (macro
+    time_bucket), truncated to whole hours: 0 divided by zero, 1.5 cut windows at 1 h buckets. The build stops
+    before any model runs, naming the var."""
+    done = dbt_build(tmp_path, tmp_path / "new.duckdb", "-s", "int_us_billable_events", "--vars",
+                     f"{{messages_path: '{FIXTURE / 'messages.csv'}', agents_path: '{FIXTURE / 'agents.csv'}', "
+                     "session_window_hours: 1.5}")
+    assert done.returncode != 0
+    assert "session_window_hours must be a whole number of hours, 1 or more: got '1.5'" in done.stdout, \
+        done.stdout[-3000:]
