@@ -278,9 +278,8 @@ def content_hash(path: str, stat: list | None = None, *, decompressed: bool = Tr
     modification time]) it had when the run began, so perhaps not what the build loaded (the next run then cannot
     tell a same-size edit, as with no hash)."""
     import gzip
-    import zlib
 
-    from rbm.inputs import GZIP_CONTENT_SHA256
+    from rbm.inputs import GZIP_CONTENT_SHA256, GZIP_ERRORS
 
     unzip = decompressed and is_gzip(path)
     if unzip and path in GZIP_CONTENT_SHA256:
@@ -297,7 +296,7 @@ def content_hash(path: str, stat: list | None = None, *, decompressed: bool = Tr
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
         after = os.stat(path)
-    except (OSError, EOFError, zlib.error):  # gzip.BadGzipFile is an OSError
+    except (OSError, *GZIP_ERRORS):
         return None
     if stat is not None and [after.st_size, after.st_mtime_ns] != list(stat):
         return None
@@ -323,26 +322,26 @@ def changed_loaded_files(loaded: dict[str, list], stats: dict[str, list]) -> tup
         by_content = loaded_hash is not None and loaded_hash.startswith(GZIP_CONTENT)
         old_gzip = is_gzip(path) and loaded_hash is not None and not by_content
         note = OLD_GZIP_RECORD if old_gzip else ""
-        if loaded_size == size and loaded_mtime_ns == mtime_ns and loaded_hash is not None:
-            records[path] = [size, mtime_ns, (old_gzip and content_hash(path, [size, mtime_ns])) or loaded_hash]
-            continue
-        if loaded_size != size and not by_content:
+        as_loaded = loaded_size == size and loaded_mtime_ns == mtime_ns and loaded_hash is not None
+        if not as_loaded and loaded_size != size and not by_content:
             changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now{note})")
             continue
-        now = content_hash(path, [size, mtime_ns], decompressed=not old_gzip)
+        now = loaded_hash if as_loaded else content_hash(path, [size, mtime_ns], decompressed=not old_gzip)
         if now is None and loaded_hash is not None:
             if loaded_size != size:
                 changed.append(f"{path} ({loaded_size} bytes when loaded, {size} now, and it cannot be read to"
                                " compare its content: unreadable, or still being written?)")
             else:
                 records[path] = [loaded_size, loaded_mtime_ns, loaded_hash]
-        elif loaded_hash is not None and now != loaded_hash:
+            continue
+        if loaded_hash is not None and now != loaded_hash:
             sizes = (f"same size, {size} bytes" if loaded_size == size
                      else f"{loaded_size} bytes when loaded, {size} now")
             changed.append(f"{path} ({sizes}, but its {'decompressed ' if by_content else ''}content changed since"
                            f" it was loaded{note})")
-        else:
-            records[path] = [size, mtime_ns, (old_gzip and content_hash(path, [size, mtime_ns])) or now]
+            continue
+        # Unchanged. A record of a gzip file's bytes (before 2026-12-01) takes the hash of its content from now on.
+        records[path] = [size, mtime_ns, (old_gzip and content_hash(path, [size, mtime_ns])) or now]
     return changed, records
 
 
