@@ -85,6 +85,16 @@ def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = No
         _move_database(run_database, database)
 
 
+def daily_files(out_dir: Path, messages: int, days: int, seed: int) -> tuple[list[Path], Path]:
+    """Generated traffic in one file per arrival day (scripts/generate_traffic.py --files-per-day: ~1% of the rows
+    2-3 days late): (the daily files in date order, the agents file)."""
+    done = subprocess.run([sys.executable, str(ROOT / "scripts/generate_traffic.py"), "--out-dir", str(out_dir),
+                           "--messages", str(messages), "--days", str(days), "--files-per-day", "--seed", str(seed)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return sorted((out_dir / "messages").glob("messages_*.csv")), out_dir / "agents.csv"
+
+
 def tampered(output: Path, name: str) -> bytes:
     """Changes one byte of a report file and puts its modification time back: on disk as the previous run left it
     by the record (size, mtime), so only a run that writes every file again corrects it. Returns its bytes."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli, tampered
+from conftest import ROOT, daily_files, run_cli, tampered
 
 
 def report_bytes(output: Path) -> dict[str, bytes]:
@@ -23,15 +23,9 @@ def report_bytes(output: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def arrival_files(tmp_path_factory) -> tuple[list[Path], Path]:
-    work = tmp_path_factory.mktemp("arrivals")
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts/generate_traffic.py"), "--out-dir", str(work), "--messages", "4000",
-         "--days", "3", "--files-per-day", "--seed", "7"],
-        check=True, capture_output=True,
-    )
-    files = sorted((work / "messages").glob("messages_*.csv"))
+    files, agents = daily_files(tmp_path_factory.mktemp("arrivals"), messages=4000, days=3, seed=7)
     assert len(files) >= 4
-    return files, work / "agents.csv"
+    return files, agents
 
 
 def late_rows(path: Path) -> int:

@@ -8,8 +8,8 @@ targets, each on its own database / Spark warehouse, and compares:
     ended (billed / not billable / quarantined, with its reason);
   - Google activity logs (tab- and `;`-separated, gzipped and renamed): the report files, the billed
     messages with both event ids, and the reconciliation;
-  - daily operation (README "Daily operation"): generated daily files with late rows, every day but the
-    last loaded, then the last day added on the same database: every output file of the second run,
+  - daily operation (README "Daily operation"): generated daily files with late rows, the first two days
+    loaded, then the later files added on the same database: every output file of the second run,
     byte for byte, the restatement log but its run times, and the summary.
 Spark's relations are read in a Spark session of their own, on the run's warehouse.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, daily_files, run_cli
 
 SPARK_INSTALLED = all(importlib.util.find_spec(m) is not None for m in ("pyspark", "dbt.adapters.spark"))
 spark = pytest.mark.skipif(
@@ -192,31 +192,24 @@ def test_activity_logs_give_identical_reports_and_reconciliation(activity):
 
 
 @pytest.fixture(scope="module")
-def daily(tmp_path_factory) -> dict[str, tuple[Run, Run]]:
+def daily(tmp_path_factory) -> tuple[dict[str, Run], int]:
     """The first two arrival days loaded, then every later file added (the third day and the late rows of the
-    days after), on each engine's own database: (first, second) run per target. One landing folder for both, so
-    that the files' paths are the same."""
+    days after), on each engine's own database: (the second run per target, how many files it added). One landing
+    folder for both, so that the files' paths are the same."""
     work = tmp_path_factory.mktemp("spark_daily")
-    generated = subprocess.run([sys.executable, str(ROOT / "scripts/generate_traffic.py"), "--out-dir",
-                                str(work / "generated"), "--messages", "1500", "--days", "3", "--files-per-day",
-                                "--seed", "11"], capture_output=True, text=True)
-    assert generated.returncode == 0, generated.stderr[-3000:]
-    files = sorted((work / "generated" / "messages").glob("messages_*.csv"))
+    files, agents = daily_files(work / "generated", messages=1500, days=3, seed=11)
     assert len(files) >= 4
     landing = work / "landing"
     landing.mkdir()
     for path in files[:2]:
         shutil.copy(path, landing)
-    args = ("--messages", str(landing / "*.csv"), "--agents", str(work / "generated" / "agents.csv"))
+    args = ("--messages", str(landing / "*.csv"), "--agents", str(agents))
     for target in ("duckdb", "spark"):
         (work / target).mkdir()
-    first = {target: Run(work / target, target, args) for target in ("duckdb", "spark")}
+        Run(work / target, target, args)
     for path in files[2:]:
         shutil.copy(path, landing)
-    second = {target: Run(work / target, target, args) for target in ("duckdb", "spark")}
-    for run in second.values():
-        run.added_files = len(files) - 2
-    return {target: (first[target], second[target]) for target in ("duckdb", "spark")}
+    return {target: Run(work / target, target, args) for target in ("duckdb", "spark")}, len(files) - 2
 
 
 def restatement_rows(run: Run) -> list[list[str]]:
@@ -231,11 +224,12 @@ def test_a_daily_run_gives_identical_files_restatements_and_summary(daily):
     """The second run on each engine is a daily run (no full rebuild, only the new files loaded) that opens a new
     report file and restates published ones (the generator sends rows up to three days late). Its files are those
     of DuckDB's daily run, byte for byte; restatements.csv differs in its run times only, and the summaries agree."""
-    duck, spark_run = daily["duckdb"][1], daily["spark"][1]
+    second, added_files = daily
+    duck, spark_run = second["duckdb"], second["spark"]
     for run in (duck, spark_run):
         assert "full rebuild" not in run.done.stdout, run.target + ": " + run.done.stdout[-3000:]
         loaded = re.search(r"this run loaded [0-9,]+ row\(s\) from ([0-9]+) file\(s\)", run.done.stdout)
-        assert loaded and int(loaded.group(1)) == run.added_files, run.target + ": " + run.done.stdout[-3000:]
+        assert loaded and int(loaded.group(1)) == added_files, run.target + ": " + run.done.stdout[-3000:]
     logged = restatement_rows(duck)
     assert {"restated", "new_file"} <= {row[1] for row in logged[1:]}, logged
     assert restatement_rows(spark_run) == logged
