@@ -173,6 +173,12 @@ def test_a_run_without_messages_on_a_database_of_your_own_files_stops(tmp_path):
     assert again.returncode == 2, again.stdout[-2000:] + again.stderr[-2000:]
     assert "error: MESSAGES is not given, so this run would load the demo messages into" in again.stderr
     assert f"which holds your own files (e.g. {MESSAGES})" in again.stderr, again.stderr
+    # The demo file given by its path (user trial, seventeenth session: dbt's error, in its words, with a trace).
+    given = run_cli(tmp_path, "--messages", str(ROOT / "data/demo/messages.csv"), "--agents", str(AGENTS),
+                    "--output", str(output))
+    assert given.returncode == 2, given.stdout[-2000:] + given.stderr[-2000:]
+    assert given.stderr.startswith("error: MESSAGES is the bundled demo file, so this run would load the demo"
+                                   " messages into"), given.stderr
     assert {path: path.read_bytes() for path in output.rglob("*.csv")} == reports
     with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from stg_messages").fetchone() == staged
@@ -191,6 +197,12 @@ def test_a_run_without_agents_on_a_database_of_your_own_agents_stops(tmp_path):
     assert again.stderr.startswith("error: AGENTS is not given, so this run would bill with the demo agents"), \
         again.stderr
     assert f"was built with an agents file of your own ({AGENTS})" in again.stderr, again.stderr
+    # The demo agents given by their path, relative (user trial, seventeenth session: dbt's error, with a trace).
+    given = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", "data/demo/agents.csv",
+                    "--output", str(output))
+    assert given.returncode == 2, given.stdout[-2000:] + given.stderr[-2000:]
+    assert given.stderr.startswith("error: AGENTS is the bundled demo agents file, so this run would bill with the"
+                                   " demo agents"), given.stderr
     assert {path: path.read_bytes() for path in output.rglob("*.csv")} == reports
     assert run_cli(tmp_path / "demo", "--output", str(tmp_path / "demo_out")).returncode == 0
 
