@@ -60,6 +60,10 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
     import json
 
     env = dict(os.environ, RBM_DUCKDB_PATH=str(duckdb_path()), RBM_SPARK_DIR=str(spark_dir()))
+    # dbt stopped (Ctrl-C: run_dbt) leaves its semaphores to Python's resource tracker, which then warned of them
+    # after `interrupted` (user trial, seventeenth session): nothing is lost, and the next run rebuilds.
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
+                                                   "ignore:resource_tracker:UserWarning"]))
     env.pop(RUN_INPUTS_ENV, None)
     env.pop(RUN_INPUTS_FILE_ENV, None)
     inputs_json = json.dumps(run_inputs, sort_keys=True)

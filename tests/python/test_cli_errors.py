@@ -357,6 +357,8 @@ def test_ctrl_c_says_interrupted_without_a_traceback(tmp_path):
     stdout = "".join(seen) + stdout
     assert process.returncode == 130, (process.returncode, stdout[-2000:], stderr[-2000:])
     assert "interrupted" in stderr and "Traceback" not in stdout + stderr, stdout[-2000:] + stderr[-3000:]
+    # Nor Python's resource tracker on the semaphores dbt left (user trial, seventeenth session).
+    assert "resource_tracker" not in stdout + stderr and "leaked" not in stdout + stderr, stderr[-3000:]
 
 
 # ---------------------------------------------------------------------------------------------------------
