@@ -360,7 +360,9 @@ def check_columns(path: str, found: list[str], expected: list[str], contract: st
     if empty:
         problems.append(f"an empty column name (field {', '.join(empty)}; does every line end with a delimiter?)")
     if not problems:
-        problems.append("columns are in the wrong order")
+        first = next(index for index, (a, b) in enumerate(zip(found, expected)) if a != b)
+        problems.append(f"columns are in the wrong order (column {first + 1} is {found[first]}, the contract's is"
+                        f" {expected[first]})")
     raise InputError(
         f"{path}: the header does not match the {contract} contract (SPEC §1/§9): "
         + "; ".join(problems)

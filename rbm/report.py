@@ -499,8 +499,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
           + (f"; its inputs include {len(empty_files)} file(s) without a row (e.g. {empty_files[0]})"
              if empty_files else ""))
     print(f"  billed               {outcome.get('billed', 0):>10}")
-    print(f"  not billable         {outcome.get('not_billable', 0):>10}  "
-          + ", ".join(f"{reason} {count}" for reason, count in not_billable))
+    print((f"  not billable         {outcome.get('not_billable', 0):>10}  "
+           + ", ".join(f"{reason} {count}" for reason, count in not_billable)).rstrip())
     print(f"  quarantined          {outcome.get('quarantined', 0):>10}")
     print(f"  exact duplicates     {outcome.get('exact_duplicate', 0):>10}  (counted once)")
     print()

@@ -76,6 +76,9 @@ def test_a_file_without_header_line_is_named_without_its_values(tmp_path, kind):
 @pytest.mark.parametrize("header, says", [
     (HEADER.replace(",user_id,", ",message_id,"), ["duplicated column(s): message_id", "missing column(s): user_id"]),
     (HEADER.replace("\n", ",\n"), ["an empty column name (field 14"]),
+    # Two columns swapped (user trial, seventeenth session: the error did not say which).
+    (HEADER.replace("agent_id,user_id", "user_id,agent_id"),
+     ["columns are in the wrong order (column 2 is user_id, the contract's is agent_id)"]),
 ])
 def test_a_duplicated_or_empty_header_column_is_named(tmp_path, header, says):
     path = tmp_path / "messages.csv"
