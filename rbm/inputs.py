@@ -14,6 +14,7 @@ import io
 import mmap
 import os
 import re
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -434,7 +435,7 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
         if problems:
             copy = sanitized_copy(path, cache, problems, delimiter)
             print(f"warning: {path}: {' and '.join(problems)}; reading a repaired copy {copy}"
-                  " (the broken lines are quarantined)")
+                  " (the broken lines are quarantined)", file=sys.stderr)
             originals[copy] = path
             result.append(copy)
         elif any(character in path for character in GLOB_CHARACTERS):

@@ -17,6 +17,7 @@ import glob
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,7 +153,7 @@ def output_lock(output: Path, database: Path):
                                       f"({error.strerror or error})") from None
             # A file system without locks (some network shares): the run goes on, as before the lock existed.
             print(f"warning: OUTPUT {output} cannot be locked ({error.strerror}): make sure no other run writes it "
-                  "at the same time.")
+                  "at the same time.", file=sys.stderr)
             yield
             return
         handle.seek(0)

@@ -115,7 +115,8 @@ def rebuild_other_carriers(run_inputs: inputs.RunInputs, reason: str, full_refre
                 "back, or FULL_REFRESH=1 to rebuild without them.")
     if gone:
         print(f"warning: FULL_REFRESH=1 rebuilds without {len(gone)} activity log(s) of other carriers that are no "
-              f"longer where they were loaded from (e.g. {gone[0]}, {others[gone[0]]}): their rows leave the bills.")
+              f"longer where they were loaded from (e.g. {gone[0]}, {others[gone[0]]}): their rows leave the bills.",
+              file=sys.stderr)
     others = {path: carrier for path, carrier in others.items() if path not in gone}
     unknown = sorted({carrier for carrier in others.values() if carrier not in run_inputs.known_carriers})
     if unknown:
@@ -129,7 +130,7 @@ def rebuild_other_carriers(run_inputs: inputs.RunInputs, reason: str, full_refre
         run_inputs.keep_activity_carriers(kept)
         print(f"warning: {len(kept)} file(s) of this run were loaded before with another carrier (e.g. {min(kept)} as "
               f"{kept[min(kept)]}) and keep it in this full rebuild; to load one as {run_inputs.carrier}, run "
-              "FULL_REFRESH=1.")
+              "FULL_REFRESH=1.", file=sys.stderr)
     if others:
         try:
             run_inputs.add_activity_logs(others, private)
@@ -171,7 +172,7 @@ def export(args: argparse.Namespace) -> int:
                 owner = report.output_owner(output, "duckdb")
                 if owner and owner != str(database):
                     print(f"warning: OUTPUT {output} held the reports of another database, {owner}: they are "
-                          "replaced.")
+                          "replaced.", file=sys.stderr)
                 written = report.export_reports("duckdb", output)
                 report.claim_output(output, "duckdb")
     except (state.RunInProgress, state.OutputLockError) as error:
@@ -317,7 +318,7 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         # sharing one OUTPUT (say, one per carrier) would replace each other's reports (README "Daily operation").
         print(f"warning: OUTPUT {output} held the reports of another database, {owner}: this run replaces them "
               "with its own, report_files.csv and the restatement log restatements.csv included (copy that log "
-              "first to keep it; one OUTPUT per database; one database can hold several carriers).")
+              "first to keep it; one OUTPUT per database; one database can hold several carriers).", file=sys.stderr)
     dbt_vars = {}  # the inputs go in the environment (rbm/report.py dbt_command)
     salt = os.environ.get("BILLING_SALT", "")
     if salt:
@@ -358,7 +359,8 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
                            "FULL_REFRESH=1 to rebuild from this run's files only.")
         if left_out:
             print(f"warning: this full rebuild reads only this run's files: {len(left_out)} file(s) loaded by "
-                  f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.")
+                  f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.",
+                  file=sys.stderr)
     # Every input file the database's builds loaded, as the state records it (path -> [bytes, mtime, SHA-256]).
     # Nothing on a new database: a state file left beside a deleted database records files no database holds now.
     previously_loaded = {} if reason or not database.exists() else state.loaded_file_records(database)

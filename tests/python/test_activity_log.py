@@ -611,7 +611,7 @@ def test_a_full_rebuild_keeps_the_carrier_a_file_of_the_run_was_loaded_with(tmp_
     state.state_file(db).write_text('{"fingerprint": "ab', encoding="utf-8")
     rebuild = run("rbm_activity_2023-08-28.csv*", "vodafone_uk")
     assert ("warning: 1 file(s) of this run were loaded before with another carrier (e.g. "
-            f"{landing / 'rbm_activity_2023-08-28.csv'} as att) and keep it") in rebuild.stdout, rebuild.stdout[-3000:]
+            f"{landing / 'rbm_activity_2023-08-28.csv'} as att) and keep it") in rebuild.stderr, rebuild.stderr[-3000:]
     assert {str(p.relative_to(output)): p.read_bytes() for p in output.rglob("*.csv")} == reports
 
 

@@ -814,7 +814,7 @@ def test_a_full_rebuild_leaves_out_files_still_there_with_a_warning(tmp_path, ar
     done = run_cli(tmp_path, "--messages", str(files[0]), "--agents", str(agents), "--output", str(output),
                    db=database)
     assert done.returncode == 0 and "full rebuild: the agents or carriers file" in done.stdout, done.stderr[-2000:]
-    assert f"1 file(s) loaded by earlier runs are not among them (e.g. {ROOT / 'data/demo/messages.csv'})" in done.stdout
+    assert f"1 file(s) loaded by earlier runs are not among them (e.g. {ROOT / 'data/demo/messages.csv'})" in done.stderr
 
 
 def test_a_run_without_the_salt_the_database_was_built_with_stops(tmp_path, arrival_files):

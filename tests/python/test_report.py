@@ -118,14 +118,15 @@ def test_a_second_database_writing_the_same_output_says_so(tmp_path):
         return done
 
     first_db, second_db = tmp_path / "first" / "rbm.duckdb", tmp_path / "second" / "rbm.duckdb"
-    assert "warning" not in run(first_db, ROOT / "tests/fixtures/messages.csv", ROOT / "tests/fixtures/agents.csv").stdout
+    first = run(first_db, ROOT / "tests/fixtures/messages.csv", ROOT / "tests/fixtures/agents.csv")
+    assert "held the reports" not in first.stdout + first.stderr
     second = run(second_db, ROOT / "data/demo/messages.csv", ROOT / "data/demo/agents.csv")
-    assert f"warning: OUTPUT {output} held the reports of another database, {first_db}" in second.stdout
+    assert f"warning: OUTPUT {output} held the reports of another database, {first_db}" in second.stderr
     with duckdb.connect(str(second_db), read_only=True) as con:
         files = {path for (path,) in con.sql("select file_path from rpt_report_files").fetchall()}
     assert {p.relative_to(output).as_posix() for p in output.glob("*/*.csv")} == files
     again = run(second_db, ROOT / "data/demo/messages.csv", ROOT / "data/demo/agents.csv")
-    assert "warning" not in again.stdout
+    assert "held the reports" not in again.stdout + again.stderr
 
 
 def test_a_users_own_carriers_file_decides_the_billing_model(tmp_path):
