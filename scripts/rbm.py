@@ -205,27 +205,33 @@ def is_demo_file(path: str | None, demo: str) -> bool:
                                     for p in (Path(path).as_posix(), Path(path).absolute().as_posix()))
 
 
-def default_on_own_files(messages: str | None, agents: str | None) -> str | None:
+def only_the_demo_file(paths: list[str], demo: str) -> bool:
+    """Whether the files a run reads (as dbt gets them: globs expanded, links resolved) are the demo file alone: when
+    the macro refuse_demo_into_own_files stops the build."""
+    return len(paths) == 1 and is_demo_file(paths[0], demo)
+
+
+def default_on_own_files(run_inputs: inputs.RunInputs, messages_given: bool, agents_given: bool) -> str | None:
     """Why a demo input of this run (the demo messages, the demo agents: left out, or given by their path) must not
-    go into the DuckDB database, which holds the user's own files; None when it may. `messages` and `agents` as
-    given (None: left out). User trial (seventeenth session): AGENTS given as the demo file stopped the build in
-    dbt's words instead (macro refuse_demo_into_own_files, `--vars`, a macro trace)."""
+    go into the DuckDB database, which holds the user's own files; None when it may. Both are checked, on the files
+    as dbt gets them. User trial (seventeenth session): AGENTS given as the demo file stopped the build in dbt's
+    words instead (macro refuse_demo_into_own_files, `--vars`, a macro trace)."""
     database = report.duckdb_path()
-    if messages is None or is_demo_file(messages, DEMO_MESSAGES):
+    if only_the_demo_file(run_inputs.messages, DEMO_MESSAGES):
         # `make run` alone would load the demo messages into it (their agents unknown there: quarantined for good,
         # in every later report of quarantined rows).
         own = own_files(report.loaded_files(), DEMO_MESSAGES)
         if own:
-            why = "is not given" if messages is None else "is the bundled demo file"
+            why = "is the bundled demo file" if messages_given else "is not given"
             return (f"MESSAGES {why}, so this run would load the demo messages into {database}, which holds "
                     f"your own files (e.g. {own[0]}): give MESSAGES (the files to bill; the files loaded before are "
                     "not read again), or another RBM_DUCKDB_PATH for the demo.")
-    elif agents is None or is_demo_file(agents, DEMO_AGENTS):
+    if only_the_demo_file(run_inputs.agents, DEMO_AGENTS):
         # Review (twelfth session): MESSAGES without AGENTS rebuilt it with the demo agents (the agents file
         # changed): every message quarantined as of an unknown agent, every published report emptied.
         own = own_files(report.loaded_files(("stg_agents",)), DEMO_AGENTS)
         if own:
-            why = "is not given" if agents is None else "is the bundled demo agents file"
+            why = "is the bundled demo agents file" if agents_given else "is not given"
             return (f"AGENTS {why}, so this run would bill with the demo agents, but {database} was built "
                     f"with an agents file of your own ({own[0]}): every message of an agent the demo does not know "
                     "would be quarantined and the published reports emptied. Give your agents file as AGENTS.")
@@ -278,8 +284,7 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
             return stopped(f"{name} is empty (an unset shell variable?): give a path"
                            + (f", or leave {name} out {default}" if default else "") + ".")
     demo = args.messages is None and args.activity is None
-    # As given: None when left out (the demo file is read); "" when the run reads activity logs only.
-    messages_given, agents_given = (None if demo else args.messages or ""), args.agents
+    messages_given, agents_given = args.messages is not None, args.agents is not None
     if demo:
         args.messages = str(ROOT / DEMO_MESSAGES)
     args.agents = args.agents or str(ROOT / DEMO_AGENTS)
@@ -308,7 +313,7 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     problem = database_problem(report.duckdb_path()) if args.target == "duckdb" else None
     if problem:
         return stopped(f"RBM_DUCKDB_PATH {report.duckdb_path()}: {problem}")
-    problem = default_on_own_files(messages_given, agents_given) if args.target == "duckdb" else None
+    problem = default_on_own_files(run_inputs, messages_given, agents_given) if args.target == "duckdb" else None
     if problem:
         return stopped(problem)
     owner = report.output_owner(output, args.target)

@@ -577,7 +577,7 @@ def test_an_inch_mark_in_a_text_leaves_the_files_other_texts_billed(tmp_path):
     (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
     run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:]
-    assert "quote left open" not in run.process.stdout
+    assert "quote left open" not in run.process.stdout + run.process.stderr
     assert run.sql("select message_id, text_bytes, outcome from int_message_outcomes join stg_messages"
                    " using (message_id) order by 1") == [
         ("k1", 17, "billed"), ("k2", 2, "billed"), ("k3", 3, "billed"), ("k4", 3, "billed"), ("k5", 13, "billed")]
@@ -606,8 +606,8 @@ def test_mixed_line_endings_do_not_break_the_run(tmp_path):
     ).encode())
     run = start_run(tmp_path, str(tmp_path / "messages_*.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:]
-    assert "messages_mixed.csv: mixed line endings" in run.process.stdout
-    assert "messages_lf.csv:" not in run.process.stdout
+    assert "messages_mixed.csv: mixed line endings" in run.process.stderr
+    assert "messages_lf.csv:" not in run.process.stdout + run.process.stderr
     assert run.sql("select count(*) from audit_conservation where not is_balanced") == [(0,)]
     kept = run.sql("select message_id from int_message_outcomes where outcome != 'quarantined' order by 1")
     assert ("cr-before",) in kept and ("cr-after",) in kept

@@ -210,6 +210,25 @@ def test_a_run_without_agents_on_a_database_of_your_own_agents_stops(tmp_path):
     assert run_cli(tmp_path / "demo", "--output", str(tmp_path / "demo_out")).returncode == 0
 
 
+def test_the_demo_messages_by_a_link_without_agents_on_a_database_of_your_own_agents_stop(tmp_path):
+    """Review (seventeenth session): the demo messages read through a link (or a glob), AGENTS left out, on a
+    database built with the demo messages and the user's own agents: the run script checked the path as typed and
+    only one of the two files, so dbt stopped the build with its compile error and a macro trace. Both files are
+    checked as dbt gets them (links resolved, globs expanded)."""
+    output = tmp_path / "out"
+    demo = ROOT / "data/demo/messages.csv"
+    done = run_cli(tmp_path, "--messages", str(demo), "--agents", str(AGENTS), "--output", str(output))
+    assert done.returncode == 0, done.stderr[-2000:]
+    link = tmp_path / "landing" / "today.csv"
+    link.parent.mkdir()
+    link.symlink_to(demo)
+    for messages in (str(demo), str(link), str(ROOT / "data/demo/messages*.csv")):
+        again = run_cli(tmp_path, "--messages", messages, "--output", str(output))
+        assert again.returncode == 2, again.stdout[-2000:] + again.stderr[-2000:]
+        assert again.stderr.startswith("error: AGENTS is not given, so this run would bill with the demo agents"), \
+            again.stderr
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Tracebacks that became one-line errors (finding #14)
 
