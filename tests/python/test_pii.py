@@ -190,7 +190,7 @@ def test_no_user_id_left_beside_the_database(pii_run, scanner):
     """The run repairs a broken input file (here: a quote left open) in a copy beside the database, which holds
     the rows in clear; the copy is gone once the run ends. Every file the run left in its folder, the inputs
     and its own folders aside, is scanned."""
-    assert "a quote left open" in pii_run.process.stdout
+    assert "a quote left open" in pii_run.process.stderr
     own = {pii_run.workdir / "inputs", pii_run.output, pii_run.target, pii_run.logs}
     left = [p for p in pii_run.workdir.rglob("*") if p.is_file() and not any(f in p.parents for f in own)]
     assert not [p for p in left if ".rbm-run-" in str(p)], left
