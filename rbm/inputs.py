@@ -14,10 +14,11 @@ import io
 import mmap
 import os
 import re
-import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from rbm import warn
 
 MESSAGES_COLUMNS = [
     "message_id", "agent_id", "user_id", "carrier_id", "direction", "content_kind", "text",
@@ -434,8 +435,8 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
             raise _gzip_error(path, error) from error
         if problems:
             copy = sanitized_copy(path, cache, problems, delimiter)
-            print(f"warning: {path}: {' and '.join(problems)}; reading a repaired copy {copy}"
-                  " (the broken lines are quarantined)", file=sys.stderr)
+            warn(f"{path}: {' and '.join(problems)}; reading a repaired copy {copy}"
+                 " (the broken lines are quarantined)")
             originals[copy] = path
             result.append(copy)
         elif any(character in path for character in GLOB_CHARACTERS):

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from rbm import warn
+
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_COLUMNS = [
     "billing_event_id", "type", "agent_id", "agent_owner", "billing_party", "max_duration_single_message",
@@ -557,45 +559,45 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         if source_file in conflicting_files and {reason for reason, _, _ in reasons} == {
                 "conflicting_duplicate_message_id"}:
             continue  # the conflict's own warning (below) says what to do
-        said = (f"warning: nothing in {source_file} was billed: {quarantined} of its {audited_rows} row(s) were "
+        said = (f"nothing in {source_file} was billed: {quarantined} of its {audited_rows} row(s) were "
                 "quarantined (" + ", ".join(f"{reason} {count}" for reason, count, _ in reasons) + "). ")
         if {reason for reason, _, _ in reasons} <= REFERENCE_REASONS:
             # Review (twelfth session): the rows are right, their agents or carriers are not usable (an agents file
             # with `Conversational` for `conversational`, say): the advice to fix this file misled.
-            print(said + "Its rows refer to agents or carriers that are unknown or quarantined: check the "
-                  "agent_id and carrier_id values of this file, or the agents file (table quarantined_agents says "
-                  "why an agent is quarantined) or the carriers file (a changed agents or carriers file rebuilds "
-                  "in full).", file=sys.stderr)
+            warn(said + "Its rows refer to agents or carriers that are unknown or quarantined: check the "
+                 "agent_id and carrier_id values of this file, or the agents file (table quarantined_agents says "
+                 "why an agent is quarantined) or the carriers file (a changed agents or carriers file rebuilds "
+                 "in full).")
             continue
-        print(said + "Fix the file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a "
-              "new name would conflict with these rows, SPEC §7; README \"Daily operation\").", file=sys.stderr)
+        warn(said + "Fix the file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a "
+             "new name would conflict with these rows, SPEC §7; README \"Daily operation\").")
     for source_file, copied in sorted(copied_per_file.items()):
         audited_rows, _, quarantined = audited.get(source_file, (0, 0, 0))
         # Every row that could be a copy is one: the quarantined rows of a file delivered twice are quarantined
         # in both copies, never exact duplicates.
         if copied == activity_messages.get(source_file, audited_rows) - quarantined:
             what = ("valid " if quarantined else "") + ("message row" if source_file in activity_messages else "row")
-            print(f"warning: every {what} of {source_file} has an exact copy in another file ({copied} row(s), "
-                  "counted once): nothing was billed twice. Was it delivered twice?", file=sys.stderr)
+            warn(f"every {what} of {source_file} has an exact copy in another file ({copied} row(s), "
+                 "counted once): nothing was billed twice. Was it delivered twice?")
     for source_file, (count, example) in sorted(unknown_types.items()):
         if source_file in loaded_per_file:
-            print(f"warning: {count} row(s) of {source_file} have an activity type that the mapping seed does not "
-                  f"know{f' (e.g. {example!r})' if example else ''}: they are not messages, so neither billed nor "
-                  "quarantined (SPEC §9). If "
-                  "one is a message or receipt type spelled another way, add it to seeds/activity_type_mapping.csv "
-                  "and run FULL_REFRESH=1.", file=sys.stderr)
+            warn(f"{count} row(s) of {source_file} have an activity type that the mapping seed does not "
+                 f"know{f' (e.g. {example!r})' if example else ''}: they are not messages, so neither billed nor "
+                 "quarantined (SPEC §9). If "
+                 "one is a message or receipt type spelled another way, add it to seeds/activity_type_mapping.csv "
+                 "and run FULL_REFRESH=1.")
     if conflicts:
         ids = sorted({row[0] for row in conflicts})
         first = [row for row in conflicts if row[0] == ids[0]]
-        print(f"warning: {len(ids)} message_id(s) of this run's files are in another file too, with other "
-              f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
-              "SPEC §7 quarantines every copy, so none is billed. A corrected file under a new name corrects "
-              "nothing: replace the file it corrects (same name) and run FULL_REFRESH=1 (README \"Daily "
-              "operation\").", file=sys.stderr)
+        warn(f"{len(ids)} message_id(s) of this run's files are in another file too, with other "
+             f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
+             "SPEC §7 quarantines every copy, so none is billed. A corrected file under a new name corrects "
+             "nothing: replace the file it corrects (same name) and run FULL_REFRESH=1 (README \"Daily "
+             "operation\").")
     if were_final:
-        print(f"warning: this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
-              "an invoice sent from them needs a correction (restatements.csv, status_before).", file=sys.stderr)
+        warn(f"this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
+             "an invoice sent from them needs a correction (restatements.csv, status_before).")
     late_files = [row[0] for row in restated if row[1] == "new_file" and row[6]]
     if late_files:
-        print(f"warning: this run wrote {len(late_files)} new report file(s) for a period already final (e.g. "
-              f"{late_files[0]}): late rows opened them; an invoice of that period may need them.", file=sys.stderr)
+        warn(f"this run wrote {len(late_files)} new report file(s) for a period already final (e.g. "
+             f"{late_files[0]}): late rows opened them; an invoice of that period may need them.")

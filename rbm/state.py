@@ -17,12 +17,12 @@ import glob
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from rbm import warn
 from rbm.inputs import GLOB_CHARACTERS, is_gzip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,8 +152,8 @@ def output_lock(output: Path, database: Path):
                 raise OutputLockError(f"OUTPUT {output}: its lock file {path} cannot be locked "
                                       f"({error.strerror or error})") from None
             # A file system without locks (some network shares): the run goes on, as before the lock existed.
-            print(f"warning: OUTPUT {output} cannot be locked ({error.strerror}): make sure no other run writes it "
-                  "at the same time.", file=sys.stderr)
+            warn(f"OUTPUT {output} cannot be locked ({error.strerror}): make sure no other run writes it "
+                 "at the same time.")
             yield
             return
         handle.seek(0)

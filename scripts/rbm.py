@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rbm import inputs, report, state  # noqa: E402
+from rbm import inputs, report, state, warn  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -114,9 +114,8 @@ def rebuild_other_carriers(run_inputs: inputs.RunInputs, reason: str, full_refre
                 f"({others[gone[0]]}): rebuilt without them, their rows would leave that carrier's bills. Put them "
                 "back, or FULL_REFRESH=1 to rebuild without them.")
     if gone:
-        print(f"warning: FULL_REFRESH=1 rebuilds without {len(gone)} activity log(s) of other carriers that are no "
-              f"longer where they were loaded from (e.g. {gone[0]}, {others[gone[0]]}): their rows leave the bills.",
-              file=sys.stderr)
+        warn(f"FULL_REFRESH=1 rebuilds without {len(gone)} activity log(s) of other carriers that are no "
+             f"longer where they were loaded from (e.g. {gone[0]}, {others[gone[0]]}): their rows leave the bills.")
     others = {path: carrier for path, carrier in others.items() if path not in gone}
     unknown = sorted({carrier for carrier in others.values() if carrier not in run_inputs.known_carriers})
     if unknown:
@@ -128,9 +127,9 @@ def rebuild_other_carriers(run_inputs: inputs.RunInputs, reason: str, full_refre
                                     if path in delivered and carrier != run_inputs.carrier}
     if kept:
         run_inputs.keep_activity_carriers(kept)
-        print(f"warning: {len(kept)} file(s) of this run were loaded before with another carrier (e.g. {min(kept)} as "
-              f"{kept[min(kept)]}) and keep it in this full rebuild; to load one as {run_inputs.carrier}, run "
-              "FULL_REFRESH=1.", file=sys.stderr)
+        warn(f"{len(kept)} file(s) of this run were loaded before with another carrier (e.g. {min(kept)} as "
+             f"{kept[min(kept)]}) and keep it in this full rebuild; to load one as {run_inputs.carrier}, run "
+             "FULL_REFRESH=1.")
     if others:
         try:
             run_inputs.add_activity_logs(others, private)
@@ -171,8 +170,8 @@ def export(args: argparse.Namespace) -> int:
                     return stopped(f"a check of {database} failed (see the log above): its rows are not published")
                 owner = report.output_owner(output, "duckdb")
                 if owner and owner != str(database):
-                    print(f"warning: OUTPUT {output} held the reports of another database, {owner}: they are "
-                          "replaced.", file=sys.stderr)
+                    warn(f"OUTPUT {output} held the reports of another database, {owner}: they are "
+                         "replaced.")
                 written = report.export_reports("duckdb", output)
                 report.claim_output(output, "duckdb")
     except (state.RunInProgress, state.OutputLockError) as error:
@@ -321,9 +320,9 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         # SPEC §8: OUTPUT holds the reports of the run's database, one file per date with events, so the files of
         # the other database's previous run that this one does not write are removed. Said aloud: two databases
         # sharing one OUTPUT (say, one per carrier) would replace each other's reports (README "Daily operation").
-        print(f"warning: OUTPUT {output} held the reports of another database, {owner}: this run replaces them "
-              "with its own, report_files.csv and the restatement log restatements.csv included (copy that log "
-              "first to keep it; one OUTPUT per database; one database can hold several carriers).", file=sys.stderr)
+        warn(f"OUTPUT {output} held the reports of another database, {owner}: this run replaces them "
+             "with its own, report_files.csv and the restatement log restatements.csv included (copy that log "
+             "first to keep it; one OUTPUT per database; one database can hold several carriers).")
     dbt_vars = {}  # the inputs go in the environment (rbm/report.py dbt_command)
     salt = os.environ.get("BILLING_SALT", "")
     if salt:
@@ -363,9 +362,8 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
                            "rows would leave the bills. Put them back (or give them in MESSAGES / ACTIVITY), or "
                            "FULL_REFRESH=1 to rebuild from this run's files only.")
         if left_out:
-            print(f"warning: this full rebuild reads only this run's files: {len(left_out)} file(s) loaded by "
-                  f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.",
-                  file=sys.stderr)
+            warn(f"this full rebuild reads only this run's files: {len(left_out)} file(s) loaded by "
+                 f"earlier runs are not among them (e.g. {left_out[0]}), and their rows leave the bills.")
     # Every input file the database's builds loaded, as the state records it (path -> [bytes, mtime, SHA-256]).
     # Nothing on a new database: a state file left beside a deleted database records files no database holds now.
     previously_loaded = {} if reason or not database.exists() else state.loaded_file_records(database)
@@ -436,9 +434,9 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     report.print_summary(args.target, run_inputs, written, output, run_started)
     if not salt and not demo:
         # README "Secrets": with the public demo salt, anyone can reverse the user keys (phone numbers are few).
-        print("warning: BILLING_SALT is not set, so the user keys and billing_event_id are salted with the public "
-              "demo salt of dbt_project.yml: the user keys of these files can be reversed. Set BILLING_SALT (and "
-              "keep it; README \"Secrets\").", file=sys.stderr)
+        warn("BILLING_SALT is not set, so the user keys and billing_event_id are salted with the public "
+             "demo salt of dbt_project.yml: the user keys of these files can be reversed. Set BILLING_SALT (and "
+             "keep it; README \"Secrets\").")
     return 0
 
 
