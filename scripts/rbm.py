@@ -191,17 +191,15 @@ DEMO_MESSAGES = "data/demo/messages.csv"  # what `make run` bills when MESSAGES 
 DEMO_AGENTS = "data/demo/agents.csv"  # and with which agents when AGENTS is not given
 
 
+def is_demo_file(path: str, demo: str) -> bool:
+    """Whether `path` is the bundled demo file `demo` (data/demo/…), named as dbt's default var does or as this
+    script does (absolute, links resolved): the rule of the macro is_demo_file (macros/raw_inputs.sql)."""
+    return path == demo or Path(path).as_posix().endswith("/" + demo)
+
+
 def own_files(loaded: set[str], demo: str) -> list[str]:
-    """The files of `loaded` other than the bundled demo file `demo`, named as dbt's default var does or as this
-    script does (absolute): the same rule as the macro is_demo_file (macros/raw_inputs.sql)."""
-    return sorted(path for path in loaded if path != demo and not Path(path).as_posix().endswith("/" + demo))
-
-
-def is_demo_file(path: str | None, demo: str) -> bool:
-    """Whether `path` names the bundled demo file `demo` (data/demo/…): the rule of the macro is_demo_file, on the
-    path as given and as absolute."""
-    return path is not None and any(p == demo or p.endswith("/" + demo)
-                                    for p in (Path(path).as_posix(), Path(path).absolute().as_posix()))
+    """The files of `loaded` other than the bundled demo file `demo`."""
+    return sorted(path for path in loaded if not is_demo_file(path, demo))
 
 
 def only_the_demo_file(paths: list[str], demo: str) -> bool:
