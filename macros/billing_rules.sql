@@ -30,14 +30,14 @@
 {#- The staged key of a user_id (SPEC §1): NULL when blank, spaces only included (missing_user_id, as
     pseudonymous_key); the salted key prefixed `invalid:` when the id has whitespace or control characters, like
     any other id (int_messages_rejected quarantines it as invalid_user_id: `+1555 ` and `+1555` would otherwise be
-    two users, splitting a stream). So is a number in scientific notation (`4.47911E+11`): a phone number that a
-    spreadsheet saved rounded, which many users share (their streams would merge into one; user trial, seventeenth
-    session). The blank test comes first: DuckDB's concat skips a NULL, Spark's returns one. -#}
+    two users, splitting a stream). So is a number in scientific notation (`4.47911E+11`, or `4,47911E+11` with a
+    decimal comma): a phone number that a spreadsheet saved rounded, which many users share (their streams would
+    merge into one; user trial, seventeenth session). The blank test comes first: DuckDB's concat skips a NULL, Spark's returns one. -#}
 {% macro user_key(expr) -%}
     case
         when
             trim({{ expr }}) != ''
-            and (not {{ matches_regex(expr, id_pattern()) }} or {{ matches_regex(expr, '[0-9]([.][0-9]+)?[eE][+][0-9]+') }})
+            and (not {{ matches_regex(expr, id_pattern()) }} or {{ matches_regex(expr, '[0-9]([.,][0-9]+)?[eE][+][0-9]+') }})
             then concat('invalid:', {{ pseudonymous_key(expr) }})
         else {{ pseudonymous_key(expr) }}
     end

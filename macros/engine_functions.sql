@@ -41,7 +41,9 @@
 {#- Whole-string regular-expression match. -#}
 {% macro matches_regex(expr, pattern) %}{{ return(adapter.dispatch('matches_regex', 'rbm_billing')(expr, pattern)) }}{% endmacro %}
 {% macro default__matches_regex(expr, pattern) %}regexp_full_match({{ expr }}, '{{ pattern }}'){% endmacro %}
-{% macro spark__matches_regex(expr, pattern) %}({{ expr }} rlike '^(?:{{ pattern }})$'){% endmacro %}
+{#- Spark's rlike finds the pattern anywhere: anchored at both ends. `\z`, not `$`: Java's `$` also matches before a
+    final line break, so an id ending in one passed on Spark and failed on DuckDB (eighteenth session). -#}
+{% macro spark__matches_regex(expr, pattern) %}({{ expr }} rlike '^(?:{{ pattern }})\\z'){% endmacro %}
 
 {#- count(distinct expr) over (partition by …): Spark has no DISTINCT window aggregates; the size
     of the set of values is the same number (both ignore NULLs). -#}
