@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -361,6 +362,26 @@ def test_lone_cr_line_ends_in_the_header_are_read(tmp_path):
     assert outcomes == [("cr-1", "billed"), ("cr-2", "billed"), ("hdr-1", "billed"), ("hdr-2", "billed")]
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process has ended
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _sigterm_pending(pid: int) -> bool:
+    """A SIGTERM waits to be delivered to the process (a stopped one: /proc status, ShdPnd)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    pending = int(next(line.split()[1] for line in status.splitlines() if line.startswith("ShdPnd:")), 16)
+    return bool(pending & (1 << (signal.SIGTERM - 1)))
+
+
 def test_ctrl_c_says_interrupted_without_a_traceback(tmp_path):
     """Ctrl-C (SIGINT to the terminal's process group) during the build: `interrupted`, exit code 130. The next run
     rebuilds in full (rbm/state.py), as before."""
@@ -370,11 +391,24 @@ def test_ctrl_c_says_interrupted_without_a_traceback(tmp_path):
          "--output", str(tmp_path / "out")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     seen = []
-    for line in process.stdout:  # dbt has started to build a model (and cancels it: its own Ctrl-C handling)
+    for line in process.stdout:  # dbt has started to build
         seen.append(line)
         if " START " in line:
             break
-    os.killpg(process.pid, signal.SIGINT)
+    # dbt (in a process group of its own, rbm/report.py run_dbt) is held still until the Ctrl-C has landed: the
+    # fixture's build takes ~4 s, and on a loaded CI machine it once finished before the signal (exit 0, 18th session).
+    dbt = _children(process.pid)
+    assert len(dbt) == 1, (dbt, seen)
+    os.killpg(dbt[0], signal.SIGSTOP)
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+        # The script's answer to Ctrl-C is SIGTERM to dbt, pending while dbt is held still.
+        deadline = time.monotonic() + 60
+        while not _sigterm_pending(dbt[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _sigterm_pending(dbt[0]), "the script did not stop dbt"
+    finally:
+        os.killpg(dbt[0], signal.SIGCONT)
     stdout, stderr = process.communicate(timeout=120)
     stdout = "".join(seen) + stdout
     assert process.returncode == 130, (process.returncode, stdout[-2000:], stderr[-2000:])
