@@ -16,6 +16,13 @@
             when {{ parse_error }} is not null then 'malformed_line'
 {% endmacro %}
 
+{#- A record whose every field is empty: a spreadsheet saves the empty rows at the end of a sheet as `,,,,`. Its
+    reason says so (`empty_row`), not which column happens to be checked first (user trial, seventeenth session).
+    `columns`: the row's values as read, each NULL or blank when the field was empty. -#}
+{% macro all_blank(columns) -%}
+    {%- for column in columns %}coalesce(trim({{ column }}), '') = ''{% if not loop.last %} and {% endif %}{% endfor -%}
+{%- endmacro %}
+
 {#- SPEC §2, §7: two stray quotes (one left open, one further down) make the CSV reader take the lines between
     them for one quoted value: billing it would bill other rows' fields as its bytes while those lines vanish. The
     reader cannot tell, but such a value holds the separators of every line it joined: the rest of the first line

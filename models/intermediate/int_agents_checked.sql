@@ -8,6 +8,7 @@
 --   too_few_fields, too_many_fields, invalid_quoting, invalid_utf8, malformed_line
 --                                   the line is not a CSV record of the 5 contract columns
 --                                   (invalid_quoting: a quote left open or followed by more text)
+--   empty_row                                      every field empty (a spreadsheet's empty rows)
 --   missing_agent_id, invalid_agent_id            empty / has whitespace or control characters
 --   missing_agent_name                             empty (the report carries it, SPEC §6)
 --   missing_agent_owner, invalid_agent_owner      empty / not an e-mail address (SPEC §1)
@@ -39,6 +40,7 @@ row_checked as (
         *,
         case
             {{- malformed_line_reasons() }}
+            when {{ all_blank(agents_contract_columns()) }} then 'empty_row'
             when agent_id is null or trim(agent_id) = '' then 'missing_agent_id'
             when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
             when agent_name is null or trim(agent_name) = '' then 'missing_agent_name'

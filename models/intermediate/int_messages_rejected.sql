@@ -14,6 +14,7 @@
 --   too_few_fields, too_many_fields, invalid_quoting, invalid_utf8, malformed_line
 --                                  the line is not a CSV record of the 13 contract columns
 --                                  (invalid_quoting: a quote left open or followed by more text)
+--   empty_row                                     every field empty (a spreadsheet's empty rows)
 --   missing_message_id, invalid_message_id       empty / has whitespace or control characters
 --   missing_agent_id, invalid_agent_id           empty / has whitespace or control characters
 --   missing_user_id, invalid_user_id             empty / has whitespace or control characters
@@ -168,8 +169,20 @@ row_checked as (
         case
             -- The line is not a record of the contract's columns (the CSV reader's error type).
             {{- malformed_line_reasons() }}
-            -- SPEC §1 ids: present, and exactly an id (no padding, no invisible characters).
-            when message_id is null or trim(message_id) = '' then 'missing_message_id'
+            -- SPEC §1 ids: present, and exactly an id (no padding, no invisible characters). A row without
+            -- any field is `empty_row`: the empty rows a spreadsheet left (user_key and text_key are NULL when
+            -- blank). Tested only without a message_id, so that a valid row pays nothing for it.
+            when message_id is null or trim(message_id) = ''
+                then
+                    case
+                        when
+                            {{ all_blank(['agent_id', 'carrier_id', 'direction', 'content_kind', 'suggestions',
+                                          'status', 'sent_at_raw', 'delivered_at_raw', 'file_size_bytes_raw',
+                                          'is_tester_raw']) }}
+                            and user_key is null and text_key is null
+                            then 'empty_row'
+                        else 'missing_message_id'
+                    end
             when not {{ matches_regex('message_id', id_pattern) }} then 'invalid_message_id'
             when agent_id is null or trim(agent_id) = '' then 'missing_agent_id'
             when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
