@@ -24,7 +24,7 @@
     reversed, and 32 hex characters instead of 64 are cheaper to compute and store at every row
     (issue: scale). SPEC §6 asks SHA-256 only of billing_event_id. -#}
 {% macro pseudonymous_key(expr) -%}
-    case when trim({{ expr }}) != '' then {{ dbt.hash("concat(" ~ salt_literal() ~ ", '|user|', " ~ expr ~ ")") }} end
+    case when not {{ is_blank(expr) }} then {{ dbt.hash("concat(" ~ salt_literal() ~ ", '|user|', " ~ expr ~ ")") }} end
 {%- endmacro %}
 
 {#- The staged key of a user_id (SPEC §1): NULL when blank, spaces only included (missing_user_id, as
@@ -36,7 +36,7 @@
 {% macro user_key(expr) -%}
     case
         when
-            trim({{ expr }}) != ''
+            not {{ is_blank(expr) }}
             and (not {{ matches_regex(expr, id_pattern()) }} or {{ matches_regex(expr, '[0-9]([.,][0-9]+)?[eE][+][0-9]+') }})
             then concat('invalid:', {{ pseudonymous_key(expr) }})
         else {{ pseudonymous_key(expr) }}

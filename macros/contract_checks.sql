@@ -20,7 +20,14 @@
     reason says so (`empty_row`), not which column happens to be checked first (user trial, seventeenth session).
     `columns`: the row's values as read, each NULL or blank when the field was empty. -#}
 {% macro all_blank(columns) -%}
-    {%- for column in columns %}coalesce(trim({{ column }}), '') = ''{% if not loop.last %} and {% endif %}{% endfor -%}
+    {%- for column in columns %}({{ column }} is null or {{ is_blank(column) }}){% if not loop.last %} and {% endif %}{% endfor -%}
+{%- endmacro %}
+
+{#- `trim(value) = ''` (empty or spaces only; NULL stays NULL), with trim run only on a value that starts with a space:
+    DuckDB's trim costs ~0.12 µs a value (10M ids 1.2 s, 10M texts 4.8 s, eighteenth session), the prefix test almost
+    nothing, and a blank value is empty or starts with a space. Both engines trim spaces only. -#}
+{% macro is_blank(value) -%}
+    ({{ value }} = '' or ({{ value }} like ' %' and trim({{ value }}) = ''))
 {%- endmacro %}
 
 {#- SPEC §2, §7: two stray quotes (one left open, one further down) make the CSV reader take the lines between

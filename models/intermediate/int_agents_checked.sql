@@ -41,12 +41,12 @@ row_checked as (
         case
             {{- malformed_line_reasons() }}
             when {{ all_blank(agents_contract_columns()) }} then 'empty_row'
-            when agent_id is null or trim(agent_id) = '' then 'missing_agent_id'
+            when agent_id is null or {{ is_blank('agent_id') }} then 'missing_agent_id'
             when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
-            when agent_name is null or trim(agent_name) = '' then 'missing_agent_name'
-            when agent_owner is null or trim(agent_owner) = '' then 'missing_agent_owner'
+            when agent_name is null or {{ is_blank('agent_name') }} then 'missing_agent_name'
+            when agent_owner is null or {{ is_blank('agent_owner') }} then 'missing_agent_owner'
             when not {{ matches_regex('agent_owner', email_pattern) }} then 'invalid_agent_owner'
-            when owner_name is null or trim(owner_name) = '' then 'missing_owner_name'
+            when owner_name is null or {{ is_blank('owner_name') }} then 'missing_owner_name'
             when billing_category is null then 'missing_billing_category'
             when billing_category not in ('conversational', 'non_conversational') then 'unknown_billing_category'
         end as row_reason

@@ -172,7 +172,7 @@ row_checked as (
             -- SPEC §1 ids: present, and exactly an id (no padding, no invisible characters). A row without
             -- any field is `empty_row`: the empty rows a spreadsheet left (user_key and text_key are NULL when
             -- blank). Tested only without a message_id, so that a valid row pays nothing for it.
-            when message_id is null or trim(message_id) = ''
+            when message_id is null or {{ is_blank('message_id') }}
                 then
                     case
                         when
@@ -184,11 +184,11 @@ row_checked as (
                         else 'missing_message_id'
                     end
             when not {{ matches_regex('message_id', id_pattern) }} then 'invalid_message_id'
-            when agent_id is null or trim(agent_id) = '' then 'missing_agent_id'
+            when agent_id is null or {{ is_blank('agent_id') }} then 'missing_agent_id'
             when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
             when user_key is null then 'missing_user_id'
             when user_key like 'invalid:%' then 'invalid_user_id'
-            when carrier_id is null or trim(carrier_id) = '' then 'missing_carrier_id'
+            when carrier_id is null or {{ is_blank('carrier_id') }} then 'missing_carrier_id'
             when not {{ matches_regex('carrier_id', id_pattern) }} then 'invalid_carrier_id'
             -- SPEC §1 enums, exactly as written there, and consistent with the direction.
             when direction is null or direction not in ('MT', 'MO') then 'invalid_direction'
