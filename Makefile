@@ -16,7 +16,7 @@ NO := 0 false False FALSE no No NO off Off OFF
 # Database of `make test`, kept apart from the one of `make run`.
 TEST_DB := target/test/rbm_test.duckdb
 
-.PHONY: help run test lint dbt-test pytest bench test-spark docs clean
+.PHONY: help run test lint dbt-test pytest bench test-spark docs clean clean-data
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -85,5 +85,10 @@ bench: $(VENV)/.installed  ## benchmark: floor, full run, one-day increment, sin
 docs: $(VENV)/.installed  ## generate the dbt docs site (target/index.html)
 	$(DBT) docs generate --profiles-dir .
 
-clean:  ## remove build products (not the virtual environment)
-	rm -rf target logs output rbm_billing.duckdb rbm_billing.duckdb.wal rbm_billing.duckdb.rbm-state.json rbm_billing.duckdb.rbm-lock .duckdb_tmp spark-warehouse spark-warehouse.rbm-state.json spark-warehouse.rbm-lock metastore_db derby.log
+# `clean` keeps what a run made that cannot be made again from the inputs (user trial, eighteenth session: it deleted
+# the default database and output/): the restatement log and each report file's final/provisional history.
+clean:  ## remove build products: dbt's target/ and logs/, DuckDB's spill folder (not the database, reports or venv)
+	rm -rf target logs .duckdb_tmp derby.log
+
+clean-data:  ## DELETE the default database (DuckDB and Spark), its state file and output/: reports, restatement log, history
+	rm -rf output rbm_billing.duckdb rbm_billing.duckdb.wal rbm_billing.duckdb.rbm-state.json rbm_billing.duckdb.rbm-lock spark-warehouse spark-warehouse.rbm-state.json spark-warehouse.rbm-lock metastore_db
