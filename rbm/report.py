@@ -66,6 +66,10 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
     # after `interrupted` (user trial, seventeenth session): nothing is lost, and the next run rebuilds.
     env["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
                                                    "ignore:resource_tracker:UserWarning"]))
+    # dbt colours its log for a terminal only: a cron job's log file or a pipe gets plain text (user trial, eighteenth
+    # session: 101 of 130 lines of a daily run's log began with an escape code). DBT_USE_COLORS of your own wins.
+    if not sys.stdout.isatty():
+        env.setdefault("DBT_USE_COLORS", "false")
     env.pop(RUN_INPUTS_ENV, None)
     env.pop(RUN_INPUTS_FILE_ENV, None)
     inputs_json = json.dumps(run_inputs, sort_keys=True)

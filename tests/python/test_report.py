@@ -67,6 +67,7 @@ def test_a_second_run_with_more_files_keeps_dbts_parsed_project(tmp_path):
         (landing / f"messages_{len(runs) + 1}.csv").write_text("".join(lines[:1] + part), encoding="utf-8")
     assert all(run.returncode == 0 for run in runs), runs[-1].stdout[-2000:] + runs[-1].stderr[-2000:]
     assert "Starting full parse" in runs[0].stdout
+    assert "\x1b[" not in runs[0].stdout + runs[1].stdout  # not a terminal: dbt's log without colour codes
     # the new file was loaded; the counts are the database's, what the run added is said apart
     assert re.search(r"input rows +599  in the database, from 2 file\(s\); this run loaded 300 row\(s\) from 1"
                      r" file\(s\)", runs[1].stdout), runs[1].stdout[-2500:]
