@@ -121,8 +121,18 @@ def test_a_second_database_writing_the_same_output_says_so(tmp_path):
     first_db, second_db = tmp_path / "first" / "rbm.duckdb", tmp_path / "second" / "rbm.duckdb"
     first = run(first_db, ROOT / "tests/fixtures/messages.csv", ROOT / "tests/fixtures/agents.csv")
     assert "held the reports" not in first.stdout + first.stderr
+    first_files = {p.relative_to(output): p.read_bytes() for p in output.rglob("*.csv")}
     second = run(second_db, ROOT / "data/demo/messages.csv", ROOT / "data/demo/agents.csv")
     assert f"warning: OUTPUT {output} held the reports of another database, {first_db}" in second.stderr
+    # ... and says how to write them again: the export it names gives back the first database's files.
+    command = re.search(r"RBM_DUCKDB_PATH=(\S+) \.venv/bin/python scripts/rbm\.py export --output", second.stderr)
+    assert command and command.group(1) == str(first_db), second.stderr
+    again_first = tmp_path / "first_again"
+    exported = subprocess.run([sys.executable, str(ROOT / "scripts/rbm.py"), "export", "--output", str(again_first)],
+                              cwd=ROOT, env=dict(os.environ, RBM_DUCKDB_PATH=command.group(1)), capture_output=True,
+                              text=True)
+    assert exported.returncode == 0, exported.stdout[-2000:] + exported.stderr[-2000:]
+    assert {p.relative_to(again_first): p.read_bytes() for p in again_first.rglob("*.csv")} == first_files
     with duckdb.connect(str(second_db), read_only=True) as con:
         files = {path for (path,) in con.sql("select file_path from rpt_report_files").fetchall()}
     assert {p.relative_to(output).as_posix() for p in output.glob("*/*.csv")} == files
