@@ -135,7 +135,8 @@
 {#- The reject message of a line the CSV reader could not split into the contract's columns, in
     the words of DuckDB's reader (the quarantine reason codes are derived from their first words):
     invalid UTF-8; a field opening a quote that does not close where the field ends; else too few or
-    too many fields (counted with the quoted fields taken out). -#}
+    too many fields (counted with the quoted fields taken out); NULL, a record, when the only fields too many
+    are empty, as DuckDB's reader takes them. -#}
 {% macro spark_csv_record_error(record, expected, delimiter) -%}
     {%- set d = '\\Q' ~ delimiter ~ '\\E' -%}
     {%- set unquoted -%}
@@ -144,6 +145,13 @@
     {%- set fields -%}
         size(split({{ unquoted }}, {{ spark_string_literal(d) }}, -1))
     {%- endset -%}
+    {#- The fields after the contract's: each quoted one `Q` unless it is `""`, so that only empty ones join to ''. -#}
+    {%- set extra_fields -%}
+        slice(split(regexp_replace(regexp_replace({{ record }},
+            {{ spark_string_literal('(^|' ~ d ~ ')""(?=' ~ d ~ '|$)') }}, '$1'),
+            {{ spark_string_literal('(^|' ~ d ~ ')"([^"]|"")*"(?=' ~ d ~ '|$)') }}, '$1Q'),
+            {{ spark_string_literal(d) }}, -1), {{ expected + 1 }}, {{ fields }})
+    {%- endset -%}
     case
         when not is_valid_utf8(cast(encode({{ record }}, 'ISO-8859-1') as string))
             then 'INVALID ENCODING: Invalid unicode (byte sequence mismatch) detected.'
@@ -151,8 +159,11 @@
             then 'UNQUOTED VALUE: Value with unterminated quote found.'
         when {{ fields }} < {{ expected }}
             then concat('MISSING COLUMNS: Expected Number of Columns: {{ expected }} Found: ', {{ fields }})
-        when {{ fields }} > {{ expected }}
+        when {{ fields }} > {{ expected }} and array_join({{ extra_fields }}, '') != ''
             then concat('TOO MANY COLUMNS: Expected Number of Columns: {{ expected }} Found: ', {{ fields }})
+        -- Only empty fields after the contract's (`…,false,` or `…,false,""`): DuckDB's reader takes the record,
+        -- so the record is read as one (README decision 15).
+        when {{ fields }} > {{ expected }} then null
         else 'MALFORMED LINE: the line is not a CSV record'
     end
 {%- endmacro %}

@@ -41,7 +41,7 @@ parsed as (
         billing_event_id as google_billing_event_id,
         -- SPEC §1 PII, README decision 13: a user_id shifted into another column is masked, as in stg_messages
         -- (review, thirteenth session: a phone number in agent_id reached quarantined_messages in clear).
-        {{ masked_if_phone_number('agent_id') }} as agent_id,
+        {{ masked_if_phone_number('agent_id', bare_digits=true) }} as agent_id,
         {{ user_key('user_id') }} as user_key,
         {{ activity_carrier_id() }} as carrier_id,
         {{ masked_if_phone_number('direction', bare_digits=true) }} as direction,
