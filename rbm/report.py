@@ -425,7 +425,10 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             """
         )
         quarantined = rows("select reason, count(*) from quarantined_messages group by 1 order by 2 desc, 1")
-        quarantined_agents = rows("select reason, count(*) from quarantined_agents group by 1 order by 2 desc, 1")
+        # With the first line of each reason, as the per-file lines of messages give it (user trial, eighteenth
+        # session: only the counts sent you to the table). One agents file per run.
+        quarantined_agents = rows("select reason, count(*), min(source_row) from quarantined_agents"
+                                  " group by 1 order by 2 desc, 1")
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
         statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
         # A new file of a period already final before this run was opened by late rows (period_was_final).
@@ -518,8 +521,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         print("quarantined rows by reason (table quarantined_messages / quarantined_agents):")
         for reason, count in quarantined:
             print(f"  messages  {reason:<36}{count:>8}")
-        for reason, count in quarantined_agents:
-            print(f"  agents    {reason:<36}{count:>8}")
+        for reason, count, line in quarantined_agents:
+            print(f"  agents    {reason:<36}{count:>8}  (first at line {line})")
     else:
         print("quarantined rows: none")
     if run_inputs.activity:

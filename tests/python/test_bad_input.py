@@ -355,9 +355,11 @@ def test_summary_lists_quarantined_rows_by_reason(mixed_run):
     out = mixed_run.process.stdout
     for reason, count in collections.Counter(r["reason"] for r in expected_messages()).items():
         assert re.search(rf"messages\s+{reason}\s+{count}\b", out), f"{reason} {count} not in the summary"
-    for reason, count in collections.Counter(
-            r["reason"] for r in read_csv(FIXTURE / "expected_quarantined_agents.csv")).items():
-        assert re.search(rf"agents\s+{reason}\s+{count}\b", out), f"{reason} {count} not in the summary"
+    agents = read_csv(FIXTURE / "expected_quarantined_agents.csv")
+    for reason, count in collections.Counter(r["reason"] for r in agents).items():
+        line = min(int(r["record"]) for r in agents if r["reason"] == reason) + 1  # the header is line 1
+        assert re.search(rf"agents\s+{reason}\s+{count}  \(first at line {line}\)\n", out), \
+            f"{reason} {count} (first at line {line}) not in the summary"
     assert re.search(rf"quarantined\s+{len(expected_messages())}\b", out)
 
 
