@@ -38,6 +38,11 @@
 {% macro default__format_iso_date(expr) %}strftime({{ expr }}, '%Y-%m-%d'){% endmacro %}
 {% macro spark__format_iso_date(expr) %}date_format({{ expr }}, 'yyyy-MM-dd'){% endmacro %}
 
+{#- A value without its leading and trailing ASCII spaces (DuckDB's one-argument trim removes Unicode spaces too). -#}
+{% macro trim_spaces(expr) %}{{ return(adapter.dispatch('trim_spaces', 'rbm_billing')(expr)) }}{% endmacro %}
+{% macro default__trim_spaces(expr) %}trim({{ expr }}, ' '){% endmacro %}
+{% macro spark__trim_spaces(expr) %}trim(both ' ' from {{ expr }}){% endmacro %}
+
 {#- Whole-string regular-expression match. -#}
 {% macro matches_regex(expr, pattern) %}{{ return(adapter.dispatch('matches_regex', 'rbm_billing')(expr, pattern)) }}{% endmacro %}
 {% macro default__matches_regex(expr, pattern) %}regexp_full_match({{ expr }}, '{{ pattern }}'){% endmacro %}

@@ -477,6 +477,10 @@ def check_carriers_file(path: str) -> list[str]:
         carrier_id, model = row.get("carrier_id") or "", row.get("billing_model")
         if not re.fullmatch(r"[^\s\x00-\x1f]+", carrier_id):
             raise InputError(f"{path}: line {line}, column carrier_id: {carrier_id!r} is not a carrier id")
+        if re.fullmatch(r"\+?[0-9]{7,15}", carrier_id):  # README decision 13 (user trial, eighteenth session)
+            raise InputError(f"{path}: line {line}, column carrier_id: {carrier_id} has the shape of a phone number "
+                             "(7 to 15 digits), which staging masks as a user_id in the wrong column, so no message "
+                             "could be billed to it: give the carrier another id")
         if model not in ("us", "global"):
             raise InputError(f"{path}: line {line}, column billing_model: {model!r} is not `us` or `global`")
         if carrier_id in seen:

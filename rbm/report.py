@@ -427,7 +427,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         quarantined = rows("select reason, count(*) from quarantined_messages group by 1 order by 2 desc, 1")
         # With the first line of each reason, as the per-file lines of messages give it (user trial, eighteenth
         # session: only the counts sent you to the table). One agents file per run.
-        quarantined_agents = rows("select reason, count(*), min(source_row) from quarantined_agents"
+        quarantined_agents = rows("select reason, count(*), min(source_row), min(source_file) from quarantined_agents"
                                   " group by 1 order by 2 desc, 1")
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
         statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
@@ -461,6 +461,19 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             f" on staged.message_id = copies.message_id where staged.loaded_at = {started}"
             " group by staged.source_file"
         ))
+        # Which other file holds those copies, so that the warning names it, and two files holding the same rows
+        # (both read again by a full rebuild) get one warning, not one blaming each (user trial, eighteenth
+        # session). Only the message_ids with an exact copy are joined: a handful, not every staged row.
+        copy_partners = {(mine, other): count for mine, other, count in rows(
+            "with staged as (select source_file, message_id, loaded_at from stg_messages"
+            " union all select source_file, message_id, loaded_at from int_activity_log_messages),"
+            " copied as (select staged.* from staged where staged.message_id in"
+            " (select message_id from int_messages_rejected where is_exact_duplicate))"
+            " select mine.source_file, other.source_file, count(*) from copied as mine"
+            " inner join (select distinct source_file, message_id from copied) as other"
+            " on mine.message_id = other.message_id and mine.source_file != other.source_file"
+            f" where mine.loaded_at = {started} group by 1, 2"
+        )} if copied_per_file else {}
         activity_messages = dict(rows(
             "select source_file, count(*) from int_activity_log_messages group by 1"
         )) if run_inputs.activity else {}
@@ -521,8 +534,9 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         print("quarantined rows by reason (table quarantined_messages / quarantined_agents):")
         for reason, count in quarantined:
             print(f"  messages  {reason:<36}{count:>8}")
-        for reason, count, line in quarantined_agents:
-            print(f"  agents    {reason:<36}{count:>8}  (first at line {line})")
+        for reason, count, line, source_file in quarantined_agents:
+            place = "record" if is_parquet(source_file or "") else "line"  # README "Bad input"
+            print(f"  agents    {reason:<36}{count:>8}  (first at {place} {line})")
     else:
         print("quarantined rows: none")
     if run_inputs.activity:
@@ -558,10 +572,19 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         if len(reasons_per_file) > SUMMARY_FILES_LISTED:
             print(f"  ... and {len(reasons_per_file) - SUMMARY_FILES_LISTED} more file(s)")
     print("=" * 72)
+    copied_whole = {}  # file -> (rows, the files that hold a copy of every one of them)
+    for source_file, copied in sorted(copied_per_file.items()):
+        audited_rows, _, quarantined = audited.get(source_file, (0, 0, 0))
+        # Every row that could be a copy is one: the quarantined rows of a file delivered twice are quarantined
+        # in both copies, never exact duplicates.
+        if copied == activity_messages.get(source_file, audited_rows) - quarantined:
+            holders = sorted(other for (mine, other), count in copy_partners.items()
+                             if mine == source_file and count == copied)
+            copied_whole[source_file] = (copied, holders, quarantined)
     conflicting_files = {row[1] for row in conflicts}
     for source_file, (audited_rows, billed, quarantined) in sorted(audited.items()):
         reasons = reasons_per_file.get(source_file, [])
-        if billed or not quarantined:
+        if billed or not quarantined or source_file in copied_whole:  # copies: their own warning (below)
             continue
         if source_file in conflicting_files and {reason for reason, _, _ in reasons} == {
                 "conflicting_duplicate_message_id"}:
@@ -578,13 +601,19 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             continue
         warn(said + "Fix the file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a "
              "new name would conflict with these rows, SPEC §7; README \"Daily operation\").")
-    for source_file, copied in sorted(copied_per_file.items()):
-        audited_rows, _, quarantined = audited.get(source_file, (0, 0, 0))
-        # Every row that could be a copy is one: the quarantined rows of a file delivered twice are quarantined
-        # in both copies, never exact duplicates.
-        if copied == activity_messages.get(source_file, audited_rows) - quarantined:
-            what = ("valid " if quarantined else "") + ("message row" if source_file in activity_messages else "row")
-            warn(f"every {what} of {source_file} has an exact copy in another file ({copied} row(s), "
+    warned_twins = set()
+    for source_file, (copied, holders, quarantined) in sorted(copied_whole.items()):
+        what = ("valid " if quarantined else "") + ("message row" if source_file in activity_messages else "row")
+        twin = next((other for other in holders if source_file in copied_whole.get(other, (0, []))[1]), None)
+        if twin in warned_twins:
+            continue
+        warned_twins.add(source_file)
+        if twin:
+            warn(f"{source_file} and {twin} hold the same {what}s ({copied} row(s), counted once): nothing was "
+                 "billed twice. Was one of them delivered twice?")
+        else:
+            where = ", ".join(holders) if holders else "other files"
+            warn(f"every {what} of {source_file} has an exact copy in {where} ({copied} row(s), "
                  "counted once): nothing was billed twice. Was it delivered twice?")
     for source_file, (count, example) in sorted(unknown_types.items()):
         if source_file in loaded_per_file:

@@ -13,6 +13,7 @@ import contextlib
 import glob
 import os
 import re
+import shlex
 import shutil
 import signal
 import sys
@@ -318,11 +319,14 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         # SPEC §8: OUTPUT holds the reports of the run's database, one file per date with events, so the files of
         # the other database's previous run that this one does not write are removed. Said aloud: two databases
         # sharing one OUTPUT (say, one per carrier) would replace each other's reports (README "Daily operation").
-        # Nothing is lost: that database keeps its rows and its restatement log, and `export` writes them again.
+        # Nothing is lost: that database keeps its rows and its restatement log, and (DuckDB) `export` writes them
+        # again; on Spark, a run of that warehouse with an OUTPUT of its own does.
+        again = (f"RBM_DUCKDB_PATH={shlex.quote(owner)} .venv/bin/python scripts/rbm.py export --output <a folder of "
+                 "its own> writes them again" if args.target == "duckdb" else
+                 "a run of it with an OUTPUT of its own writes them again")
         warn(f"OUTPUT {output} held the reports of another database, {owner}: this run replaces them "
              "with its own, report_files.csv and the restatement log restatements.csv included. That database "
-             f"keeps them: RBM_DUCKDB_PATH={owner} .venv/bin/python scripts/rbm.py export --output <a folder of its "
-             "own> writes them again. Give each database its own OUTPUT (one database can hold several carriers).")
+             f"keeps them: {again}. Give each database its own OUTPUT (one database can hold several carriers).")
     dbt_vars = {}  # the inputs go in the environment (rbm/report.py dbt_command)
     salt = os.environ.get("BILLING_SALT", "")
     if salt:

@@ -9,10 +9,11 @@
 --                                   the line is not a CSV record of the 5 contract columns
 --                                   (invalid_quoting: a quote left open or followed by more text)
 --   empty_row                                      every field empty (a spreadsheet's empty rows)
---   missing_agent_id, invalid_agent_id            empty / has whitespace or control characters
---   missing_agent_name                             empty (the report carries it, SPEC §6)
+--   missing_agent_id, invalid_agent_id            empty / has whitespace or control characters, or is a
+--                                                  phone number's 7 to 15 digits (README decision 13)
+--   missing_agent_name                             no visible character (the report carries it, SPEC §6)
 --   missing_agent_owner, invalid_agent_owner      empty / not an e-mail address (SPEC §1)
---   missing_owner_name                             empty (the report carries it, SPEC §6)
+--   missing_owner_name                             no visible character (the report carries it, SPEC §6)
 --   missing_billing_category, unknown_billing_category
 --                                   empty / not exactly `conversational` or `non_conversational`
 --   conflicting_duplicate_agent_id                 another row has this agent_id with other content
@@ -43,10 +44,13 @@ row_checked as (
             when {{ all_blank(agents_contract_columns()) }} then 'empty_row'
             when agent_id is null or {{ is_blank('agent_id') }} then 'missing_agent_id'
             when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
-            when agent_name is null or {{ is_blank('agent_name') }} then 'missing_agent_name'
+            -- README decision 13: staging masks such an id in messages, so none could ever be billed to it.
+            when {{ matches_regex('agent_id', '[+]?[0-9]{7,15}') }} then 'invalid_agent_id'
+            -- The report carries the names (SPEC §6): at least one visible character.
+            when agent_name is null or not {{ has_visible_character('agent_name') }} then 'missing_agent_name'
             when agent_owner is null or {{ is_blank('agent_owner') }} then 'missing_agent_owner'
             when not {{ matches_regex('agent_owner', email_pattern) }} then 'invalid_agent_owner'
-            when owner_name is null or {{ is_blank('owner_name') }} then 'missing_owner_name'
+            when owner_name is null or not {{ has_visible_character('owner_name') }} then 'missing_owner_name'
             when billing_category is null then 'missing_billing_category'
             when billing_category not in ('conversational', 'non_conversational') then 'unknown_billing_category'
         end as row_reason

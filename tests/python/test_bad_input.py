@@ -858,7 +858,7 @@ def test_a_file_whose_every_row_is_quarantined_is_named_in_a_warning(tmp_path):
     assert (f"warning: 3 message_id(s) of this run's files are in another file too, with other content "
             f"(e.g. line 2 of {fixed} and line 2 of {bad})") in stderr, stderr
     assert f"nothing in {fixed}" not in stderr  # the conflict's warning says what to do
-    assert (f"warning: every row of {again} has an exact copy in another file (1 row(s), counted once): nothing "
+    assert (f"warning: every row of {again} has an exact copy in {good} (1 row(s), counted once): nothing "
             "was billed twice.") in stderr, stderr
     assert next_day.sql("select message_id, count(*) from fct_billable_messages group by 1") == [("good-0", 1)]
 

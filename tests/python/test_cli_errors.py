@@ -8,6 +8,7 @@ names, and a bad carriers seed failing the build by its test's name.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import shutil
@@ -391,25 +392,32 @@ def test_ctrl_c_says_interrupted_without_a_traceback(tmp_path):
          "--output", str(tmp_path / "out")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     seen = []
-    for line in process.stdout:  # dbt has started to build
-        seen.append(line)
-        if " START " in line:
-            break
-    # dbt (in a process group of its own, rbm/report.py run_dbt) is held still until the Ctrl-C has landed: the
-    # fixture's build takes ~4 s, and on a loaded CI machine it once finished before the signal (exit 0, 18th session).
-    dbt = _children(process.pid)
-    assert len(dbt) == 1, (dbt, seen)
-    os.killpg(dbt[0], signal.SIGSTOP)
     try:
-        os.killpg(process.pid, signal.SIGINT)
-        # The script's answer to Ctrl-C is SIGTERM to dbt, pending while dbt is held still.
-        deadline = time.monotonic() + 60
-        while not _sigterm_pending(dbt[0]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _sigterm_pending(dbt[0]), "the script did not stop dbt"
-    finally:
-        os.killpg(dbt[0], signal.SIGCONT)
-    stdout, stderr = process.communicate(timeout=120)
+        for line in process.stdout:  # dbt has started to build
+            seen.append(line)
+            if " START " in line:
+                break
+        # dbt (in a process group of its own, rbm/report.py run_dbt) is held still until the Ctrl-C has landed: the
+        # fixture's build takes ~4 s, and on a loaded CI machine it once finished before the signal (exit 0, 18th
+        # session).
+        dbt = _children(process.pid)
+        assert len(dbt) == 1, (dbt, seen)
+        os.killpg(dbt[0], signal.SIGSTOP)
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+            # The script's answer to Ctrl-C is SIGTERM to dbt, pending while dbt is held still.
+            deadline = time.monotonic() + 60
+            while not _sigterm_pending(dbt[0]) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _sigterm_pending(dbt[0]), "the script did not stop dbt"
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(dbt[0], signal.SIGCONT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:  # a failed assertion leaves no run behind
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.communicate(timeout=120)
     stdout = "".join(seen) + stdout
     assert process.returncode == 130, (process.returncode, stdout[-2000:], stderr[-2000:])
     assert "interrupted" in stderr and "Traceback" not in stdout + stderr, stdout[-2000:] + stderr[-3000:]
