@@ -43,6 +43,12 @@
     end
 {%- endmacro %}
 
+{#- The shape of a phone number (a user_id) where decision 13 masks it: `+` and 7 to 15 digits, or (bare_digits) the
+    digits alone, spaces or tabs around allowed. int_agents_checked refuses an agent id of that shape. -#}
+{% macro phone_number_pattern(bare_digits=false) -%}
+    {{ return('[ \t]*[+]' ~ ('?' if bare_digits else '') ~ '[0-9]{7,15}[ \t]*') }}
+{%- endmacro %}
+
 {#- SPEC §1 PII: a user_id must never be kept in clear, also when a broken row put it in another column.
     A value shaped like a phone number ('+' and 7 to 15 digits, spaces or tabs around allowed) is replaced by
     'masked:' and its pseudonymous key; `bare_digits` masks 7 to 15 digits without '+' as well. Used only on columns
@@ -53,9 +59,9 @@
 {% macro masked_if_phone_number(expr, bare_digits=false) -%}
     {%- if bare_digits -%}
         {%- set looks_like = expr ~ " < ':' and " ~ expr ~ " not like '%-%' and "
-            ~ matches_regex(expr, '[ \t]*[+]?[0-9]{7,15}[ \t]*') -%}
+            ~ matches_regex(expr, phone_number_pattern(bare_digits=true)) -%}
     {%- else -%}
-        {%- set looks_like = expr ~ " like '%+%' and " ~ matches_regex(expr, '[ \t]*[+][0-9]{7,15}[ \t]*') -%}
+        {%- set looks_like = expr ~ " like '%+%' and " ~ matches_regex(expr, phone_number_pattern()) -%}
     {%- endif -%}
     case when {{ looks_like }} then concat('masked:', {{ pseudonymous_key(expr) }}) else {{ expr }} end
 {%- endmacro %}

@@ -45,7 +45,7 @@ row_checked as (
             when agent_id is null or {{ is_blank('agent_id') }} then 'missing_agent_id'
             when not {{ matches_regex('agent_id', id_pattern) }} then 'invalid_agent_id'
             -- README decision 13: staging masks such an id in messages, so none could ever be billed to it.
-            when {{ matches_regex('agent_id', '[+]?[0-9]{7,15}') }} then 'invalid_agent_id'
+            when {{ matches_regex('agent_id', phone_number_pattern(bare_digits=true)) }} then 'invalid_agent_id'
             -- The report carries the names (SPEC §6): at least one visible character.
             when agent_name is null or not {{ has_visible_character('agent_name') }} then 'missing_agent_name'
             when agent_owner is null or {{ is_blank('agent_owner') }} then 'missing_agent_owner'
