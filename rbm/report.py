@@ -506,6 +506,21 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             " and min(source_file) <> max(source_file))"
             " order by message_id, loaded_at, source_file, source_row"
         )
+        # Rows dated after the run started (a sender's clock or time zone; user trial, eighteenth session): billed as
+        # dated, in report files dated ahead, and not counted towards which files are final (README "Daily
+        # operation"). Checked on this run's rows only; the billed ones are looked up only when there are any.
+        staged_ahead = (
+            "select source_file, source_row, message_id, greatest(sent_at, coalesce(delivered_at, sent_at)) as dated"
+            " from (select source_file, source_row, message_id, sent_at, delivered_at, loaded_at from stg_messages"
+            " union all select source_file, source_row, message_id, sent_at, delivered_at, loaded_at"
+            " from int_activity_log_messages) as staged"
+            f" where loaded_at = {started} and (sent_at > {started} or delivered_at > {started})"
+        )
+        ahead = rows(
+            "select count(*) over (), dated, source_file, source_row from (" + staged_ahead + ") as ahead"
+            " where message_id in (select message_id from fct_billable_messages)"
+            " order by dated desc, source_file, source_row limit 1"
+        ) if rows(f"select count(*) from ({staged_ahead}) as ahead")[0][0] else []
         reconciliation = rows(
             """
             select kind, count(*) from rpt_google_reconciliation group by 1 order by 1
@@ -633,6 +648,12 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     if were_final:
         warn(f"this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
              "an invoice sent from them needs a correction (restatements.csv, status_before).")
+    if ahead:
+        count, dated, source_file, source_row = ahead[0]
+        place = "record" if is_parquet(source_file) else "line"  # README "Bad input"
+        warn(f"{count} billed row(s) of this run's files are dated after the run started (the latest: "
+             f"{dated:%Y-%m-%dT%H:%M:%S}Z, {place} {source_row} of {source_file}): they are billed as dated, in report "
+             "files dated ahead, and do not count towards which files are final. A sender's clock or time zone?")
     late_files = [row[0] for row in restated if row[1] == "new_file" and row[6]]
     if late_files:
         warn(f"this run wrote {len(late_files)} new report file(s) for a period already final (e.g. "

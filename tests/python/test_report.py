@@ -191,6 +191,38 @@ def test_a_user_who_moves_carrier_starts_a_new_stream(tmp_path):
     }
 
 
+def test_billed_rows_dated_after_the_run_started_get_a_warning(tmp_path):
+    """A row dated in the future is billed as dated (README "Daily operation": it does not count towards which files
+    are final); the summary warns once, for the run that loads it, naming its line (user trial, eighteenth session:
+    such rows were billed without a word). A quarantined row dated ahead is not counted: it is not billed."""
+    fixture = ROOT / "tests/fixtures/bad_input/good"
+    header = (fixture / "messages.csv").read_text(encoding="utf-8").splitlines()[0]
+    folder = tmp_path / "messages"
+    folder.mkdir()
+
+    def mo(message_id: str, at: str, direction: str = "MO") -> str:
+        return f"{message_id},agent-0_conv@rbm.goog,+15550770001,att,{direction},text,hi,,,received,{at},,false"
+
+    (folder / "day1.csv").write_text("\n".join([header, mo("a1", "2025-05-11T10:00:00Z")]) + "\n", encoding="utf-8")
+    arguments = ("--messages", str(folder / "*.csv"), "--agents", str(fixture / "agents.csv"),
+                 "--output", str(tmp_path / "out"))
+    first = run_cli(tmp_path, *arguments)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    assert "dated after the run started" not in first.stderr
+    (folder / "day2.csv").write_text("\n".join([
+        header, mo("b1", "2025-05-12T10:00:00Z"), mo("b2", "2099-03-04T05:06:07Z"), mo("b3", "2099-01-01T00:00:00Z"),
+        mo("b4", "2099-12-31T00:00:00Z", direction="XX"),  # quarantined (invalid_direction): not billed
+    ]) + "\n", encoding="utf-8")
+    second = run_cli(tmp_path, *arguments)
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    assert (f"warning: 2 billed row(s) of this run's files are dated after the run started (the latest: "
+            f"2099-03-04T05:06:07Z, line 3 of {folder / 'day2.csv'})") in second.stderr, second.stderr[-2000:]
+    # the rows are billed as dated, in a file dated ahead
+    assert ("att", "2099-03-06") in read_reports(tmp_path / "out")
+    again = run_cli(tmp_path, *arguments)  # nothing new loaded: nothing to warn about again
+    assert again.returncode == 0 and "dated after the run started" not in again.stderr, again.stderr[-2000:]
+
+
 def test_a_second_run_writing_the_same_output_at_once_stops(tmp_path):
     """Two runs of two databases into one OUTPUT at the same time replaced each other's files without a word, and
     one summary listed files the other had removed. A run holds OUTPUT/.rbm-lock (naming its database) while it
