@@ -314,6 +314,12 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     problem = default_on_own_files(run_inputs, messages_given, agents_given) if args.target == "duckdb" else None
     if problem:
         return stopped(problem)
+    if not agents_given and (run_inputs.activity or (messages_given
+                                                   and not only_the_demo_file(run_inputs.messages, DEMO_MESSAGES))):
+        # User trial, nineteenth session: an activity log billed with the demo agents, without AGENTS, quarantined every
+        # row as of an unknown agent, and the warnings did not say that no agents file was given.
+        warn(f"AGENTS is not given, so your files are billed with the bundled demo agents ({DEMO_AGENTS}): the "
+             "messages of any other agent are quarantined (unknown_agent). Give your agents file as AGENTS.")
     owner = report.output_owner(output, args.target)
     if owner and owner != str(report.database_location(args.target)):
         # SPEC §8: OUTPUT holds the reports of the run's database, one file per date with events, so the files of
@@ -381,6 +387,15 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
             print(f"note: {len(left_out)} file(s) loaded by earlier runs are not among this run's inputs (e.g. "
                   f"{left_out[0]}): their rows stay in the bills. To take a file's rows out of the bills, rebuild "
                   "without it: FULL_REFRESH=1.")
+        # A log loaded before with another CARRIER keeps it: the run loaded nothing of it and said nothing (user
+        # trial, nineteenth session: a wrong CARRIER corrected in the next run left the rows on the wrong bill).
+        delivered = set(run_inputs.delivered_files())
+        relabeled = {path: carrier for path, carrier in report.loaded_activity_carriers().items()
+                     if path in delivered and carrier != run_inputs.carrier} if run_inputs.carrier else {}
+        if relabeled:
+            warn(f"{len(relabeled)} file(s) of this run were loaded before with another carrier (e.g. "
+                 f"{min(relabeled)} as {relabeled[min(relabeled)]}): a file is loaded once, so their rows stay on "
+                 f"that carrier's bills. To load them as {run_inputs.carrier}, run FULL_REFRESH=1.")
     stats = state.file_stats(run_inputs.delivered_files())
     changed, unchanged_inputs = state.changed_loaded_files(previously_loaded, stats)
     if changed:

@@ -1,6 +1,7 @@
 -- SPEC §9: Google activity-log rows mapped onto the messages contract (mapping seed
 -- activity_type_mapping): one message per non-receipt activity, message_id = activity_id; an MT is
--- `delivered` at its delivery receipt's time (same activity_id), else `sent`; carrier from the run.
+-- `delivered` at its delivery receipt's time (same activity_id, carrier, agent and user), else `sent`; carrier
+-- from the run.
 -- Activity logs carry no text (a text's segment_count is 1) and no tester flag (Google's logs hold
 -- launched traffic only). Receipts and other non-message rows: int_activity_log_other_rows.
 
@@ -17,9 +18,14 @@ mapping as (
 -- A receipt whose time is missing or does not parse leaves its MT's delivery time unknown: the MT then
 -- has no delivered_at (missing_delivered_at) or its raw value (invalid_delivered_at) and is quarantined
 -- (SPEC §7), never billed nor counted as not delivered on a guess.
+-- A receipt is its MT's when both are of one carrier, agent and user (user trial, nineteenth session: agents choose
+-- their message ids, so a receipt in another carrier's log delivered an MT of the same id).
 receipts as (
     select
         activity_id,
+        carrier_id,
+        agent_id,
+        user_key,
         case when count(*) = count(occurred_at) then min(occurred_at) end as delivered_at,
         case
             when count(*) = count(occurred_at) then min(occurred_at_raw)
@@ -30,7 +36,7 @@ receipts as (
     inner join mapping
         on activity.direction = mapping.direction and activity.activity_type = mapping.activity_type
     where mapping.role = 'delivery_receipt'
-    group by activity_id
+    group by activity_id, carrier_id, agent_id, user_key
 ),
 
 message_rows as (
@@ -74,4 +80,9 @@ select
 from message_rows
 left join mapping
     on message_rows.direction = mapping.direction and message_rows.activity_type = mapping.activity_type
-left join receipts on message_rows.activity_id = receipts.activity_id
+left join receipts
+    on
+        message_rows.activity_id = receipts.activity_id
+        and message_rows.carrier_id = receipts.carrier_id
+        and message_rows.agent_id = receipts.agent_id
+        and message_rows.user_key = receipts.user_key

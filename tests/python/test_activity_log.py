@@ -503,6 +503,69 @@ def test_each_activity_row_keeps_the_carrier_it_was_loaded_with(tmp_path):
         assert con.sql("select distinct carrier_id from stg_activity_log order by 1").fetchall() == audit
 
 
+def test_a_receipt_delivers_only_an_mt_of_its_carrier_agent_and_user(tmp_path):
+    """SPEC §9: an MT is delivered at its delivery receipt's time. Agents choose their message ids, so the same id
+    can come back in another carrier's log, or from another agent or user: such a receipt is not this MT's (user
+    trial, nineteenth session: a vodafone_uk receipt of another user delivered an att MT, which was then billed)."""
+    header = "activity_id\tbilling_event_id\tagent_id\tuser_id\tdirection\ttime\ttype\tsize_bytes\n"
+    user, other_user = "9f1b0c7e5a2d4c83b6e1f07a9d3c5b28e4f6a1d0c9b8", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+    def row(activity_id: str, agent: str, user_id: str, direction: str, minute: int, kind: str) -> str:
+        return (f"{activity_id}\tG-{activity_id}\t{agent}\t{user_id}\t{direction}\t2026-11-01T10:{minute:02d}:00.000Z"
+                f"\t{kind}\t0\n")
+
+    att, vodafone = tmp_path / "att", tmp_path / "vodafone_uk"
+    att.mkdir()
+    vodafone.mkdir()
+    (att / "rbm_activity_2026-11-01.csv").write_text(header + "".join([
+        row("c1", "acme_notify_agent", user, "MT", 0, "text_message"),
+        row("c2", "acme_notify_agent", user, "MT", 1, "text_message"),
+        row("c2", "acme_notify_agent", user, "MO", 2, "delivery_receipt_event"),  # its own receipt: delivered
+        row("c3", "acme_notify_agent", user, "MT", 3, "text_message"),
+        row("c3", "acme_conv_agent", user, "MO", 4, "delivery_receipt_event"),  # another agent's
+        row("c4", "acme_notify_agent", user, "MT", 5, "text_message"),
+        row("c4", "acme_notify_agent", other_user, "MO", 6, "delivery_receipt_event"),  # another user's
+    ]), encoding="utf-8")
+    (vodafone / "rbm_activity_2026-11-01.csv").write_text(header + row(
+        "c1", "acme_notify_agent", other_user, "MO", 30, "delivery_receipt_event"), encoding="utf-8")
+    for folder in (att, vodafone):
+        done = run_cli(tmp_path, "--activity", str(folder / LOG_GLOB), "--carrier", folder.name, "--agents",
+                       str(AGENTS), "--output", str(tmp_path / "out"), env={"BILLING_SALT": SALT})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+        outcomes = con.sql("select message_id, outcome, outcome_reason from int_message_outcomes"
+                           " where message_id in ('c1', 'c2', 'c3', 'c4') and outcome_reason is distinct from 'delivery_receipt' order by 1").fetchall()
+    assert outcomes == [("c1", "not_billable", "mt_not_delivered"), ("c2", "billed", "billed"),
+                        ("c3", "not_billable", "mt_not_delivered"), ("c4", "not_billable", "mt_not_delivered")]
+
+
+def test_a_log_loaded_with_the_wrong_carrier_is_warned_of_when_given_with_another(tmp_path):
+    """A file is loaded once, with its run's CARRIER (README "Google activity logs"): a run giving it again with the
+    right CARRIER loads nothing of it, and now says so (user trial, nineteenth session: it said nothing, and the rows
+    stayed on the wrong carrier's bill). FULL_REFRESH=1 loads it with this run's carrier."""
+    def run(*args: str):
+        done = run_cli(tmp_path, "--activity", str(FIXTURES / "att" / LOG_GLOB), *args, "--agents", str(AGENTS),
+                       "--output", str(tmp_path / "out"), env={"BILLING_SALT": SALT})
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        return done
+
+    def carriers() -> list[tuple]:
+        with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
+            return con.sql("select distinct carrier_id from stg_activity_log order by 1").fetchall()
+
+    first = run("--carrier", "tmobile")
+    assert "loaded before with another carrier" not in first.stderr
+    again = run("--carrier", "att")
+    logs = sorted(str(path) for path in (FIXTURES / "att").glob(LOG_GLOB))
+    assert (f"warning: {len(logs)} file(s) of this run were loaded before with another carrier (e.g. {logs[0]} as "
+            "tmobile): a file is loaded once, so their rows stay on that carrier's bills. To load them as att, run "
+            "FULL_REFRESH=1.") in again.stderr, again.stderr[-2000:]
+    assert carriers() == [("tmobile",)]
+    rebuilt = run("--carrier", "att", "--full-refresh")
+    assert "loaded before with another carrier" not in rebuilt.stderr, rebuilt.stderr[-2000:]
+    assert carriers() == [("att",)]
+
+
 @pytest.mark.parametrize("manifest", ["current", "without_newest_event_at"])
 def test_a_carriers_first_logs_are_not_warned_of_as_late_files(tmp_path, manifest):
     """Open point of the fourteenth session: vodafone_uk's logs, then att's first ones on the same database. att's

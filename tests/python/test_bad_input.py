@@ -497,6 +497,11 @@ def gaps_run(tmp_path_factory) -> Run:
         .encode()
         + "gap-carrier-digits,agent-0_conv@rbm.goog,att,15550990022,MO,text,Hi,,,received,2025-05-11T10:09:50Z,,false\n"
         .encode()
+        # A pseudonymous user_id (hex, base64) shifted into direction and status (user trial, nineteenth session).
+        + GAP_ROW.format(id="gap-token", text="ok", n=9).replace(",MO,", ",5f2b9c0d8e7a6b1c4d3e2f1a0b9c8d7e,")
+        .encode()
+        + GAP_ROW.format(id="gap-token-status", text="ok", n=9).replace(",received,", ",dXNlcjpBMTIzNDU2Nzg5MA==,")
+        .encode()
     )
     (workdir / "messages.csv").write_bytes(messages)
     (workdir / "agents.csv").write_bytes(
@@ -519,8 +524,8 @@ def test_rows_after_an_unterminated_quote_are_kept(gaps_run):
 
 def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
     """README decision 13: a phone number that a broken row put in agent_id, carrier_id, direction or file_size_bytes
-    (bare digits too, but in file_size_bytes), also with
-    spaces around it, is masked in staging (its parsed size too), and the row is quarantined for it under a salted
+    (bare digits too, but in file_size_bytes), also with spaces around it, and a pseudonymous id (hex, base64) in
+    direction or status, is masked in staging (its parsed size too), and the row is quarantined for it under a salted
     key, not in clear."""
     assert gaps_run.process.returncode == 0, gaps_run.process.stderr[-2000:]
     findings = Scanner({"+15550990077": "user_id +15550990077 in clear",
@@ -529,12 +534,15 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
                         "15550990055": "user_id 15550990055 (with spaces around) in clear",
                         "15550990044": "user_id 15550990044 (with a tab and a space around) in clear",
                         "15550990033": "user_id 15550990033 (bare digits in agent_id) in clear",
-                        "15550990022": "user_id 15550990022 (bare digits in carrier_id) in clear"}
+                        "15550990022": "user_id 15550990022 (bare digits in carrier_id) in clear",
+                        "5f2b9c0d8e7a6b1c4d3e2f1a0b9c8d7e": "a hashed user_id (hex) in direction in clear",
+                        "dXNlcjpBMTIzNDU2Nzg5MA==": "a pseudonymous user_id (base64) in status in clear"}
                        ).scan_database(gaps_run.db)
     assert not findings, "\n".join(map(str, findings[:10]))
     shown = gaps_run.sql("select message_id, reason, agent_id, direction, file_size_bytes, carrier_id"
                          " from quarantined_messages where message_id in ('gap-shifted', 'gap-digits', 'gap-size',"
-                         " 'gap-spaced', 'gap-spaced-digits', 'gap-agent-digits', 'gap-carrier-digits') order by 1")
+                         " 'gap-spaced', 'gap-spaced-digits', 'gap-agent-digits', 'gap-carrier-digits', 'gap-token')"
+                         " order by 1")
     masked = [(m, r, *(v.startswith("masked:") and len(v) == len("masked:") + 32 for v in (a, d, f or "", c)))
               for m, r, a, d, f, c in shown]
     assert masked == [("gap-agent-digits", "unknown_agent", True, False, False, False),
@@ -543,7 +551,10 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
                       ("gap-shifted", "unknown_agent", True, False, False, False),
                       ("gap-size", "invalid_file_size", False, False, True, False),
                       ("gap-spaced", "unknown_agent", True, False, False, False),
-                      ("gap-spaced-digits", "invalid_direction", False, True, False, False)], shown
+                      ("gap-spaced-digits", "invalid_direction", False, True, False, False),
+                      ("gap-token", "invalid_direction", False, True, False, False)], shown
+    assert gaps_run.sql("select reason, status like 'masked:%' from quarantined_messages"
+                        " where message_id = 'gap-token-status'") == [("invalid_status", True)]
     # A bare number stays as read where it can be valid: a message id.
     assert gaps_run.sql("select outcome from int_message_outcomes where message_id = '1234567890'") == [("billed",)]
 

@@ -110,6 +110,31 @@ def test_full_refresh_is_off_for_0_false_no_or_empty(tmp_path, value, full):
     assert ("--full-refresh" in done.stdout) == full, done.stdout
 
 
+@pytest.mark.parametrize("what, example", [("ACTIVITY", "rbm_activity_*"), ("MESSAGES", "*.csv")])
+def test_a_folder_given_for_the_files_says_it_is_a_folder(tmp_path, what, example):
+    """User trial, nineteenth session: ACTIVITY=<a folder of logs> said "no file matches" the folder."""
+    from rbm.inputs import InputError, expand
+
+    (tmp_path / "rbm_activity_2026-11-01.csv").write_text("x\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        expand(str(tmp_path), what)
+    assert str(raised.value) == (f"{what}: {str(tmp_path)!r} is a folder: give its files, e.g. "
+                                 f"{what}='{tmp_path / example}'")
+
+
+def test_own_files_without_agents_get_a_warning_naming_the_demo_agents(tmp_path):
+    """User trial, nineteenth session: ACTIVITY (or MESSAGES) of your own without AGENTS bills with the demo agents:
+    every row of another agent is quarantined, and no warning said that AGENTS was not given. The demo run alone
+    (`make run`) says nothing of it."""
+    logs = ROOT / "tests/fixtures/activity/att/rbm_activity_2023-08-28.csv"
+    done = make_run(tmp_path, f"ACTIVITY={logs}", "CARRIER=att", f"OUTPUT={tmp_path / 'out'}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ("warning: AGENTS is not given, so your files are billed with the bundled demo agents "
+            "(data/demo/agents.csv)") in done.stderr, done.stderr[-2000:]
+    demo = make_run(tmp_path / "demo", f"OUTPUT={tmp_path / 'demo_out'}")
+    assert demo.returncode == 0 and "AGENTS is not given" not in demo.stderr, demo.stderr[-2000:]
+
+
 def test_a_path_starting_with_a_dash_is_taken_as_a_path(tmp_path):
     done = make_run(tmp_path, "MESSAGES=-x.csv", f"OUTPUT={tmp_path / 'out'}")
     assert "error: MESSAGES: no file matches '-x.csv'" in done.stderr, done.stderr

@@ -324,9 +324,11 @@ def test_a_run_of_your_own_files_without_a_salt_warns(pii_run):
 def test_a_user_id_shifted_into_another_column_of_an_activity_log_is_masked(tmp_path):
     """README decision 13 for activity logs (review, thirteenth session: a phone number in agent_id, the agent and
     user columns swapped, reached quarantined_messages in clear; stg_activity_log did not mask). Phone numbers
-    in agent_id, direction, time, type and size_bytes: none of them is anywhere in the database."""
+    in agent_id, direction, time, type and size_bytes, and Google's hashed user ids in type, agent_id and direction:
+    none of them is anywhere in the database."""
     phones = ["+14155550197", "+14155550198", "14155550199", "+14155550200", "14155550201", "+14155550202"]
     google_hash = "9f1b0c7e5a2d4c83b6e1f07a9d3c5b28"
+    google_hash_64 = "66666c3d" * 8
     header = "activity_id\tbilling_event_id\tagent_id\tuser_id\tdirection\ttime\ttype\tsize_bytes\n"
     rows = [
         f"z1\tG1\t{phones[0]}\t{phones[1]}\tMO\t2023-08-28T08:00:00.000Z\ttext_message\t0\n",
@@ -335,9 +337,11 @@ def test_a_user_id_shifted_into_another_column_of_an_activity_log_is_masked(tmp_
         f"z4\tG4\tacme_conv_agent\tu4\tMO\t2023-08-28T08:03:00.000Z\t{phones[4]}\t0\n",
         f"z5\tG5\tacme_conv_agent\tu5\tMT\t2023-08-28T08:04:00.000Z\tfile_transfer\t{phones[5]}\n",
         f"z6\tG6\tacme_conv_agent\tu6\tMO\t2023-08-28T08:05:00.000Z\ttext_message\t{phones[3]}\n",
-        # Google's hashed user_id in the type column: not told from a type in the database (decision 13), but the
-        # summary's warning of unknown types does not print it.
+        # Google's hashed user_id in the type column, in agent_id (the agent and user columns swapped) and in
+        # direction (user trial, nineteenth session: the swapped one reached quarantined_messages in clear).
         f"z7\tG7\tacme_conv_agent\tu7\tMO\t2023-08-28T08:06:00.000Z\t{google_hash}\t0\n",
+        f"z8\tG8\t{google_hash_64}\tacme_conv_agent@rbm.goog\tMO\t2023-08-28T08:07:00.000Z\ttext_message\t0\n",
+        f"z9\tG9\tacme_conv_agent\t{google_hash}\t{google_hash_64}\t2023-08-28T08:08:00.000Z\ttext_message\t0\n",
     ]
     log = tmp_path / "rbm_activity_2023-08-28.csv"
     log.write_text(header + "".join(rows), encoding="utf-8")
@@ -349,8 +353,9 @@ def test_a_user_id_shifted_into_another_column_of_an_activity_log_is_masked(tmp_
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
         quarantined = con.sql("select message_id, reason from quarantined_messages order by 1").fetchall()
-    assert [m for m, _ in quarantined] == ["z1", "z2", "z3", "z5", "z6"], quarantined  # z4: an unknown type
-    findings = Scanner(pii_needles(set(phones))).scan_database(tmp_path / "rbm.duckdb")
+    # z4, z7: an unknown type (not a message)
+    assert [m for m, _ in quarantined] == ["z1", "z2", "z3", "z5", "z6", "z8", "z9"], quarantined
+    findings = Scanner(pii_needles({*phones, google_hash, google_hash_64})).scan_database(tmp_path / "rbm.duckdb")
     findings += Scanner(pii_needles({*phones, google_hash})).search(done.stdout + done.stderr, "printed output")
     assert not findings, "\n".join(map(str, findings[:20]))
     assert "have an activity type that the mapping seed does not know:" in done.stderr, done.stderr
