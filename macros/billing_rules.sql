@@ -65,6 +65,11 @@
     {%- endif -%}
     {%- if tokens == 'hex' -%}
         {%- set looks_like = '(' ~ looks_like ~ ') or (' ~ looks_like_a_hex_hash(expr) ~ ')' -%}
+    {%- elif tokens == 'names' -%}
+        {#- A list of lower-case names (suggestion kinds, activity types: open lists, `share_location_v2` is valid)
+            is masked only when it could not be one (an upper-case letter, `+`, `=`, `-`), or is a hex hash. -#}
+        {%- set looks_like = '(' ~ looks_like ~ ') or (' ~ looks_like_a_hex_hash(expr) ~ ') or ('
+            ~ looks_like_a_token(expr) ~ ' and not ' ~ matches_regex(expr, '[a-z0-9_/|]+') ~ ')' -%}
     {%- elif tokens -%}
         {%- set looks_like = '(' ~ looks_like ~ ') or (' ~ looks_like_a_token(expr) ~ ')' -%}
     {%- endif -%}
@@ -74,8 +79,9 @@
 {#- A pseudonymous user_id (a hash, as Google's activity logs hold it; user trial, nineteenth session: a 64-hex hash
     shifted into agent_id reached quarantined_messages in clear): 20 or more letters, digits and `+/=_-` (hex, base64,
     base64url), at least one digit and one letter, spaces or tabs around allowed (README decision 13). Only for
-    columns where such a value is never valid: a direction, time, type, status, size, tester flag or suggestion
-    list. The cheap tests first: the length, and no `:` (a timestamp) or `@`. -#}
+    columns where such a value is never valid: a direction, content kind, time, status, size or tester flag
+    (suggestion lists and activity types: tokens='names'). The cheap tests first: the length, and no `:` (a
+    timestamp) or `@`. -#}
 {% macro looks_like_a_token(expr) -%}
     length({{ expr }}) >= 20 and {{ expr }} not like '%:%' and {{ expr }} not like '%@%'
     and {{ matches_regex(expr, '[ \t]*[A-Za-z0-9+/=_-]{20,}[ \t]*') }}

@@ -98,7 +98,7 @@ def expand(pattern: str, what: str) -> list[str]:
     if not matches:
         if Path(pattern).is_dir():  # user trial, nineteenth session: "no file matches" a folder that holds files
             raise InputError(f"{what}: {pattern!r} is a folder: give its files, e.g. "
-                             f"{what}='{Path(pattern) / ('rbm_activity_*' if what == 'ACTIVITY' else '*.csv')}'")
+                             f"{what}='{Path(pattern) / ('rbm_activity_*' if what == 'ACTIVITY' else '*')}'")
         folder = Path(pattern).parent
         if not any(character in str(folder) for character in "*?[") and not folder.exists():
             raise InputError(f"{what}: no file matches {pattern!r}: the folder {str(folder)!r} does not exist")

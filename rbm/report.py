@@ -308,15 +308,16 @@ def copy_to_csv(con, query: str, path: Path) -> None:
 
 
 def copy_all_to_csv(con, queries: dict[Path, str], workers: int | None = None) -> None:
-    """Each query into its file, one file per core at a time, each COPY on one DuckDB thread: a COPY of a
-    report file (its sort, and CSV writing that keeps the row order) runs mostly on one thread, and two at a
-    time with two threads each oversubscribed the cores (10M messages, 2 cores, five runs each: 13.2 s with
-    2 threads, 11.5 s with 1; nineteenth session). At least two workers, at most eight (memory: each sorts
-    a file)."""
+    """Each query into its file, as many files at a time as DuckDB has threads (its own count of the cores, within a
+    container's quota; at most eight: each sorts a file), the threads shared among them: a COPY of a report file
+    (its sort, and CSV writing that keeps the row order) runs mostly on one thread, and two at a time with two
+    threads each oversubscribed the cores (10M messages, 2 cores, five runs each: 13.2 s with 2 threads, 11.5 s
+    with 1; nineteenth session). A run writing one file keeps every thread for it."""
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = workers or min(8, max(2, os.cpu_count() or 2))
-    con.execute("set threads = 1")  # this export's own database instance (connect), whatever the cores
+    cores = con.execute("select current_setting('threads')").fetchall()[0][0]
+    workers = workers or max(1, min(len(queries), cores, 8))
+    con.execute(f"set threads = {max(1, cores // workers)}")  # this export's own database instance (connect)
 
     def copy(item: tuple[Path, str]) -> None:
         with con.cursor() as cursor:
@@ -522,9 +523,13 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             " from int_activity_log_messages) as staged"
             f" where loaded_at = {started} and (sent_at > {started} or delivered_at > {started})"
         )
+        # Billed: not set aside (quarantined, or an exact duplicate's copy, counted once; review, nineteenth session),
+        # and not left out as not billable.
         ahead = rows(
             "select count(*) over (), dated, source_file, source_row from (" + staged_ahead + ") as ahead"
-            " where message_id in (select message_id from fct_billable_messages)"
+            " where message_id in (select message_id from fct_billable_messages) and not exists (select 1"
+            " from int_messages_rejected as set_aside where set_aside.source_file = ahead.source_file"
+            " and set_aside.source_row = ahead.source_row)"
             " order by dated desc, source_file, source_row limit 1"
         ) if rows(f"select count(*) from ({staged_ahead}) as ahead")[0][0] else []
         reconciliation = rows(
@@ -657,7 +662,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     if ahead:
         count, dated, source_file, source_row = ahead[0]
         place = "record" if is_parquet(source_file) else "line"  # README "Bad input"
-        warn(f"{count} billed row(s) of this run's files are dated after the run started (the latest: "
+        warn(f"{count} billed row(s) loaded by this run are dated after the run started (the latest: "
              f"{dated:%Y-%m-%dT%H:%M:%S}Z, {place} {source_row} of {source_file}): they are billed as dated, in report "
              "files dated ahead, and do not count towards which files are final. A sender's clock or time zone?")
     late_files = [row[0] for row in restated if row[1] == "new_file" and row[6]]

@@ -47,7 +47,7 @@ parsed as (
         {{ masked_if_phone_number('direction', bare_digits=true, tokens=true) }} as direction,
         {{ masked_if_phone_number('time', bare_digits=true, tokens=true) }} as occurred_at_raw,
         {{ try_parse_utc_timestamp('time') }} as occurred_at,
-        {{ masked_if_phone_number('type', bare_digits=true, tokens=true) }} as activity_type,
+        {{ masked_if_phone_number('type', bare_digits=true, tokens='names') }} as activity_type,
         {{ masked_if_phone_number('size_bytes', tokens=true) }} as size_bytes_raw,
         try_cast({{ masked_if_phone_number('size_bytes', tokens=true) }} as bigint) as size_bytes
     from raw_activity

@@ -40,7 +40,7 @@ parsed as (
         {{ pseudonymous_key('text') }} as text_key,
         {{ masked_if_phone_number('file_size_bytes', tokens=true) }} as file_size_bytes_raw,
         try_cast({{ masked_if_phone_number('file_size_bytes', tokens=true) }} as bigint) as file_size_bytes,
-        {{ masked_if_phone_number('suggestions', bare_digits=true, tokens=true) }} as suggestions,
+        {{ masked_if_phone_number('suggestions', bare_digits=true, tokens='names') }} as suggestions,
         {{ masked_if_phone_number('status', bare_digits=true, tokens=true) }} as status,
         {{ masked_if_phone_number('sent_at', bare_digits=true, tokens=true) }} as sent_at_raw,
         {{ try_parse_utc_timestamp('sent_at') }} as sent_at,

@@ -526,8 +526,9 @@ def test_a_receipt_delivers_only_an_mt_of_its_carrier_agent_and_user(tmp_path):
         row("c4", "acme_notify_agent", user, "MT", 5, "text_message"),
         row("c4", "acme_notify_agent", other_user, "MO", 6, "delivery_receipt_event"),  # another user's
     ]), encoding="utf-8")
+    # the same agent and user, another carrier's log
     (vodafone / "rbm_activity_2026-11-01.csv").write_text(header + row(
-        "c1", "acme_notify_agent", other_user, "MO", 30, "delivery_receipt_event"), encoding="utf-8")
+        "c1", "acme_notify_agent", user, "MO", 30, "delivery_receipt_event"), encoding="utf-8")
     for folder in (att, vodafone):
         done = run_cli(tmp_path, "--activity", str(folder / LOG_GLOB), "--carrier", folder.name, "--agents",
                        str(AGENTS), "--output", str(tmp_path / "out"), env={"BILLING_SALT": SALT})

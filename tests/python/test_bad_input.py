@@ -502,6 +502,12 @@ def gaps_run(tmp_path_factory) -> Run:
         .encode()
         + GAP_ROW.format(id="gap-token-status", text="ok", n=9).replace(",received,", ",dXNlcjpBMTIzNDU2Nzg5MA==,")
         .encode()
+        # In suggestions (an open list of lower-case kinds), a long kind with digits is valid and stays as read
+        # (review, nineteenth session); a base64 id is not a kind.
+        + "gap-long-kind,agent-0_conv@rbm.goog,+15550990005,att,MT,text,ok,,open_url_webview_v2x,delivered,"
+          "2025-05-11T10:09:55Z,2025-05-11T10:09:56Z,false\n".encode()
+        + "gap-token-kind,agent-0_conv@rbm.goog,+15550990005,att,MT,text,ok,,dXNlcjpBMTIzNDU2Nzg5MB==,delivered,"
+          "2025-05-11T10:09:57Z,2025-05-11T10:09:58Z,false\n".encode()
     )
     (workdir / "messages.csv").write_bytes(messages)
     (workdir / "agents.csv").write_bytes(
@@ -536,7 +542,8 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
                         "15550990033": "user_id 15550990033 (bare digits in agent_id) in clear",
                         "15550990022": "user_id 15550990022 (bare digits in carrier_id) in clear",
                         "5f2b9c0d8e7a6b1c4d3e2f1a0b9c8d7e": "a hashed user_id (hex) in direction in clear",
-                        "dXNlcjpBMTIzNDU2Nzg5MA==": "a pseudonymous user_id (base64) in status in clear"}
+                        "dXNlcjpBMTIzNDU2Nzg5MA==": "a pseudonymous user_id (base64) in status in clear",
+                        "dXNlcjpBMTIzNDU2Nzg5MB==": "a pseudonymous user_id (base64) in suggestions in clear"}
                        ).scan_database(gaps_run.db)
     assert not findings, "\n".join(map(str, findings[:10]))
     shown = gaps_run.sql("select message_id, reason, agent_id, direction, file_size_bytes, carrier_id"
@@ -555,6 +562,10 @@ def test_user_id_in_a_shifted_column_does_not_leak(gaps_run):
                       ("gap-token", "invalid_direction", False, True, False, False)], shown
     assert gaps_run.sql("select reason, status like 'masked:%' from quarantined_messages"
                         " where message_id = 'gap-token-status'") == [("invalid_status", True)]
+    assert gaps_run.sql("select reason, suggestions like 'masked:%' from quarantined_messages"
+                        " where message_id = 'gap-token-kind'") == [("invalid_suggestions", True)]
+    assert gaps_run.sql("select s.suggestions, o.outcome from stg_messages as s inner join int_message_outcomes as o"
+                        " using (message_id) where message_id = 'gap-long-kind'") == [("open_url_webview_v2x", "billed")]
     # A bare number stays as read where it can be valid: a message id.
     assert gaps_run.sql("select outcome from int_message_outcomes where message_id = '1234567890'") == [("billed",)]
 

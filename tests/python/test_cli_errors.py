@@ -110,7 +110,7 @@ def test_full_refresh_is_off_for_0_false_no_or_empty(tmp_path, value, full):
     assert ("--full-refresh" in done.stdout) == full, done.stdout
 
 
-@pytest.mark.parametrize("what, example", [("ACTIVITY", "rbm_activity_*"), ("MESSAGES", "*.csv")])
+@pytest.mark.parametrize("what, example", [("ACTIVITY", "rbm_activity_*"), ("MESSAGES", "*")])
 def test_a_folder_given_for_the_files_says_it_is_a_folder(tmp_path, what, example):
     """User trial, nineteenth session: ACTIVITY=<a folder of logs> said "no file matches" the folder."""
     from rbm.inputs import InputError, expand

@@ -208,14 +208,15 @@ def test_billed_rows_dated_after_the_run_started_get_a_warning(tmp_path):
                  "--output", str(tmp_path / "out"))
     first = run_cli(tmp_path, *arguments)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
-    assert "dated after the run started" not in first.stderr
+    assert "dated after the run started" not in first.stderr, first.stderr[-2000:]
     (folder / "day2.csv").write_text("\n".join([
         header, mo("b1", "2025-05-12T10:00:00Z"), mo("b2", "2099-03-04T05:06:07Z"), mo("b3", "2099-01-01T00:00:00Z"),
         mo("b4", "2099-12-31T00:00:00Z", direction="XX"),  # quarantined (invalid_direction): not billed
+        mo("b2", "2099-03-04T05:06:07Z"),  # an exact duplicate: counted once
     ]) + "\n", encoding="utf-8")
     second = run_cli(tmp_path, *arguments)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
-    assert (f"warning: 2 billed row(s) of this run's files are dated after the run started (the latest: "
+    assert (f"warning: 2 billed row(s) loaded by this run are dated after the run started (the latest: "
             f"2099-03-04T05:06:07Z, line 3 of {folder / 'day2.csv'})") in second.stderr, second.stderr[-2000:]
     # the rows are billed as dated, in a file dated ahead
     assert ("att", "2099-03-06") in read_reports(tmp_path / "out")
