@@ -51,12 +51,14 @@
 
 {#- SPEC §1 PII: a user_id must never be kept in clear, also when a broken row put it in another column.
     A value shaped like a phone number ('+' and 7 to 15 digits, spaces or tabs around allowed) is replaced by
-    'masked:' and its pseudonymous key; `bare_digits` masks 7 to 15 digits without '+' as well. Used only on columns
+    'masked:' and its pseudonymous key; `bare_digits` masks 7 to 15 digits without '+' as well; `tokens` a hashed or
+    pseudonymous id too (true: any token, macro looks_like_a_token; 'hex': a hex hash only; 'names': in a list of
+    lower-case names, a token no name could be, or a hex hash). Used only on columns
     where such a value is never valid, so that masking cannot change the billing of a good row: a row with a masked
     value is quarantined for it (README decision 13). The cheap tests first: the pattern runs only on values that
     hold a '+', or (bare digits) that sort before ':' (start with a space, a tab, '+' or a digit) and hold no '-'
     (a timestamp). -#}
-{% macro masked_if_phone_number(expr, bare_digits=false, tokens=false) -%}
+{% macro masked_if_user_id_shaped(expr, bare_digits=false, tokens=false) -%}
     {%- if bare_digits -%}
         {%- set looks_like = expr ~ " < ':' and " ~ expr ~ " not like '%-%' and "
             ~ matches_regex(expr, phone_number_pattern(bare_digits=true)) -%}
@@ -66,8 +68,8 @@
     {%- if tokens == 'hex' -%}
         {%- set looks_like = '(' ~ looks_like ~ ') or (' ~ looks_like_a_hex_hash(expr) ~ ')' -%}
     {%- elif tokens == 'names' -%}
-        {#- A list of lower-case names (suggestion kinds, activity types: open lists, `share_location_v2` is valid)
-            is masked only when it could not be one (an upper-case letter, `+`, `=`, `-`), or is a hex hash. -#}
+        {#- Suggestion kinds, activity types: open lists, `share_location_v2` is valid; a token no name could be holds
+            an upper-case letter, `+`, `=` or `-`. -#}
         {%- set looks_like = '(' ~ looks_like ~ ') or (' ~ looks_like_a_hex_hash(expr) ~ ') or ('
             ~ looks_like_a_token(expr) ~ ' and not ' ~ matches_regex(expr, '[a-z0-9_/|]+') ~ ')' -%}
     {%- elif tokens -%}

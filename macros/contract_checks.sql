@@ -2,14 +2,18 @@
 
 {#- An id: no whitespace, no control, format or unassigned characters anywhere (RE2 on DuckDB,
     Java regex on Spark). -#}
-{% macro id_pattern() %}{{ return(adapter.dispatch('id_pattern', 'rbm_billing')()) }}{% endmacro %}
-{% macro default__id_pattern() %}{{ return('[^\\pC\\pZ[:space:]]+') }}{% endmacro %}
-{% macro spark__id_pattern() %}{{ return('[^\\\\p{C}\\\\p{Z}\\\\s]+') }}{% endmacro %}
+{% macro id_pattern() %}{{ return(visible_character() ~ '+') }}{% endmacro %}
+
+{#- One character that is not a space, a line break or an invisible one (a control, format or unassigned
+    character). -#}
+{% macro visible_character() %}{{ return(adapter.dispatch('visible_character', 'rbm_billing')()) }}{% endmacro %}
+{% macro default__visible_character() %}{{ return('[^\\pC\\pZ[:space:]]') }}{% endmacro %}
+{% macro spark__visible_character() %}{{ return('[^\\\\p{C}\\\\p{Z}\\\\s]') }}{% endmacro %}
 
 {#- A value holding at least one character that is not a space, a line break or an invisible one (a name of
     no-break spaces only is missing; an agents file is small, so the pattern's cost does not matter). -#}
 {% macro has_visible_character(expr) -%}
-    {{ matches_regex(expr, '(?s).*' ~ id_pattern()[:-1] ~ '.*') }}
+    {{ matches_regex(expr, '(?s).*' ~ visible_character() ~ '.*') }}
 {%- endmacro %}
 
 {#- The first `when` branches of a row's reason: a line that is not a CSV record of the contract's

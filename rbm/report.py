@@ -307,7 +307,7 @@ def copy_to_csv(con, query: str, path: Path) -> None:
     con.execute(f"copy ({query}) to {sql_literal(str(path))} (format csv, header true, delimiter ',')")
 
 
-def copy_all_to_csv(con, queries: dict[Path, str], workers: int | None = None) -> None:
+def copy_all_to_csv(con, queries: dict[Path, str]) -> None:
     """Each query into its file, as many files at a time as DuckDB has threads (its own count of the cores, within a
     container's quota; at most eight: each sorts a file), the threads shared among them: a COPY of a report file
     (its sort, and CSV writing that keeps the row order) runs mostly on one thread, and two at a time with two
@@ -316,7 +316,7 @@ def copy_all_to_csv(con, queries: dict[Path, str], workers: int | None = None) -
     from concurrent.futures import ThreadPoolExecutor
 
     cores = con.execute("select current_setting('threads')").fetchall()[0][0]
-    workers = workers or max(1, min(len(queries), cores, 8))
+    workers = max(1, min(len(queries), cores, 8))
     con.execute(f"set threads = {max(1, cores // workers)}")  # this export's own database instance (connect)
 
     def copy(item: tuple[Path, str]) -> None:
@@ -381,6 +381,12 @@ def previous_report_files(output: Path) -> set[Path]:
 
 
 SUMMARY_FILES_LISTED = 60  # report files the summary names one by one
+
+
+def staged_message_rows(columns: str) -> str:
+    """SQL: `columns` of every staged message row, of a messages file or an activity log (the summary's checks)."""
+    return (f"(select {columns} from stg_messages union all select {columns} from int_activity_log_messages)"
+            " as staged")
 
 
 def print_summary(target: str, run_inputs, written: list[Path], output: Path, run_started) -> None:
@@ -462,9 +468,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # An activity log counts its message rows (review, thirteenth session: an activity log delivered twice had
         # no warning; code review: its receipts, spam reports and malformed lines are never a message's copy).
         copied_per_file = dict(rows(
-            "select staged.source_file, count(*) from (select source_file, message_id, loaded_at from stg_messages"
-            " union all select source_file, message_id, loaded_at from int_activity_log_messages) as staged"
-            " inner join (select distinct message_id from int_messages_rejected where is_exact_duplicate) as copies"
+            "select staged.source_file, count(*) from " + staged_message_rows("source_file, message_id, loaded_at")
+            + " inner join (select distinct message_id from int_messages_rejected where is_exact_duplicate) as copies"
             f" on staged.message_id = copies.message_id where staged.loaded_at = {started}"
             " group by staged.source_file"
         ))
@@ -472,9 +477,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # (both read again by a full rebuild) get one warning, not one blaming each (user trial, eighteenth
         # session). Only the message_ids with an exact copy are joined: a handful, not every staged row.
         copy_partners = {(mine, other): count for mine, other, count in rows(
-            "with staged as (select source_file, message_id, loaded_at from stg_messages"
-            " union all select source_file, message_id, loaded_at from int_activity_log_messages),"
-            " copied as (select staged.* from staged where staged.message_id in"
+            "with copied as (select staged.* from " + staged_message_rows("source_file, message_id, loaded_at")
+            + " where staged.message_id in"
             " (select message_id from int_messages_rejected where is_exact_duplicate))"
             " select mine.source_file, other.source_file, count(*) from copied as mine"
             " inner join (select distinct source_file, message_id from copied) as other"
@@ -518,10 +522,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # operation"). Checked on this run's rows only; the billed ones are looked up only when there are any.
         staged_ahead = (
             "select source_file, source_row, message_id, greatest(sent_at, coalesce(delivered_at, sent_at)) as dated"
-            " from (select source_file, source_row, message_id, sent_at, delivered_at, loaded_at from stg_messages"
-            " union all select source_file, source_row, message_id, sent_at, delivered_at, loaded_at"
-            " from int_activity_log_messages) as staged"
-            f" where loaded_at = {started} and (sent_at > {started} or delivered_at > {started})"
+            " from " + staged_message_rows("source_file, source_row, message_id, sent_at, delivered_at, loaded_at")
+            + f" where loaded_at = {started} and (sent_at > {started} or delivered_at > {started})"
         )
         # Billed: not set aside (quarantined, or an exact duplicate's copy, counted once; review, nineteenth session),
         # and not left out as not billable.

@@ -96,6 +96,19 @@ def locked_run(args: argparse.Namespace) -> int:
         return stopped(f"{error}")
 
 
+def loaded_with_another_carrier(run_inputs: inputs.RunInputs, stored: dict[str, str]) -> dict[str, str]:
+    """This run's activity logs that an earlier run loaded with another carrier (path -> that carrier; `stored`:
+    report.loaded_activity_carriers). A file is loaded once: they keep it, unless FULL_REFRESH=1."""
+    delivered = set(run_inputs.delivered_files())
+    return {path: carrier for path, carrier in stored.items() if path in delivered and carrier != run_inputs.carrier}
+
+
+def another_carrier_said(kept: dict[str, str]) -> str:
+    """The start of the warnings about loaded_with_another_carrier's files."""
+    return (f"{len(kept)} file(s) of this run were loaded before with another carrier (e.g. {min(kept)} as "
+            f"{kept[min(kept)]})")
+
+
 def rebuild_other_carriers(run_inputs: inputs.RunInputs, reason: str, full_refresh: bool,
                            private: Path) -> str | None:
     """A full rebuild of a database holding activity logs of carriers other than this run's CARRIER (a run reads one
@@ -124,13 +137,11 @@ def rebuild_other_carriers(run_inputs: inputs.RunInputs, reason: str, full_refre
                 f"database holds, but {', '.join(unknown)} is not a carrier of {run_inputs.carriers_source} any more: "
                 "each of its rows would be quarantined as unknown_carrier and its reports removed. Give the carriers "
                 "file that lists it (CARRIERS=…).")
-    kept = {} if full_refresh else {path: carrier for path, carrier in stored.items()
-                                    if path in delivered and carrier != run_inputs.carrier}
+    kept = {} if full_refresh else loaded_with_another_carrier(run_inputs, stored)
     if kept:
         run_inputs.keep_activity_carriers(kept)
-        warn(f"{len(kept)} file(s) of this run were loaded before with another carrier (e.g. {min(kept)} as "
-             f"{kept[min(kept)]}) and keep it in this full rebuild; to load one as {run_inputs.carrier}, run "
-             "FULL_REFRESH=1.")
+        warn(f"{another_carrier_said(kept)} and keep it in this full rebuild; to load one as {run_inputs.carrier}, "
+             "run FULL_REFRESH=1.")
     if others:
         try:
             run_inputs.add_activity_logs(others, private)
@@ -380,8 +391,8 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
     if not reason and args.target == "duckdb":
         # Finance review: a file taken out of the glob was silently still billed (a file is loaded once).
         left_out = sorted(set(previously_loaded) - set(run_inputs.delivered_files()))
+        stored = report.loaded_activity_carriers() if left_out or run_inputs.carrier else {}
         if left_out:  # another carrier's logs are never among a run's files (CARRIER=…): not worth a note
-            stored = report.loaded_activity_carriers()
             left_out = [path for path in left_out if stored.get(path, run_inputs.carrier) == run_inputs.carrier]
         if left_out:
             print(f"note: {len(left_out)} file(s) loaded by earlier runs are not among this run's inputs (e.g. "
@@ -389,13 +400,10 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
                   "without it: FULL_REFRESH=1.")
         # A log loaded before with another CARRIER keeps it: the run loaded nothing of it and said nothing (user
         # trial, nineteenth session: a wrong CARRIER corrected in the next run left the rows on the wrong bill).
-        delivered = set(run_inputs.delivered_files())
-        relabeled = {path: carrier for path, carrier in report.loaded_activity_carriers().items()
-                     if path in delivered and carrier != run_inputs.carrier} if run_inputs.carrier else {}
+        relabeled = loaded_with_another_carrier(run_inputs, stored) if run_inputs.carrier else {}
         if relabeled:
-            warn(f"{len(relabeled)} file(s) of this run were loaded before with another carrier (e.g. "
-                 f"{min(relabeled)} as {relabeled[min(relabeled)]}): a file is loaded once, so their rows stay on "
-                 f"that carrier's bills. To load them as {run_inputs.carrier}, run FULL_REFRESH=1.")
+            warn(f"{another_carrier_said(relabeled)}: a file is loaded once, so their rows stay on that carrier's "
+                 f"bills. To load them as {run_inputs.carrier}, run FULL_REFRESH=1.")
     stats = state.file_stats(run_inputs.delivered_files())
     changed, unchanged_inputs = state.changed_loaded_files(previously_loaded, stats)
     if changed:

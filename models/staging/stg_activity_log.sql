@@ -41,15 +41,15 @@ parsed as (
         billing_event_id as google_billing_event_id,
         -- SPEC §1 PII, README decision 13: a user_id shifted into another column is masked, as in stg_messages
         -- (review, thirteenth session: a phone number in agent_id reached quarantined_messages in clear).
-        {{ masked_if_phone_number('agent_id', bare_digits=true, tokens='hex') }} as agent_id,
+        {{ masked_if_user_id_shaped('agent_id', bare_digits=true, tokens='hex') }} as agent_id,
         {{ user_key('user_id') }} as user_key,
         {{ activity_carrier_id() }} as carrier_id,
-        {{ masked_if_phone_number('direction', bare_digits=true, tokens=true) }} as direction,
-        {{ masked_if_phone_number('time', bare_digits=true, tokens=true) }} as occurred_at_raw,
+        {{ masked_if_user_id_shaped('direction', bare_digits=true, tokens=true) }} as direction,
+        {{ masked_if_user_id_shaped('time', bare_digits=true, tokens=true) }} as occurred_at_raw,
         {{ try_parse_utc_timestamp('time') }} as occurred_at,
-        {{ masked_if_phone_number('type', bare_digits=true, tokens='names') }} as activity_type,
-        {{ masked_if_phone_number('size_bytes', tokens=true) }} as size_bytes_raw,
-        try_cast({{ masked_if_phone_number('size_bytes', tokens=true) }} as bigint) as size_bytes
+        {{ masked_if_user_id_shaped('type', bare_digits=true, tokens='names') }} as activity_type,
+        {{ masked_if_user_id_shaped('size_bytes', tokens=true) }} as size_bytes_raw,
+        try_cast({{ masked_if_user_id_shaped('size_bytes', tokens=true) }} as bigint) as size_bytes
     from raw_activity
 ),
 
