@@ -32,8 +32,7 @@ report_rows as (
     select
         report_grain.stream_key,
         report_grain.carrier_id,
-        -- SPEC §6 Decision: the file of generation date G holds the events starting on G - 2.
-        {{ format_iso_date("cast(report_grain.event_first_at as date) + interval '2' day") }} as generation_date,
+        {{ report_generation_date('report_grain.event_first_at') }} as generation_date,
         report_grain.stream_seq,
         report_grain.event_first_at,
         report_grain.billing_event_id,
@@ -70,6 +69,12 @@ report_rows as (
     from G on. Global (SPEC §5): a conversation starts at its first message on G - 2, but its 24 h window opens at
     the reply, up to 24 h later: it can take in messages until the end of day G, so from G + 1 on. Shared by the
     manifest (rpt_report_files) and the restatement log, which tells a late file from a carrier's first. -#}
+{#- SPEC §6 Decision: the report file of generation date G holds the events starting on G - 2 (UTC days), so an
+    event starting at `event_first_at` lands in the file of that day + 2 (YYYY-MM-DD). -#}
+{% macro report_generation_date(event_first_at) -%}
+    {{ format_iso_date("cast(" ~ event_first_at ~ " as date) + interval '2' day") }}
+{%- endmacro %}
+
 {% macro report_file_final_from_at(generation_date, billing_model) -%}
     case
         when {{ billing_model }} = 'global'

@@ -534,9 +534,15 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             " and set_aside.source_row = ahead.source_row)"
             " order by dated desc, source_file, source_row limit 1"
         ) if rows(f"select count(*) from ({staged_ahead}) as ahead")[0][0] else []
+        # Per kind: rows, the Google events and our events they touch, and their messages (one unit per column:
+        # a google_split row is a pair, a google_only row one reason of one Google event; user trial, nineteenth
+        # session). The totals count each event once.
         reconciliation = rows(
             """
-            select kind, count(*) from rpt_google_reconciliation group by 1 order by 1
+            select
+                coalesce(kind, 'all'), count(*), count(distinct google_billing_event_id),
+                count(distinct billing_event_id), sum(shared_messages)
+            from rpt_google_reconciliation group by rollup (kind) order by kind is null, kind
             """
         ) if run_inputs.activity else []
 
@@ -568,10 +574,13 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     else:
         print("quarantined rows: none")
     if run_inputs.activity:
-        compared = sum(count for _, count in reconciliation)
-        print(f"Google reconciliation (table rpt_google_reconciliation): {compared} event pairs compared")
-        for kind, count in reconciliation:
-            print(f"  {kind:<46}{count:>8}")
+        kinds = [row for row in reconciliation if row[0] != "all"]  # a kind is never `all` (its accepted values)
+        google_events, our_events = next((row[2:4] for row in reconciliation if row[0] == "all"), (0, 0))
+        print(f"Google reconciliation (table rpt_google_reconciliation): {google_events} Google event(s) against "
+              f"{our_events} of ours")
+        print(f"  {'kind':<20}{'rows':>8}{'Google events':>15}{'our events':>12}{'messages':>10}")
+        for kind, count, google, ours, messages in kinds:
+            print(f"  {kind:<20}{count:>8}{google:>15}{ours:>12}{messages or 0:>10}")
     print(f"conservation audit: {'balanced' if unbalanced == 0 else f'{unbalanced} UNBALANCED group(s)'}"
           " (table audit_conservation)")
     total = sum(statuses.values())

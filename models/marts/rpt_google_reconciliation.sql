@@ -1,15 +1,25 @@
 -- SPEC §9: reconciliation of our event grouping with Google's billing_event_id in activity logs.
 -- One row per pair (Google event, our event) that share billed messages, plus one row per Google
 -- event's messages we do not bill (with our reason) and per our event's messages Google does not bill.
+-- Each row names its agent, the first day and the first activity log of its messages, and the report
+-- file (generation date) of our event, so that one day, month, log or report file can be reconciled.
 
 with
 
-activity_messages as (
-    -- Every activity-log message Google assigned to a billing event, whatever we decided for it.
+activity_rows as (
+    -- Every activity-log row Google assigned to a billing event, whatever we decided for it: its messages,
+    -- and a receipt or unknown type that is no loaded message's (int_message_outcomes).
     select
         message_id,
         carrier_id,
-        outcome_reason,
+        agent_id,
+        source_file,
+        sent_date,
+        -- A receipt here is one whose message is in no loaded log: that, not the receipt, is why we bill nothing.
+        case
+            when outcome_reason in ('delivery_receipt', 'read_receipt') then 'message_not_in_logs'
+            else outcome_reason
+        end as outcome_reason,
         google_billing_event_id
     from {{ ref('int_message_outcomes') }}
     where
@@ -18,26 +28,41 @@ activity_messages as (
         and coalesce(google_billing_event_id, '') != ''
 ),
 
-billed as (
+billed_rows as (
     select
         message_id,
         carrier_id,
-        billing_event_id,
-        event_type,
-        nullif(google_billing_event_id, '') as google_billing_event_id
-    from {{ ref('fct_billable_messages') }}
+        source_file,
+        sent_date
+    from {{ ref('int_message_outcomes') }}
+    where source_kind = 'activity_log' and outcome = 'billed'
+),
+
+billed as (
     -- Every billed message of an activity log, with or without Google's id (ours_only rows).
-    where message_id in (
-        select message_id from {{ ref('int_message_outcomes') }}
-        where source_kind = 'activity_log' and outcome = 'billed'
-    )
+    select
+        billable.message_id,
+        billable.carrier_id,
+        billable.agent_id,
+        billed_rows.source_file,
+        billed_rows.sent_date,
+        billable.billing_event_id,
+        billable.event_type,
+        {{ report_generation_date('billable.event_first_at') }} as our_generation_date,
+        nullif(billable.google_billing_event_id, '') as google_billing_event_id
+    from {{ ref('fct_billable_messages') }} as billable
+    inner join billed_rows
+        on
+            billable.message_id = billed_rows.message_id
+            and billable.carrier_id = billed_rows.carrier_id
 ),
 
 google_sizes as (
+    -- Google's messages are its activity ids: a message's delivery and read receipts count once.
     select
         google_billing_event_id,
-        count(*) as google_event_messages
-    from activity_messages
+        count(distinct message_id) as google_event_messages
+    from activity_rows
     group by google_billing_event_id
 ),
 
@@ -51,14 +76,18 @@ our_sizes as (
 
 links as (
     select
-        billed.google_billing_event_id,
-        billed.billing_event_id,
-        min(billed.carrier_id) as carrier_id,
-        min(billed.event_type) as our_event_type,
+        google_billing_event_id,
+        billing_event_id,
+        min(carrier_id) as carrier_id,
+        min(agent_id) as agent_id,
+        min(sent_date) as first_sent_date,
+        min(source_file) as source_file,
+        min(our_generation_date) as our_generation_date,
+        min(event_type) as our_event_type,
         count(*) as shared_messages
     from billed
-    where billed.google_billing_event_id is not null
-    group by billed.google_billing_event_id, billed.billing_event_id
+    where google_billing_event_id is not null
+    group by google_billing_event_id, billing_event_id
 ),
 
 fan_out as (
@@ -74,6 +103,10 @@ paired as (
         fan_out.google_billing_event_id,
         fan_out.billing_event_id,
         fan_out.carrier_id,
+        fan_out.agent_id,
+        fan_out.first_sent_date,
+        fan_out.source_file,
+        fan_out.our_generation_date,
         case
             when fan_out.our_events_in_google_event > 1 and fan_out.google_events_in_our_event > 1 then 'regrouped'
             when fan_out.our_events_in_google_event > 1 then 'google_merged'
@@ -97,19 +130,23 @@ paired as (
 google_only as (
     -- Messages Google bills that we do not, with the rule (our outcome reason) that says so.
     select
-        activity_messages.google_billing_event_id,
+        activity_rows.google_billing_event_id,
         cast(null as string) as billing_event_id,
-        min(activity_messages.carrier_id) as carrier_id,
+        min(activity_rows.carrier_id) as carrier_id,
+        min(activity_rows.agent_id) as agent_id,
+        min(activity_rows.sent_date) as first_sent_date,
+        min(activity_rows.source_file) as source_file,
+        cast(null as string) as our_generation_date,
         'google_only' as kind,
-        count(*) as shared_messages,
+        count(distinct activity_rows.message_id) as shared_messages,
         min(google_sizes.google_event_messages) as google_event_messages,
         cast(0 as bigint) as our_event_messages,
         cast(null as string) as our_event_type,
-        activity_messages.outcome_reason as our_reason
-    from activity_messages
-    inner join google_sizes on activity_messages.google_billing_event_id = google_sizes.google_billing_event_id
-    where activity_messages.outcome_reason != 'billed'
-    group by activity_messages.google_billing_event_id, activity_messages.outcome_reason
+        activity_rows.outcome_reason as our_reason
+    from activity_rows
+    inner join google_sizes on activity_rows.google_billing_event_id = google_sizes.google_billing_event_id
+    where activity_rows.outcome_reason != 'billed'
+    group by activity_rows.google_billing_event_id, activity_rows.outcome_reason
 ),
 
 ours_only as (
@@ -117,6 +154,10 @@ ours_only as (
         cast(null as string) as google_billing_event_id,
         billed.billing_event_id,
         min(billed.carrier_id) as carrier_id,
+        min(billed.agent_id) as agent_id,
+        min(billed.sent_date) as first_sent_date,
+        min(billed.source_file) as source_file,
+        min(billed.our_generation_date) as our_generation_date,
         'ours_only' as kind,
         count(*) as shared_messages,
         cast(0 as bigint) as google_event_messages,

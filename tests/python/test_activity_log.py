@@ -58,8 +58,9 @@ QUERIES = {
     "billed_events": """
         select message_id, billing_event_id, event_type, google_billing_event_id from fct_billable_messages""",
     "reconciliation": """
-        select google_billing_event_id, billing_event_id, carrier_id, kind, shared_messages,
-               google_event_messages, our_event_messages, our_event_type, our_reason
+        select google_billing_event_id, billing_event_id, carrier_id, agent_id, cast(first_sent_date as varchar),
+               source_file, our_generation_date, kind, shared_messages, google_event_messages, our_event_messages,
+               our_event_type, our_reason
         from rpt_google_reconciliation""",
     "outcomes_not_billed": """
         select source_file, message_id, cast(sent_date as varchar), google_billing_event_id, outcome,
@@ -222,6 +223,31 @@ def test_an_activity_of_an_unknown_type_that_google_billed_is_reconciled(tmp_pat
             "mapping seed does not know (e.g. 'is_typing_event')") in run.done.stderr, run.done.stderr
 
 
+def test_a_google_event_of_receipts_only_is_reconciled_as_message_not_in_logs(tmp_path):
+    """A receipt whose message is in no loaded log (user trial, nineteenth session: Google's event was in no
+    reconciliation row): Google billed a message we never saw. The reconciliation lists the event as google_only,
+    `message_not_in_logs`, its delivery and read receipts one message; a message's own receipts add nothing. The
+    receipts stay not-billable rows of the audit."""
+    run = run_small_log(tmp_path, [
+        ("m1", "G-m1", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
+        ("m1", "G-m1", "MO", "2024-07-01T10:05:01.000Z", "delivery_receipt_event"),
+        ("m1", "G-m1", "MO", "2024-07-01T10:06:00.000Z", "read_receipt_event"),
+        ("o1", "G-o1", "MO", "2024-07-01T00:00:00.300Z", "delivery_receipt_event"),
+        ("o1", "G-o1", "MO", "2024-07-01T00:01:00.000Z", "read_receipt_event"),
+    ])
+    reconciled = query(run.db, "select google_billing_event_id, kind, shared_messages, google_event_messages,"
+                               " our_event_messages, coalesce(our_reason, ''), cast(first_sent_date as varchar),"
+                               " source_file, agent_id from rpt_google_reconciliation")
+    log = "rbm_activity_2024-07-01.csv"
+    assert sorted(reconciled) == [
+        ("G-m1", "identical", "1", "1", "1", "", "2024-07-01", log, "acme_notify_agent"),
+        ("G-o1", "google_only", "1", "1", "0", "message_not_in_logs", "2024-07-01", log, "acme_notify_agent")]
+    outcomes = query(run.db, "select message_id, outcome, outcome_reason from int_message_outcomes")
+    assert sorted(outcomes) == [("m1", "billed", "billed"), ("m1", "not_billable", "delivery_receipt"),
+                                ("m1", "not_billable", "read_receipt"), ("o1", "not_billable", "delivery_receipt"),
+                                ("o1", "not_billable", "read_receipt")]
+
+
 def test_a_receipt_with_the_direction_mt_is_an_unknown_type(tmp_path):
     """The mapping seed has receipts as MO (SPEC §9: receipts are MO). An MT `delivery_receipt_event` delivers
     nothing, and was counted as a receipt all the same (review, thirteenth session): it is an unknown type, named
@@ -300,11 +326,19 @@ def test_run_succeeds_and_summarises_the_reconciliation(activity_run):
     _, rows = expected(carrier, "reconciliation")
     kinds = {}
     for row in rows:
-        kinds[row[3]] = kinds.get(row[3], 0) + 1
+        kinds[row[7]] = kinds.get(row[7], 0) + 1
     assert set(kinds) == {"identical", "google_merged", "google_split", "regrouped", "different_members",
                           "google_only", "ours_only"}  # the fixture has every kind
-    for kind, count in kinds.items():
-        assert re.search(rf"^\s+{kind}\s+{count}$", out, re.MULTILINE), f"summary line for {kind} {count}"
+    # Per kind: rows, distinct Google events, distinct events of ours, messages; then each event once in all.
+    for kind in kinds:
+        of_kind = [row for row in rows if row[7] == kind]
+        google, ours = {row[0] for row in of_kind if row[0]}, {row[1] for row in of_kind if row[1]}
+        messages = sum(int(row[8]) for row in of_kind)
+        line = rf"^\s+{kind}\s+{len(of_kind)}\s+{len(google)}\s+{len(ours)}\s+{messages}$"
+        assert re.search(line, out, re.MULTILINE), f"summary line for {kind}: {line}\n{out}"
+    google, ours = {row[0] for row in rows if row[0]}, {row[1] for row in rows if row[1]}
+    assert (f"Google reconciliation (table rpt_google_reconciliation): {len(google)} Google event(s) against "
+            f"{len(ours)} of ours") in out
     assert sorted(p.name for p in run.output.glob(f"{carrier}/*.csv")) == REPORT_FILES
     # receipts and the other non-message rows are listed among the not-billable reasons
     assert_summary_counts_match_outcomes(out, run.db)
