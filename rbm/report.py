@@ -457,12 +457,16 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             " group by source_file"
         ) if path in loaded_per_file}
         reasons_per_file: dict[str, list[tuple]] = {}
-        for source_file, reason, count, first_line in rows(
-            "select source_file, reason, count(*), min(source_row) from quarantined_messages"
+        # An activity-log MT quarantined for its receipt's time: the bad value is on the receipt's line, which the
+        # summary names too (user trial, nineteenth session).
+        for source_file, reason, count, first_line, receipt in rows(
+            "select source_file, reason, count(*), min(source_row), min(case when reason in ('missing_delivered_at',"
+            " 'invalid_delivered_at') then reason_detail end) from quarantined_messages"
             " group by source_file, reason order by source_file, 3 desc, reason"
         ):
             if source_file in loaded_per_file:
-                reasons_per_file.setdefault(source_file, []).append((reason, count, first_line))
+                where = f"{first_line}; e.g. the {receipt}" if receipt else first_line
+                reasons_per_file.setdefault(source_file, []).append((reason, count, where))
         # Rows of this run's files with an exact copy elsewhere (counted once, whichever copy: int_messages_rejected
         # marks the later one in file-name order, not in load order).
         # An activity log counts its message rows (review, thirteenth session: an activity log delivered twice had

@@ -17,7 +17,8 @@ mapping as (
 
 -- A receipt whose time is missing or does not parse leaves its MT's delivery time unknown: the MT then
 -- has no delivered_at (missing_delivered_at) or its raw value (invalid_delivered_at) and is quarantined
--- (SPEC §7), never billed nor counted as not delivered on a guess.
+-- (SPEC §7), never billed nor counted as not delivered on a guess; its quarantine row names that receipt's line
+-- (user trial, nineteenth session: the summary named the MT's line, whose values are fine).
 -- A receipt is its MT's when both are of one carrier, agent and user (user trial, nineteenth session: agents choose
 -- their message ids, so a receipt in another carrier's log delivered an MT of the same id).
 receipts as (
@@ -31,6 +32,12 @@ receipts as (
             when count(*) = count(occurred_at) then min(occurred_at_raw)
             else max(case when occurred_at is null then occurred_at_raw end)
         end as delivered_at_raw,
+        min(
+            case
+                when occurred_at is null
+                    then concat('delivery receipt at line ', cast(source_row as string), ' of ', source_file)
+            end
+        ) as unusable_receipt,
         max(loaded_at) as loaded_at
     from activity
     inner join mapping
@@ -69,6 +76,7 @@ select
     message_rows.occurred_at as sent_at,
     case when message_rows.direction = 'MT' then receipts.delivered_at_raw end as delivered_at_raw,
     case when message_rows.direction = 'MT' then receipts.delivered_at end as delivered_at,
+    case when message_rows.direction = 'MT' then receipts.unusable_receipt end as unusable_receipt,
     'false' as is_tester_raw,
     false as is_tester,
     message_rows.google_billing_event_id,

@@ -22,6 +22,7 @@ activity_log_messages as (
 select
     {{ columns | join(',\n    ') }},
     cast(null as string) as google_billing_event_id,
+    cast(null as string) as unusable_receipt,
     loaded_at
 from messages
 
@@ -30,5 +31,6 @@ union all
 select
     {{ columns | join(',\n    ') }},
     google_billing_event_id,
+    unusable_receipt,
     loaded_at
 from activity_log_messages

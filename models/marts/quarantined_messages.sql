@@ -16,7 +16,9 @@ staged as (
 select
     quarantined.message_id,
     quarantined.quarantine_reason as reason,
-    staged.parse_error as reason_detail,
+    -- The line that did not parse (CSV parser's message), or for an activity-log MT the receipt whose time is
+    -- unusable (missing_delivered_at, invalid_delivered_at; SPEC §9).
+    coalesce(staged.parse_error, staged.unusable_receipt) as reason_detail,
     quarantined.source_kind,
     quarantined.source_file,
     quarantined.source_row,

@@ -202,6 +202,18 @@ def test_a_receipt_without_a_usable_time_quarantines_its_mt(tmp_path):
         ("r4", "billed", "billed"),
         ("r5", "not_billable", "mt_not_delivered"),
     ]
+    # The bad value is on the receipt's line, not the MT's: the quarantine row and the summary name it (user trial,
+    # nineteenth session). Line 1 is the header.
+    log = tmp_path / "rbm_activity_2024-07-01.csv"
+    quarantined = query(run.db, "select message_id, reason, source_row, reason_detail from quarantined_messages")
+    assert sorted(quarantined) == [
+        ("r1", "invalid_delivered_at", "2", f"delivery receipt at line 3 of {log}"),
+        ("r2", "missing_delivered_at", "4", f"delivery receipt at line 5 of {log}"),
+        ("r3", "invalid_delivered_at", "6", f"delivery receipt at line 8 of {log}"),
+    ]
+    assert (f"  {log}: 3 of 10 row(s): invalid_delivered_at 2 (first at line 2; e.g. the delivery receipt at line 3 of"
+            f" {log}), missing_delivered_at 1 (first at line 4; e.g. the delivery receipt at line 5 of {log})"
+            ) in run.done.stdout, run.done.stdout
 
 
 def test_an_activity_of_an_unknown_type_that_google_billed_is_reconciled(tmp_path):
