@@ -506,6 +506,14 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             # review, thirteenth session), and that never leaves staging (SPEC §1).
             if counted[1] is None and activity_type and re.fullmatch(r"[A-Za-z_/]{1,40}", activity_type):
                 counted[1] = activity_type
+        # A delivery receipt without an activity_id, agent or user delivers no MT (it matches on all three: agents
+        # choose their ids), so an MT it may have been Google's receipt of is billed as not delivered, without a word
+        # (review, nineteenth session): say so, with the first such line.
+        unmatchable_receipts = {source_file: (count, first_line) for source_file, count, first_line in rows(
+            "select source_file, count(*), min(source_row) from int_activity_log_other_rows"
+            " where activity_role = 'delivery_receipt' and (coalesce(trim(activity_id), '') = ''"
+            " or coalesce(trim(agent_id), '') = '' or user_key is null) group by 1"
+        )} if run_inputs.activity else {}
         # A message_id of this run's files in another file too (loaded before, or by this run: review, twelfth
         # session), with other content: SPEC §7 quarantines every copy (the earlier one may keep a reason of its
         # own, a bad time say). Most likely a corrected file delivered under a new name, which corrects nothing
@@ -663,6 +671,11 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
                  "quarantined (SPEC §9). If "
                  "one is a message or receipt type spelled another way, add it to seeds/activity_type_mapping.csv "
                  "and run FULL_REFRESH=1.")
+    for source_file, (count, first_line) in sorted(unmatchable_receipts.items()):
+        if source_file in loaded_per_file:
+            warn(f"{count} delivery receipt(s) of {source_file} have no activity_id, agent_id or user_id (e.g. line "
+                 f"{first_line}): a receipt delivers only the MT of its id, agent and user, so these deliver "
+                 "nothing, and an MT they were meant for is not billed (mt_not_delivered; SPEC §9).")
     if conflicts:
         ids = sorted({row[0] for row in conflicts})
         first = [row for row in conflicts if row[0] == ids[0]]

@@ -14,6 +14,7 @@ select
     source_row,
     activity_id,
     agent_id,
+    user_key,
     carrier_id,
     direction,
     activity_type,

@@ -552,7 +552,9 @@ def test_each_activity_row_keeps_the_carrier_it_was_loaded_with(tmp_path):
 def test_a_receipt_delivers_only_an_mt_of_its_carrier_agent_and_user(tmp_path):
     """SPEC §9: an MT is delivered at its delivery receipt's time. Agents choose their message ids, so the same id
     can come back in another carrier's log, or from another agent or user: such a receipt is not this MT's (user
-    trial, nineteenth session: a vodafone_uk receipt of another user delivered an att MT, which was then billed)."""
+    trial, nineteenth session: a vodafone_uk receipt of another user delivered an att MT, which was then billed).
+    A receipt without an agent or user delivers nothing either, and the run says so (review, nineteenth session:
+    its MT was billed as not delivered without a word)."""
     header = "activity_id\tbilling_event_id\tagent_id\tuser_id\tdirection\ttime\ttype\tsize_bytes\n"
     user, other_user = "9f1b0c7e5a2d4c83b6e1f07a9d3c5b28e4f6a1d0c9b8", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
@@ -571,19 +573,29 @@ def test_a_receipt_delivers_only_an_mt_of_its_carrier_agent_and_user(tmp_path):
         row("c3", "acme_conv_agent", user, "MO", 4, "delivery_receipt_event"),  # another agent's
         row("c4", "acme_notify_agent", user, "MT", 5, "text_message"),
         row("c4", "acme_notify_agent", other_user, "MO", 6, "delivery_receipt_event"),  # another user's
+        row("c5", "acme_notify_agent", user, "MT", 7, "text_message"),
+        row("c5", "", user, "MO", 8, "delivery_receipt_event"),  # line 10: no agent
+        row("c6", "acme_notify_agent", user, "MT", 9, "text_message"),
+        row("c6", "acme_notify_agent", "", "MO", 10, "delivery_receipt_event"),  # no user
     ]), encoding="utf-8")
     # the same agent and user, another carrier's log
     (vodafone / "rbm_activity_2026-11-01.csv").write_text(header + row(
         "c1", "acme_notify_agent", user, "MO", 30, "delivery_receipt_event"), encoding="utf-8")
+    stderr = {}
     for folder in (att, vodafone):
         done = run_cli(tmp_path, "--activity", str(folder / LOG_GLOB), "--carrier", folder.name, "--agents",
                        str(AGENTS), "--output", str(tmp_path / "out"), env={"BILLING_SALT": SALT})
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        stderr[folder.name] = done.stderr
     with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
         outcomes = con.sql("select message_id, outcome, outcome_reason from int_message_outcomes"
-                           " where message_id in ('c1', 'c2', 'c3', 'c4') and outcome_reason is distinct from 'delivery_receipt' order by 1").fetchall()
+                           " where outcome_reason is distinct from 'delivery_receipt' order by 1").fetchall()
     assert outcomes == [("c1", "not_billable", "mt_not_delivered"), ("c2", "billed", "billed"),
-                        ("c3", "not_billable", "mt_not_delivered"), ("c4", "not_billable", "mt_not_delivered")]
+                        ("c3", "not_billable", "mt_not_delivered"), ("c4", "not_billable", "mt_not_delivered"),
+                        ("c5", "not_billable", "mt_not_delivered"), ("c6", "not_billable", "mt_not_delivered")]
+    assert (f"warning: 2 delivery receipt(s) of {att / 'rbm_activity_2026-11-01.csv'} have no activity_id, agent_id "
+            "or user_id (e.g. line 10)") in stderr["att"], stderr["att"]
+    assert "delivery receipt(s) of" not in stderr["vodafone_uk"]
 
 
 def test_a_log_loaded_with_the_wrong_carrier_is_warned_of_when_given_with_another(tmp_path):
