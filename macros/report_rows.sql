@@ -70,9 +70,14 @@ report_rows as (
     the reply, up to 24 h later: it can take in messages until the end of day G, so from G + 1 on. Shared by the
     manifest (rpt_report_files) and the restatement log, which tells a late file from a carrier's first. -#}
 {#- SPEC §6 Decision: the report file of generation date G holds the events starting on G - 2 (UTC days), so an
-    event starting at `event_first_at` lands in the file of that day + 2 (YYYY-MM-DD). -#}
+    event starting at `event_first_at` lands in the file of that day + 2: a date, and as the file names it
+    (YYYY-MM-DD). -#}
+{% macro report_generation_day(event_first_at) -%}
+    cast(cast({{ event_first_at }} as date) + interval '2' day as date)
+{%- endmacro %}
+
 {% macro report_generation_date(event_first_at) -%}
-    {{ format_iso_date("cast(" ~ event_first_at ~ " as date) + interval '2' day") }}
+    {{ format_iso_date(report_generation_day(event_first_at)) }}
 {%- endmacro %}
 
 {% macro report_file_final_from_at(generation_date, billing_model) -%}

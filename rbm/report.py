@@ -457,15 +457,18 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             " group by source_file"
         ) if path in loaded_per_file}
         reasons_per_file: dict[str, list[tuple]] = {}
-        # An activity-log MT quarantined for its receipt's time: the bad value is on the receipt's line, which the
+        # An activity-log MT quarantined for its delivery time: the bad value is on its receipt's line, which the
         # summary names too (user trial, nineteenth session).
         for source_file, reason, count, first_line, receipt in rows(
-            "select source_file, reason, count(*), min(source_row), min(case when reason in ('missing_delivered_at',"
-            " 'invalid_delivered_at') then reason_detail end) from quarantined_messages"
+            "select source_file, reason, count(*), min(source_row), min_by(reason_detail, source_row)"
+            " from quarantined_messages"
             " group by source_file, reason order by source_file, 3 desc, reason"
         ):
             if source_file in loaded_per_file:
-                where = f"{first_line}; e.g. the {receipt}" if receipt else first_line
+                # (quarantined_messages gives the receipt for the reasons of its delivery time; a line that did not
+                # parse has the CSV reader's message there instead, which the summary leaves to the table)
+                where = (f"{first_line}, its {receipt}" if receipt and receipt.startswith("delivery receipt at line ")
+                         else first_line)
                 reasons_per_file.setdefault(source_file, []).append((reason, count, where))
         # Rows of this run's files with an exact copy elsewhere (counted once, whichever copy: int_messages_rejected
         # marks the later one in file-name order, not in load order).
@@ -511,8 +514,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # (review, nineteenth session): say so, with the first such line.
         unmatchable_receipts = {source_file: (count, first_line) for source_file, count, first_line in rows(
             "select source_file, count(*), min(source_row) from int_activity_log_other_rows"
-            " where activity_role = 'delivery_receipt' and (coalesce(trim(activity_id), '') = ''"
-            " or coalesce(trim(agent_id), '') = '' or user_key is null) group by 1"
+            " where activity_role = 'delivery_receipt' and not has_message_keys group by 1"
         )} if run_inputs.activity else {}
         # A message_id of this run's files in another file too (loaded before, or by this run: review, twelfth
         # session), with other content: SPEC §7 quarantines every copy (the earlier one may keep a reason of its
@@ -522,7 +524,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # conflicting duplicate (review, fourteenth session: then a daily run took a billed message off the bill
         # without this warning).
         conflicts = rows(
-            "select message_id, source_file, source_row, loaded_at from quarantined_messages"
+            "select message_id, source_file, source_row, loaded_at, carrier_id from quarantined_messages"
             " where message_id in (select message_id from quarantined_messages where message_id is not null"
             f" group by message_id having max(case when loaded_at = {started} then 1 else 0 end) = 1"
             " and max(case when reason = 'conflicting_duplicate_message_id' then 1 else 0 end) = 1"
@@ -650,11 +652,16 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             continue
         warn(said + "Fix the file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a "
              "new name would conflict with these rows, SPEC §7; README \"Daily operation\").")
+    # Files holding two copies of one message_id with other content: a corrected copy. Its unchanged rows are exact
+    # copies, but the conflict's warning (below) is the one that says what happened (user trial, twentieth session:
+    # a full rebuild gave both, "delivered twice?" and "corrects nothing").
+    conflict_pairs = {(mine[1], other[1]) for mine in conflicts for other in conflicts
+                      if mine[0] == other[0] and mine[1] != other[1]}
     warned_twins = set()
     for source_file, (copied, holders, quarantined) in sorted(copied_whole.items()):
         what = ("valid " if quarantined else "") + ("message row" if source_file in activity_messages else "row")
         twin = next((other for other in holders if source_file in copied_whole.get(other, (0, []))[1]), None)
-        if twin in warned_twins:
+        if twin in warned_twins or any((source_file, other) in conflict_pairs for other in holders):
             continue
         warned_twins.add(source_file)
         if twin:
@@ -679,11 +686,19 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     if conflicts:
         ids = sorted({row[0] for row in conflicts})
         first = [row for row in conflicts if row[0] == ids[0]]
-        warn(f"{len(ids)} message_id(s) of this run's files are in another file too, with other "
-             f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
-             "SPEC §7 quarantines every copy, so none is billed. A corrected file under a new name corrects "
-             "nothing: replace the file it corrects (same name) and run FULL_REFRESH=1 (README \"Daily "
-             "operation\").")
+        carriers = sorted({row[4] for row in first if row[4]})
+        said = (f"{len(ids)} message_id(s) of this run's files are in another file too, with other "
+                f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
+                "SPEC §7 quarantines every copy, so none is billed. ")
+        if len(carriers) > 1:
+            # Two carriers' files (activity logs loaded with two CARRIERs): no correction, but an id used twice
+            # (user trial, twentieth session: the advice about corrected files misled).
+            warn(said + f"The copies are of two carriers ({', '.join(carriers)}): a message_id must be unique "
+                 "across every file of the database (SPEC §1), the carriers' too; give each carrier a database of "
+                 "its own if their ids can repeat.")
+        else:
+            warn(said + "A corrected file under a new name corrects nothing: replace the file it corrects (same "
+                 "name) and run FULL_REFRESH=1 (README \"Daily operation\").")
     if were_final:
         warn(f"this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
              "an invoice sent from them needs a correction (restatements.csv, status_before).")

@@ -15,35 +15,45 @@ mapping as (
     select * from {{ ref('activity_type_mapping') }}
 ),
 
--- A receipt whose time is missing or does not parse leaves its MT's delivery time unknown: the MT then
--- has no delivered_at (missing_delivered_at) or its raw value (invalid_delivered_at) and is quarantined
--- (SPEC §7), never billed nor counted as not delivered on a guess; its quarantine row names that receipt's line
--- (user trial, nineteenth session: the summary named the MT's line, whose values are fine).
 -- A receipt is its MT's when both are of one carrier, agent and user (user trial, nineteenth session: agents choose
 -- their message ids, so a receipt in another carrier's log delivered an MT of the same id).
-receipts as (
+delivery_receipts as (
+    select activity.* from activity
+    inner join mapping
+        on activity.direction = mapping.direction and activity.activity_type = mapping.activity_type
+    where mapping.role = 'delivery_receipt'
+),
+
+-- The receipt that decides an MT's delivery: its earliest. A receipt whose time is missing or does not parse leaves
+-- the delivery time unknown: the MT then has no delivered_at (missing_delivered_at) or that receipt's raw value
+-- (invalid_delivered_at) and is quarantined (SPEC §7), never billed nor counted as not delivered on a guess. A value
+-- that does not parse comes before a missing one (one is enough for invalid_delivered_at). Its quarantine row
+-- names the receipt's line, where the bad value is (user trial, nineteenth session: the summary named the MT's).
+receipts_ranked as (
     select
         activity_id,
         carrier_id,
         agent_id,
         user_key,
-        case when count(*) = count(occurred_at) then min(occurred_at) end as delivered_at,
-        case
-            when count(*) = count(occurred_at) then min(occurred_at_raw)
-            else max(case when occurred_at is null then occurred_at_raw end)
-        end as delivered_at_raw,
-        min(
-            case
-                when occurred_at is null
-                    then concat('delivery receipt at line ', cast(source_row as string), ' of ', source_file)
-            end
-        ) as unusable_receipt,
-        max(loaded_at) as loaded_at
-    from activity
-    inner join mapping
-        on activity.direction = mapping.direction and activity.activity_type = mapping.activity_type
-    where mapping.role = 'delivery_receipt'
-    group by activity_id, carrier_id, agent_id, user_key
+        occurred_at,
+        occurred_at_raw,
+        concat('delivery receipt at line ', cast(source_row as string), ' of ', source_file) as delivery_receipt,
+        row_number() over (
+            partition by activity_id, carrier_id, agent_id, user_key
+            order by
+                case when occurred_at is null then 0 else 1 end,
+                case when occurred_at_raw is null or {{ is_blank('occurred_at_raw') }} then 1 else 0 end,
+                occurred_at,
+                source_file,
+                source_row
+        ) as nth,
+        max(loaded_at) over (partition by activity_id, carrier_id, agent_id, user_key) as loaded_at
+    from delivery_receipts
+),
+
+receipts as (
+    select * from receipts_ranked
+    where nth = 1
 ),
 
 message_rows as (
@@ -74,9 +84,9 @@ select
     end as status,
     message_rows.occurred_at_raw as sent_at_raw,
     message_rows.occurred_at as sent_at,
-    case when message_rows.direction = 'MT' then receipts.delivered_at_raw end as delivered_at_raw,
-    case when message_rows.direction = 'MT' then receipts.delivered_at end as delivered_at,
-    case when message_rows.direction = 'MT' then receipts.unusable_receipt end as unusable_receipt,
+    case when message_rows.direction = 'MT' then receipts.occurred_at_raw end as delivered_at_raw,
+    case when message_rows.direction = 'MT' then receipts.occurred_at end as delivered_at,
+    case when message_rows.direction = 'MT' then receipts.delivery_receipt end as delivery_receipt,
     'false' as is_tester_raw,
     false as is_tester,
     message_rows.google_billing_event_id,

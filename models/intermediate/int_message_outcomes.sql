@@ -29,10 +29,7 @@ activity_other_rows as (
 ),
 
 activity_message_ids as (
-    select distinct
-        message_id,
-        carrier_id
-    from {{ ref('int_activity_log_messages') }}
+    select distinct message_id from {{ ref('int_activity_log_messages') }}
     where message_id is not null
 )
 
@@ -86,16 +83,15 @@ select
     activity_other_rows.carrier_id,
     activity_other_rows.agent_id,
     cast(activity_other_rows.occurred_at as date) as sent_date,
-    -- Receipts share their message's Google id: only the message itself counts for reconciliation. A row that
-    -- is no message's of its carrier (an unknown type, or a receipt whose message is in no loaded log) keeps
-    -- Google's id: if Google billed it, the reconciliation shows it (google_only).
+    -- Receipts share their message's Google id: only the message itself counts for reconciliation (a receipt
+    -- whose message is in no loaded log: rpt_google_reconciliation). An activity of an unknown type that is no
+    -- message's keeps Google's id: if Google billed it, the reconciliation shows it (google_only,
+    -- unknown_activity_type).
     case
-        when activity_message_ids.message_id is null then activity_other_rows.google_billing_event_id
+        when activity_other_rows.activity_role = 'unknown_activity_type' and activity_message_ids.message_id is null
+            then activity_other_rows.google_billing_event_id
     end as google_billing_event_id,
     'not_billable' as outcome,
     activity_other_rows.activity_role as outcome_reason
 from activity_other_rows
-left join activity_message_ids
-    on
-        activity_other_rows.activity_id = activity_message_ids.message_id
-        and activity_other_rows.carrier_id = activity_message_ids.carrier_id
+left join activity_message_ids on activity_other_rows.activity_id = activity_message_ids.message_id

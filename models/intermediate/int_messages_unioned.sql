@@ -22,7 +22,7 @@ activity_log_messages as (
 select
     {{ columns | join(',\n    ') }},
     cast(null as string) as google_billing_event_id,
-    cast(null as string) as unusable_receipt,
+    cast(null as string) as delivery_receipt,
     loaded_at
 from messages
 
@@ -31,6 +31,6 @@ union all
 select
     {{ columns | join(',\n    ') }},
     google_billing_event_id,
-    unusable_receipt,
+    delivery_receipt,
     loaded_at
 from activity_log_messages

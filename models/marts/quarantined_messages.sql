@@ -16,9 +16,18 @@ staged as (
 select
     quarantined.message_id,
     quarantined.quarantine_reason as reason,
-    -- The line that did not parse (CSV parser's message), or for an activity-log MT the receipt whose time is
-    -- unusable (missing_delivered_at, invalid_delivered_at; SPEC §9).
-    coalesce(staged.parse_error, staged.unusable_receipt) as reason_detail,
+    -- The line that did not parse (CSV parser's message); for an activity-log MT quarantined for its delivery
+    -- time, the receipt it comes from (SPEC §9), where the bad value is.
+    coalesce(
+        staged.parse_error,
+        case
+            when
+                quarantined.quarantine_reason in (
+                    'missing_delivered_at', 'invalid_delivered_at', 'delivered_before_sent'
+                )
+                then staged.delivery_receipt
+        end
+    ) as reason_detail,
     quarantined.source_kind,
     quarantined.source_file,
     quarantined.source_row,

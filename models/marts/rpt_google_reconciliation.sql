@@ -6,26 +6,87 @@
 
 with
 
+loaded_activities as (
+    -- What a receipt can be of: a message, or an activity of a type the mapping seed does not know (which keeps
+    -- Google's id itself: int_message_outcomes).
+    select
+        message_id as activity_id,
+        carrier_id,
+        agent_id,
+        user_key
+    from {{ ref('int_activity_log_messages') }}
+    union all
+    select
+        activity_id,
+        carrier_id,
+        agent_id,
+        user_key
+    from {{ ref('int_activity_log_other_rows') }}
+    where activity_role = 'unknown_activity_type'
+),
+
+receipts_without_message as (
+    -- SPEC §9: a receipt is the message's of the same activity_id, carrier, agent and user
+    -- (int_activity_log_messages). Google bills the message of a receipt whose message is in no loaded log (user
+    -- trial, nineteenth session: that Google event was in no row), so the receipt stands for it: one message for
+    -- all its receipts (delivery, read, a log delivered twice). A receipt without one of those ids is its own.
+    select
+        receipts.google_billing_event_id,
+        receipts.carrier_id,
+        receipts.activity_id as message_id,
+        receipts.agent_id,
+        min(receipts.source_file) as source_file,
+        min(cast(receipts.occurred_at as date)) as sent_date,
+        case when receipts.has_message_keys then 'message_not_in_logs' else 'receipt_without_ids' end
+            as outcome_reason
+    from {{ ref('int_activity_log_other_rows') }} as receipts
+    left join loaded_activities
+        on
+            receipts.activity_id = loaded_activities.activity_id
+            and receipts.carrier_id = loaded_activities.carrier_id
+            and receipts.agent_id = loaded_activities.agent_id
+            and receipts.user_key = loaded_activities.user_key
+    where
+        receipts.activity_role in ('delivery_receipt', 'read_receipt')
+        and coalesce(receipts.google_billing_event_id, '') != ''
+        and loaded_activities.activity_id is null
+    group by
+        receipts.google_billing_event_id,
+        receipts.carrier_id,
+        receipts.activity_id,
+        receipts.agent_id,
+        receipts.user_key,
+        receipts.has_message_keys,
+        case when not receipts.has_message_keys then receipts.source_file end,
+        case when not receipts.has_message_keys then receipts.source_row end
+),
+
 activity_rows as (
-    -- Every activity-log row Google assigned to a billing event, whatever we decided for it: its messages,
-    -- and a receipt or unknown type that is no loaded message's (int_message_outcomes).
+    -- Every activity-log message Google assigned to a billing event, whatever we decided for it (an activity of
+    -- an unknown type that is no message's too: int_message_outcomes), and the receipts that stand for theirs.
     select
         message_id,
         carrier_id,
         agent_id,
         source_file,
         sent_date,
-        -- A receipt here is one whose message is in no loaded log: that, not the receipt, is why we bill nothing.
-        case
-            when outcome_reason in ('delivery_receipt', 'read_receipt') then 'message_not_in_logs'
-            else outcome_reason
-        end as outcome_reason,
+        outcome_reason,
         google_billing_event_id
     from {{ ref('int_message_outcomes') }}
     where
         source_kind = 'activity_log'
         and outcome != 'exact_duplicate'
         and coalesce(google_billing_event_id, '') != ''
+    union all
+    select
+        message_id,
+        carrier_id,
+        agent_id,
+        source_file,
+        sent_date,
+        outcome_reason,
+        google_billing_event_id
+    from receipts_without_message
 ),
 
 billed_rows as (
@@ -48,7 +109,7 @@ billed as (
         billed_rows.sent_date,
         billable.billing_event_id,
         billable.event_type,
-        {{ report_generation_date('billable.event_first_at') }} as our_generation_date,
+        {{ report_generation_day('billable.event_first_at') }} as our_generation_date,
         nullif(billable.google_billing_event_id, '') as google_billing_event_id
     from {{ ref('fct_billable_messages') }} as billable
     inner join billed_rows
@@ -58,10 +119,9 @@ billed as (
 ),
 
 google_sizes as (
-    -- Google's messages are its activity ids: a message's delivery and read receipts count once.
     select
         google_billing_event_id,
-        count(distinct message_id) as google_event_messages
+        count(*) as google_event_messages
     from activity_rows
     group by google_billing_event_id
 ),
@@ -136,9 +196,9 @@ google_only as (
         min(activity_rows.agent_id) as agent_id,
         min(activity_rows.sent_date) as first_sent_date,
         min(activity_rows.source_file) as source_file,
-        cast(null as string) as our_generation_date,
+        cast(null as date) as our_generation_date,
         'google_only' as kind,
-        count(distinct activity_rows.message_id) as shared_messages,
+        count(*) as shared_messages,
         min(google_sizes.google_event_messages) as google_event_messages,
         cast(0 as bigint) as our_event_messages,
         cast(null as string) as our_event_type,

@@ -192,6 +192,16 @@ def test_a_receipt_without_a_usable_time_quarantines_its_mt(tmp_path):
         ("r4", "G-r4", "MT", "2024-07-01T10:15:00.000Z", "text_message"),
         ("r4", "G-r4", "MO", "2024-07-01T10:15:01.000Z", "delivery_receipt_event"),
         ("r5", "G-r5", "MT", "2024-07-01T10:20:00.000Z", "text_message"),
+        ("r6", "G-r6", "MT", "2024-07-01T25:25:00.000Z", "text_message"),  # line 12: its own time is wrong
+        ("r6", "G-r6", "MO", "nope", "delivery_receipt_event"),
+        ("r7", "G-r7", "MT", "2024-07-01T10:30:00.000Z", "text_message"),  # line 14
+        ("r7", "G-r7", "MO", "", "delivery_receipt_event"),
+        ("r7", "G-r7", "MO", "garbage", "delivery_receipt_event"),  # line 16: a value, so invalid, named
+        ("r3", "G-r3", "MO", "also wrong", "delivery_receipt_event"),  # line 17: after line 8
+        ("r8", "G-r8", "MT", "2024-07-01T10:40:00.000Z", "text_message"),  # line 18
+        ("r8", "G-r8", "MO", "2024-07-01 10:40:01.000 UTC", "delivery_receipt_event"),  # parses, not ISO 8601
+        ("r9", "G-r9", "MT", "2024-07-01T10:50:00.000Z", "text_message"),  # line 20
+        ("r9", "G-r9", "MO", "2024-07-01T10:49:59.800Z", "delivery_receipt_event"),  # before the MT
     ])
     outcomes = query(run.db, "select message_id, outcome, outcome_reason from int_message_outcomes"
                              " where outcome_reason != 'delivery_receipt'")
@@ -201,19 +211,29 @@ def test_a_receipt_without_a_usable_time_quarantines_its_mt(tmp_path):
         ("r3", "quarantined", "invalid_delivered_at"),
         ("r4", "billed", "billed"),
         ("r5", "not_billable", "mt_not_delivered"),
+        ("r6", "quarantined", "invalid_sent_at"),
+        ("r7", "quarantined", "invalid_delivered_at"),
+        ("r8", "quarantined", "invalid_delivered_at"),
+        ("r9", "quarantined", "delivered_before_sent"),
     ]
     # The bad value is on the receipt's line, not the MT's: the quarantine row and the summary name it (user trial,
-    # nineteenth session). Line 1 is the header.
+    # nineteenth session), the receipt whose value the row shows (review, twentieth session). Line 1 is the header.
     log = tmp_path / "rbm_activity_2024-07-01.csv"
-    quarantined = query(run.db, "select message_id, reason, source_row, reason_detail from quarantined_messages")
+    quarantined = query(run.db, "select message_id, reason, source_row, delivered_at, coalesce(reason_detail, '')"
+                                " from quarantined_messages")
     assert sorted(quarantined) == [
-        ("r1", "invalid_delivered_at", "2", f"delivery receipt at line 3 of {log}"),
-        ("r2", "missing_delivered_at", "4", f"delivery receipt at line 5 of {log}"),
-        ("r3", "invalid_delivered_at", "6", f"delivery receipt at line 8 of {log}"),
+        ("r1", "invalid_delivered_at", "2", "2024-07-01T25:01:00.000Z", f"delivery receipt at line 3 of {log}"),
+        ("r2", "missing_delivered_at", "4", "", f"delivery receipt at line 5 of {log}"),
+        ("r3", "invalid_delivered_at", "6", "yesterday", f"delivery receipt at line 8 of {log}"),
+        ("r6", "invalid_sent_at", "12", "nope", ""),
+        ("r7", "invalid_delivered_at", "14", "garbage", f"delivery receipt at line 16 of {log}"),
+        ("r8", "invalid_delivered_at", "18", "2024-07-01 10:40:01.000 UTC", f"delivery receipt at line 19 of {log}"),
+        ("r9", "delivered_before_sent", "20", "2024-07-01T10:49:59.800Z", f"delivery receipt at line 21 of {log}"),
     ]
-    assert (f"  {log}: 3 of 10 row(s): invalid_delivered_at 2 (first at line 2; e.g. the delivery receipt at line 3 of"
-            f" {log}), missing_delivered_at 1 (first at line 4; e.g. the delivery receipt at line 5 of {log})"
-            ) in run.done.stdout, run.done.stdout
+    assert (f"  {log}: 7 of 20 row(s): invalid_delivered_at 4 (first at line 2, its delivery receipt at line 3 of"
+            f" {log}), delivered_before_sent 1 (first at line 20, its delivery receipt at line 21 of {log}),"
+            f" invalid_sent_at 1 (first at line 12), missing_delivered_at 1 (first at line 4, its delivery"
+            f" receipt at line 5 of {log})") in run.done.stdout, run.done.stdout
 
 
 def test_an_activity_of_an_unknown_type_that_google_billed_is_reconciled(tmp_path):
@@ -235,29 +255,53 @@ def test_an_activity_of_an_unknown_type_that_google_billed_is_reconciled(tmp_pat
             "mapping seed does not know (e.g. 'is_typing_event')") in run.done.stderr, run.done.stderr
 
 
-def test_a_google_event_of_receipts_only_is_reconciled_as_message_not_in_logs(tmp_path):
-    """A receipt whose message is in no loaded log (user trial, nineteenth session: Google's event was in no
-    reconciliation row): Google billed a message we never saw. The reconciliation lists the event as google_only,
-    `message_not_in_logs`, its delivery and read receipts one message; a message's own receipts add nothing. The
-    receipts stay not-billable rows of the audit."""
-    run = run_small_log(tmp_path, [
-        ("m1", "G-m1", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
-        ("m1", "G-m1", "MO", "2024-07-01T10:05:01.000Z", "delivery_receipt_event"),
-        ("m1", "G-m1", "MO", "2024-07-01T10:06:00.000Z", "read_receipt_event"),
-        ("o1", "G-o1", "MO", "2024-07-01T00:00:00.300Z", "delivery_receipt_event"),
-        ("o1", "G-o1", "MO", "2024-07-01T00:01:00.000Z", "read_receipt_event"),
-    ])
+def test_a_receipt_whose_message_is_in_no_log_stands_for_it_in_the_reconciliation(tmp_path):
+    """A receipt whose message (same activity_id, carrier, agent and user) is in no loaded log (user trial,
+    nineteenth session: Google's event was in no reconciliation row): Google billed a message we never saw. The
+    reconciliation lists it as google_only, `message_not_in_logs`, its delivery and read receipts one message; a
+    message's own receipts and a spam report add nothing; another agent's receipt of the same id is not the
+    message's (review, twentieth session). A receipt without an activity_id is `receipt_without_ids`, and an MT
+    without one still counts (quarantined, missing_message_id). An activity of an unknown type stands for itself, its
+    receipt adds nothing (user trial, twentieth session). The receipts stay not-billable rows of the audit."""
+    log = tmp_path / "rbm_activity_2024-07-01.csv"
+    notify, conv, user = "acme_notify_agent", "acme_conv_agent", "user-hash-1"
+    rows = [  # (activity_id, Google's id, agent, direction, time, type); line 1 is the header
+        ("m1", "G-m1", notify, "MT", "2024-07-01T10:05:00.000Z", "text_message"),
+        ("m1", "G-m1", notify, "MO", "2024-07-01T10:05:01.000Z", "delivery_receipt_event"),
+        ("m1", "G-m1", notify, "MO", "2024-07-01T10:06:00.000Z", "read_receipt_event"),
+        ("m1", "G-m1", notify, "MO", "2024-07-01T10:07:00.000Z", "spam_report"),
+        ("o1", "G-o1", notify, "MO", "2024-07-01T00:00:00.300Z", "delivery_receipt_event"),
+        ("o1", "G-o1", notify, "MO", "2024-07-01T00:01:00.000Z", "read_receipt_event"),
+        ("m1", "G-x1", conv, "MO", "2024-07-01T11:00:00.000Z", "delivery_receipt_event"),
+        ("", "G-n1", notify, "MT", "2024-07-01T12:00:00.000Z", "text_message"),
+        ("", "G-n2", notify, "MO", "2024-07-01T12:01:00.000Z", "delivery_receipt_event"),  # line 10
+        ("u3", "G-u3", notify, "MT", "2024-07-01T13:00:00.000Z", "TEXT_MESSAGE"),  # a type the seed does not know
+        ("u3", "G-u3", notify, "MO", "2024-07-01T13:00:01.000Z", "delivery_receipt_event"),
+    ]
+    log.write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
+        f"{activity_id}\t{google_id}\t{agent}\t{user}\t{direction}\t{time}\t{kind}\t0\n"
+        for activity_id, google_id, agent, direction, time, kind in rows), encoding="utf-8")
+    run = cli_run(tmp_path, "--activity", str(log), "--carrier", "att")
     reconciled = query(run.db, "select google_billing_event_id, kind, shared_messages, google_event_messages,"
                                " our_event_messages, coalesce(our_reason, ''), cast(first_sent_date as varchar),"
                                " source_file, agent_id from rpt_google_reconciliation")
-    log = "rbm_activity_2024-07-01.csv"
+    name = log.name
     assert sorted(reconciled) == [
-        ("G-m1", "identical", "1", "1", "1", "", "2024-07-01", log, "acme_notify_agent"),
-        ("G-o1", "google_only", "1", "1", "0", "message_not_in_logs", "2024-07-01", log, "acme_notify_agent")]
+        ("G-m1", "identical", "1", "1", "1", "", "2024-07-01", name, notify),
+        ("G-n1", "google_only", "1", "1", "0", "missing_message_id", "2024-07-01", name, notify),
+        ("G-n2", "google_only", "1", "1", "0", "receipt_without_ids", "2024-07-01", name, notify),
+        ("G-o1", "google_only", "1", "1", "0", "message_not_in_logs", "2024-07-01", name, notify),
+        ("G-u3", "google_only", "1", "1", "0", "unknown_activity_type", "2024-07-01", name, notify),
+        ("G-x1", "google_only", "1", "1", "0", "message_not_in_logs", "2024-07-01", name, conv)]
     outcomes = query(run.db, "select message_id, outcome, outcome_reason from int_message_outcomes")
-    assert sorted(outcomes) == [("m1", "billed", "billed"), ("m1", "not_billable", "delivery_receipt"),
+    assert sorted(outcomes) == [("", "not_billable", "delivery_receipt"), ("", "quarantined", "missing_message_id"),
+                                ("m1", "billed", "billed"), ("m1", "not_billable", "delivery_receipt"),
+                                ("m1", "not_billable", "delivery_receipt"), ("m1", "not_billable", "not_a_message"),
                                 ("m1", "not_billable", "read_receipt"), ("o1", "not_billable", "delivery_receipt"),
-                                ("o1", "not_billable", "read_receipt")]
+                                ("o1", "not_billable", "read_receipt"), ("u3", "not_billable", "delivery_receipt"),
+                                ("u3", "not_billable", "unknown_activity_type")]
+    assert (f"warning: 1 delivery receipt(s) of {log} have no activity_id, agent_id or user_id (e.g. line 10)"
+            in run.done.stderr), run.done.stderr
 
 
 def test_a_receipt_with_the_direction_mt_is_an_unknown_type(tmp_path):
@@ -308,6 +352,39 @@ def test_an_activity_log_delivered_twice_is_warned_of(tmp_path):
 
 # --------------------------------------------------------------------------------------------------------
 # The fixture logs are what they claim to be.
+
+def test_a_corrected_log_and_an_id_of_two_carriers_get_the_conflict_warning_only(tmp_path):
+    """A corrected log under a new name, loaded with the original in one run: its unchanged rows are exact copies,
+    one row conflicts (SPEC §7 quarantines both). The run warned "delivered twice?" and "corrects nothing" at once
+    (user trial, twentieth session): only the conflict's warning says what happened. The same message_id in another
+    carrier's log is no correction: the warning says so instead of advising to replace a file."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    def log(path: Path, rows: list[tuple]) -> None:
+        path.write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
+            f"{activity_id}\t{google_id}\tacme_notify_agent\tuser-hash-1\t{direction}\t{time}\t{kind}\t0\n"
+            for activity_id, google_id, direction, time, kind in rows), encoding="utf-8")
+
+    original = [("m1", "G-m1", "MT", "2024-07-01T10:05:00.000Z", "text_message"),
+                ("m1", "G-m1", "MO", "2024-07-01T10:05:01.000Z", "delivery_receipt_event"),
+                ("m2", "G-m2", "MO", "2024-07-01T10:06:00.000Z", "text_message")]
+    log(logs / "rbm_activity_2024-07-01.csv", original)
+    log(logs / "rbm_activity_2024-07-01_corrected.csv", original[:2] + [
+        ("m2", "G-m2", "MO", "2024-07-01T10:07:00.000Z", "text_message")])
+    run = cli_run(tmp_path, "--activity", str(logs / "rbm_activity_*.csv"), "--carrier", "att")
+    assert ("warning: 1 message_id(s) of this run's files are in another file too, with other content"
+            in run.done.stderr), run.done.stderr
+    assert "corrects nothing" in run.done.stderr, run.done.stderr
+    assert "exact copy" not in run.done.stderr and "hold the same" not in run.done.stderr, run.done.stderr
+    other = tmp_path / "vodafone"
+    other.mkdir()
+    log(other / "rbm_activity_2024-07-01.csv", [("m1", "G-v1", "MT", "2024-07-01T11:00:00.000Z", "text_message")])
+    run = cli_run(tmp_path, "--activity", str(other / "rbm_activity_*.csv"), "--carrier", "vodafone_uk")
+    assert ("SPEC §7 quarantines every copy, so none is billed. The copies are of two carriers (att, vodafone_uk): "
+            "a message_id must be unique across every file of the database") in run.done.stderr, run.done.stderr
+    assert "corrects nothing" not in run.done.stderr, run.done.stderr
+
 
 def test_fixture_logs_cover_every_format(carrier):
     files = logs(carrier)
