@@ -23,7 +23,9 @@ select
     carrier_id,
     direction,
     activity_type,
+    occurred_at_raw,
     occurred_at,
+    size_bytes_raw,
     google_billing_event_id,
     activity_role
 from other_rows

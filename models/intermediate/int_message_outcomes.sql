@@ -24,8 +24,26 @@ billed as (
     select message_id from {{ ref('fct_billable_messages') }}
 ),
 
+-- SPEC §7: an exact copy of a row is counted once, a receipt's too (user trial, twentieth session: a log delivered
+-- twice counted its receipts twice as not billable, its messages once): the later one in file-name order, as for
+-- messages (int_messages_rejected).
 activity_other_rows as (
-    select * from {{ ref('int_activity_log_other_rows') }}
+    select
+        *,
+        row_number() over (
+            partition by
+                activity_id,
+                carrier_id,
+                agent_id,
+                user_key,
+                direction,
+                activity_type,
+                occurred_at_raw,
+                size_bytes_raw,
+                google_billing_event_id
+            order by source_file, source_row
+        ) > 1 as is_exact_duplicate
+    from {{ ref('int_activity_log_other_rows') }}
 ),
 
 activity_message_ids as (
@@ -91,7 +109,9 @@ select
         when activity_other_rows.activity_role = 'unknown_activity_type' and activity_message_ids.message_id is null
             then activity_other_rows.google_billing_event_id
     end as google_billing_event_id,
-    'not_billable' as outcome,
-    activity_other_rows.activity_role as outcome_reason
+    case when activity_other_rows.is_exact_duplicate then 'exact_duplicate' else 'not_billable' end as outcome,
+    case
+        when activity_other_rows.is_exact_duplicate then 'exact_duplicate' else activity_other_rows.activity_role
+    end as outcome_reason
 from activity_other_rows
 left join activity_message_ids on activity_other_rows.activity_id = activity_message_ids.message_id

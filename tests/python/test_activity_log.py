@@ -336,6 +336,14 @@ def test_an_activity_log_delivered_twice_is_warned_of(tmp_path):
     twins = (f"warning: {logs / 'rbm_activity_2023-08-28.csv'} and {logs / 'rbm_activity_2023-08-28.csv_st.csv'} "
              "hold the same message rows (")
     assert run.done.stderr.count(twins) == 1 and "has an exact copy" not in run.done.stderr, run.done.stderr
+    # The second copy's receipt is an exact duplicate too, counted once (user trial, twentieth session: it was
+    # counted again as a not-billable receipt).
+    outcomes = query(run.db, "select message_id, outcome, outcome_reason from int_message_outcomes")
+    assert sorted(outcomes) == [("m1", "billed", "billed"), ("m1", "exact_duplicate", "exact_duplicate"),
+                                ("m1", "exact_duplicate", "exact_duplicate"), ("m1", "not_billable", "delivery_receipt"),
+                                ("m2", "billed", "billed"), ("m2", "exact_duplicate", "exact_duplicate")]
+    assert re.search(r"^  exact duplicates +3 ", run.done.stdout, re.MULTILINE), run.done.stdout
+    assert_summary_counts_match_outcomes(run.done.stdout, run.db)
     # A real log holds receipts of the day before, spam reports, malformed lines and quarantined messages: none
     # of them is a copy of a message, and the warning still comes (code review, thirteenth session).
     again = tmp_path / "again"
