@@ -686,19 +686,24 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     if conflicts:
         ids = sorted({row[0] for row in conflicts})
         first = [row for row in conflicts if row[0] == ids[0]]
-        carriers = sorted({row[4] for row in first if row[4]})
+        carriers_of: dict[str, set] = {}
+        for row in conflicts:
+            carriers_of.setdefault(row[0], set()).add(row[4])
+        # Copies in two carriers' files (activity logs loaded with two CARRIERs) are no correction but an id used
+        # twice (user trial, twentieth session: the advice about corrected files misled).
+        across = [i for i in ids if len(carriers_of[i] - {None}) > 1]
         said = (f"{len(ids)} message_id(s) of this run's files are in another file too, with other "
                 f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
-                "SPEC §7 quarantines every copy, so none is billed. ")
-        if len(carriers) > 1:
-            # Two carriers' files (activity logs loaded with two CARRIERs): no correction, but an id used twice
-            # (user trial, twentieth session: the advice about corrected files misled).
-            warn(said + f"The copies are of two carriers ({', '.join(carriers)}): a message_id must be unique "
-                 "across every file of the database (SPEC §1), the carriers' too; give each carrier a database of "
-                 "its own if their ids can repeat.")
-        else:
-            warn(said + "A corrected file under a new name corrects nothing: replace the file it corrects (same "
-                 "name) and run FULL_REFRESH=1 (README \"Daily operation\").")
+                "SPEC §7 quarantines every copy, so none is billed.")
+        if across:
+            example = ", ".join(sorted(carriers_of[across[0]] - {None}))
+            said += (f" {'The copies' if len(across) == len(ids) else f'{len(across)} of them'} are of two carriers"
+                     f" ({example}): a message_id must be unique across every file of the database (SPEC §1), the"
+                     " carriers' too; give each carrier a database of its own if their ids can repeat.")
+        if len(across) < len(ids):
+            said += (" A corrected file under a new name corrects nothing: replace the file it corrects (same name) and"
+                     " run FULL_REFRESH=1 (README \"Daily operation\").")
+        warn(said)
     if were_final:
         warn(f"this run changed {len(were_final)} report file(s) that were final (e.g. {were_final[0]}): "
              "an invoice sent from them needs a correction (restatements.csv, status_before).")

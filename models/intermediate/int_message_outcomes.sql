@@ -47,7 +47,10 @@ activity_other_rows as (
 ),
 
 activity_message_ids as (
-    select distinct message_id from {{ ref('int_activity_log_messages') }}
+    select distinct
+        message_id,
+        google_billing_event_id
+    from {{ ref('int_activity_log_messages') }}
     where message_id is not null
 )
 
@@ -103,8 +106,8 @@ select
     cast(activity_other_rows.occurred_at as date) as sent_date,
     -- Receipts share their message's Google id: only the message itself counts for reconciliation (a receipt
     -- whose message is in no loaded log: rpt_google_reconciliation). An activity of an unknown type that is no
-    -- message's keeps Google's id: if Google billed it, the reconciliation shows it (google_only,
-    -- unknown_activity_type).
+    -- message of its Google event keeps Google's id: if Google billed it, the reconciliation shows it (google_only,
+    -- unknown_activity_type). Matched within the event: another agent's message of the same id is in another one.
     case
         when activity_other_rows.activity_role = 'unknown_activity_type' and activity_message_ids.message_id is null
             then activity_other_rows.google_billing_event_id
@@ -114,4 +117,7 @@ select
         when activity_other_rows.is_exact_duplicate then 'exact_duplicate' else activity_other_rows.activity_role
     end as outcome_reason
 from activity_other_rows
-left join activity_message_ids on activity_other_rows.activity_id = activity_message_ids.message_id
+left join activity_message_ids
+    on
+        activity_other_rows.activity_id = activity_message_ids.message_id
+        and activity_other_rows.google_billing_event_id = activity_message_ids.google_billing_event_id

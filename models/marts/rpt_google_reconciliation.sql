@@ -6,87 +6,113 @@
 
 with
 
-loaded_activities as (
-    -- What a receipt can be of: a message, or an activity of a type the mapping seed does not know (which keeps
-    -- Google's id itself: int_message_outcomes).
+google_rows as (
+    -- The rows Google assigned to its events: messages, whatever we decided for them (not their exact copies), and
+    -- activities of an unknown type that are no message of their event (int_message_outcomes). A message is its
+    -- activity_id within the event (two conflicting copies are one message, SPEC §9: an MT and its receipts share
+    -- the id); a row without an id is a message of its own.
     select
-        message_id as activity_id,
-        carrier_id,
-        agent_id,
-        user_key
-    from {{ ref('int_activity_log_messages') }}
-    union all
-    select
-        activity_id,
-        carrier_id,
-        agent_id,
-        user_key
-    from {{ ref('int_activity_log_other_rows') }}
-    where activity_role = 'unknown_activity_type'
-),
-
-receipts_without_message as (
-    -- SPEC §9: a receipt is the message's of the same activity_id, carrier, agent and user
-    -- (int_activity_log_messages). Google bills the message of a receipt whose message is in no loaded log (user
-    -- trial, nineteenth session: that Google event was in no row), so the receipt stands for it: one message for
-    -- all its receipts (delivery, read, a log delivered twice). A receipt without one of those ids is its own.
-    select
-        receipts.google_billing_event_id,
-        receipts.carrier_id,
-        receipts.activity_id as message_id,
-        receipts.agent_id,
-        min(receipts.source_file) as source_file,
-        min(cast(receipts.occurred_at as date)) as sent_date,
-        case when receipts.has_message_keys then 'message_not_in_logs' else 'receipt_without_ids' end
-            as outcome_reason
-    from {{ ref('int_activity_log_other_rows') }} as receipts
-    left join loaded_activities
-        on
-            receipts.activity_id = loaded_activities.activity_id
-            and receipts.carrier_id = loaded_activities.carrier_id
-            and receipts.agent_id = loaded_activities.agent_id
-            and receipts.user_key = loaded_activities.user_key
-    where
-        receipts.activity_role in ('delivery_receipt', 'read_receipt')
-        and coalesce(receipts.google_billing_event_id, '') != ''
-        and loaded_activities.activity_id is null
-    group by
-        receipts.google_billing_event_id,
-        receipts.carrier_id,
-        receipts.activity_id,
-        receipts.agent_id,
-        receipts.user_key,
-        receipts.has_message_keys,
-        case when not receipts.has_message_keys then receipts.source_file end,
-        case when not receipts.has_message_keys then receipts.source_row end
-),
-
-activity_rows as (
-    -- Every activity-log message Google assigned to a billing event, whatever we decided for it (an activity of
-    -- an unknown type that is no message's too: int_message_outcomes), and the receipts that stand for theirs.
-    select
+        google_billing_event_id,
+        case
+            when message_id is null then concat('row:', source_file, '#', cast(source_row as string))
+            else concat('id:', message_id)
+        end as google_message,
         message_id,
         carrier_id,
         agent_id,
         source_file,
         sent_date,
-        outcome_reason,
-        google_billing_event_id
+        outcome_reason
     from {{ ref('int_message_outcomes') }}
     where
         source_kind = 'activity_log'
         and outcome != 'exact_duplicate'
         and coalesce(google_billing_event_id, '') != ''
-    union all
+),
+
+event_message_ids as (
+    select distinct
+        google_billing_event_id,
+        message_id
+    from google_rows
+    where message_id is not null
+),
+
+events as (
+    select distinct google_billing_event_id from google_rows
+),
+
+receipts_without_message as (
+    -- Google bills the message of a delivery or read receipt; when no row of the receipt's event has its
+    -- activity_id, that message is in no loaded log (user trial, nineteenth session: the event was in no row), and
+    -- its receipts stand for it, one message (a log delivered twice included). Receipts without an activity_id stand
+    -- for one message when their event has no other row. Matched within Google's event, not by id alone: agents
+    -- choose their ids, and another agent's or carrier's message of the same id is in another event.
     select
-        message_id,
-        carrier_id,
-        agent_id,
-        source_file,
-        sent_date,
-        outcome_reason,
-        google_billing_event_id
-    from receipts_without_message
+        receipts.google_billing_event_id,
+        case
+            when receipts.activity_id is null then 'receipts without an id' else concat('id:', receipts.activity_id)
+        end as google_message,
+        min(receipts.carrier_id) as carrier_id,
+        min(receipts.agent_id) as agent_id,
+        min(receipts.source_file) as source_file,
+        min(cast(receipts.occurred_at as date)) as sent_date,
+        case when receipts.activity_id is null then 'receipt_without_ids' else 'message_not_in_logs' end
+            as outcome_reason
+    from {{ ref('int_activity_log_other_rows') }} as receipts
+    left join event_message_ids
+        on
+            receipts.google_billing_event_id = event_message_ids.google_billing_event_id
+            and receipts.activity_id = event_message_ids.message_id
+    left join events on receipts.google_billing_event_id = events.google_billing_event_id
+    where
+        receipts.activity_role in ('delivery_receipt', 'read_receipt')
+        and coalesce(receipts.google_billing_event_id, '') != ''
+        and (
+            (receipts.activity_id is not null and event_message_ids.google_billing_event_id is null)
+            or (receipts.activity_id is null and events.google_billing_event_id is null)
+        )
+    group by
+        receipts.google_billing_event_id,
+        case
+            when receipts.activity_id is null then 'receipts without an id' else concat('id:', receipts.activity_id)
+        end,
+        case when receipts.activity_id is null then 'receipt_without_ids' else 'message_not_in_logs' end
+),
+
+google_messages as (
+    -- One row per message of each Google event, with what we decided for it (a message's copies agree: exact ones
+    -- are left out, and conflicting ones are all quarantined).
+    select
+        google_billing_event_id,
+        google_message,
+        min(carrier_id) as carrier_id,
+        min(agent_id) as agent_id,
+        min(source_file) as source_file,
+        min(sent_date) as sent_date,
+        min(outcome_reason) as outcome_reason
+    from (
+        select
+            google_billing_event_id,
+            google_message,
+            carrier_id,
+            agent_id,
+            source_file,
+            sent_date,
+            outcome_reason
+        from google_rows
+        union all
+        select
+            google_billing_event_id,
+            google_message,
+            carrier_id,
+            agent_id,
+            source_file,
+            sent_date,
+            outcome_reason
+        from receipts_without_message
+    ) as google_side
+    group by google_billing_event_id, google_message
 ),
 
 billed_rows as (
@@ -122,7 +148,7 @@ google_sizes as (
     select
         google_billing_event_id,
         count(*) as google_event_messages
-    from activity_rows
+    from google_messages
     group by google_billing_event_id
 ),
 
@@ -190,23 +216,23 @@ paired as (
 google_only as (
     -- Messages Google bills that we do not, with the rule (our outcome reason) that says so.
     select
-        activity_rows.google_billing_event_id,
+        google_messages.google_billing_event_id,
         cast(null as string) as billing_event_id,
-        min(activity_rows.carrier_id) as carrier_id,
-        min(activity_rows.agent_id) as agent_id,
-        min(activity_rows.sent_date) as first_sent_date,
-        min(activity_rows.source_file) as source_file,
+        min(google_messages.carrier_id) as carrier_id,
+        min(google_messages.agent_id) as agent_id,
+        min(google_messages.sent_date) as first_sent_date,
+        min(google_messages.source_file) as source_file,
         cast(null as date) as our_generation_date,
         'google_only' as kind,
         count(*) as shared_messages,
         min(google_sizes.google_event_messages) as google_event_messages,
         cast(0 as bigint) as our_event_messages,
         cast(null as string) as our_event_type,
-        activity_rows.outcome_reason as our_reason
-    from activity_rows
-    inner join google_sizes on activity_rows.google_billing_event_id = google_sizes.google_billing_event_id
-    where activity_rows.outcome_reason != 'billed'
-    group by activity_rows.google_billing_event_id, activity_rows.outcome_reason
+        google_messages.outcome_reason as our_reason
+    from google_messages
+    inner join google_sizes on google_messages.google_billing_event_id = google_sizes.google_billing_event_id
+    where google_messages.outcome_reason != 'billed'
+    group by google_messages.google_billing_event_id, google_messages.outcome_reason
 ),
 
 ours_only as (

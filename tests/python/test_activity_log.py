@@ -256,16 +256,17 @@ def test_an_activity_of_an_unknown_type_that_google_billed_is_reconciled(tmp_pat
 
 
 def test_a_receipt_whose_message_is_in_no_log_stands_for_it_in_the_reconciliation(tmp_path):
-    """A receipt whose message (same activity_id, carrier, agent and user) is in no loaded log (user trial,
-    nineteenth session: Google's event was in no reconciliation row): Google billed a message we never saw. The
-    reconciliation lists it as google_only, `message_not_in_logs`, its delivery and read receipts one message; a
-    message's own receipts and a spam report add nothing; another agent's receipt of the same id is not the
-    message's (review, twentieth session). A receipt without an activity_id is `receipt_without_ids`, and an MT
-    without one still counts (quarantined, missing_message_id). An activity of an unknown type stands for itself, its
-    receipt adds nothing (user trial, twentieth session). The receipts stay not-billable rows of the audit."""
+    """Google bills the message of a receipt; when no row of the receipt's Google event has its activity_id, the
+    message is in no loaded log (user trial, nineteenth session: the event was in no reconciliation row), and its
+    receipts stand for it: google_only, `message_not_in_logs`, one message for its delivery and read receipts.
+    Reviews (twentieth session): matched within Google's event, since another agent's message of the same id is in
+    another event; a message's own receipts, even one without a user, and a spam report add nothing; receipts without
+    an id are one message (`receipt_without_ids`) when their event has no other row; an MT without an id still
+    counts (missing_message_id); an activity of an unknown type stands for itself, its receipts and its type
+    spelled otherwise add nothing. The receipts stay not-billable rows of the audit."""
     log = tmp_path / "rbm_activity_2024-07-01.csv"
     notify, conv, user = "acme_notify_agent", "acme_conv_agent", "user-hash-1"
-    rows = [  # (activity_id, Google's id, agent, direction, time, type); line 1 is the header
+    rows = [  # (activity_id, Google's id, agent, direction, time, type[, user]); line 1 is the header
         ("m1", "G-m1", notify, "MT", "2024-07-01T10:05:00.000Z", "text_message"),
         ("m1", "G-m1", notify, "MO", "2024-07-01T10:05:01.000Z", "delivery_receipt_event"),
         ("m1", "G-m1", notify, "MO", "2024-07-01T10:06:00.000Z", "read_receipt_event"),
@@ -277,30 +278,38 @@ def test_a_receipt_whose_message_is_in_no_log_stands_for_it_in_the_reconciliatio
         ("", "G-n2", notify, "MO", "2024-07-01T12:01:00.000Z", "delivery_receipt_event"),  # line 10
         ("u3", "G-u3", notify, "MT", "2024-07-01T13:00:00.000Z", "TEXT_MESSAGE"),  # a type the seed does not know
         ("u3", "G-u3", notify, "MO", "2024-07-01T13:00:01.000Z", "delivery_receipt_event"),
+        ("", "G-n2", notify, "MO", "2024-07-01T12:02:00.000Z", "delivery_receipt_event"),  # line 13
+        ("m1", "G-m1", notify, "MO", "2024-07-01T10:08:00.000Z", "read_receipt_event", ""),  # no user
+        ("k1", "G-k1", notify, "MT", "2024-07-01T14:00:00.000Z", "text_message"),
+        ("k1", "G-k1", notify, "MO", "2024-07-01T14:00:01.000Z", "delivery_receipt_event"),
+        ("k1", "G-k2", conv, "MO", "2024-07-01T14:05:00.000Z", "is_typing_event"),  # another agent's activity
+        ("k1", "G-k2", conv, "MO", "2024-07-01T14:05:01.000Z", "delivery_receipt_event"),
+        ("u4", "G-u4", notify, "MT", "2024-07-01T15:00:00.000Z", "TEXT_MESSAGE"),  # every type spelled otherwise
+        ("u4", "G-u4", notify, "MO", "2024-07-01T15:00:01.000Z", "DELIVERY_RECEIPT_EVENT"),
+        ("u4", "G-u4", notify, "MO", "2024-07-01T15:00:02.000Z", "READ_RECEIPT_EVENT"),
     ]
     log.write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
-        f"{activity_id}\t{google_id}\t{agent}\t{user}\t{direction}\t{time}\t{kind}\t0\n"
-        for activity_id, google_id, agent, direction, time, kind in rows), encoding="utf-8")
+        f"{row[0]}\t{row[1]}\t{row[2]}\t{row[6] if len(row) > 6 else user}\t{row[3]}\t{row[4]}\t{row[5]}\t0\n"
+        for row in rows), encoding="utf-8")
     run = cli_run(tmp_path, "--activity", str(log), "--carrier", "att")
     reconciled = query(run.db, "select google_billing_event_id, kind, shared_messages, google_event_messages,"
                                " our_event_messages, coalesce(our_reason, ''), cast(first_sent_date as varchar),"
                                " source_file, agent_id from rpt_google_reconciliation")
     name = log.name
     assert sorted(reconciled) == [
+        ("G-k1", "identical", "1", "1", "1", "", "2024-07-01", name, notify),
+        ("G-k2", "google_only", "1", "1", "0", "unknown_activity_type", "2024-07-01", name, conv),
         ("G-m1", "identical", "1", "1", "1", "", "2024-07-01", name, notify),
         ("G-n1", "google_only", "1", "1", "0", "missing_message_id", "2024-07-01", name, notify),
         ("G-n2", "google_only", "1", "1", "0", "receipt_without_ids", "2024-07-01", name, notify),
         ("G-o1", "google_only", "1", "1", "0", "message_not_in_logs", "2024-07-01", name, notify),
         ("G-u3", "google_only", "1", "1", "0", "unknown_activity_type", "2024-07-01", name, notify),
+        ("G-u4", "google_only", "1", "1", "0", "unknown_activity_type", "2024-07-01", name, notify),
         ("G-x1", "google_only", "1", "1", "0", "message_not_in_logs", "2024-07-01", name, conv)]
-    outcomes = query(run.db, "select message_id, outcome, outcome_reason from int_message_outcomes")
-    assert sorted(outcomes) == [("", "not_billable", "delivery_receipt"), ("", "quarantined", "missing_message_id"),
-                                ("m1", "billed", "billed"), ("m1", "not_billable", "delivery_receipt"),
-                                ("m1", "not_billable", "delivery_receipt"), ("m1", "not_billable", "not_a_message"),
-                                ("m1", "not_billable", "read_receipt"), ("o1", "not_billable", "delivery_receipt"),
-                                ("o1", "not_billable", "read_receipt"), ("u3", "not_billable", "delivery_receipt"),
-                                ("u3", "not_billable", "unknown_activity_type")]
-    assert (f"warning: 1 delivery receipt(s) of {log} have no activity_id, agent_id or user_id (e.g. line 10)"
+    receipts = query(run.db, "select outcome, count(*) from int_message_outcomes"
+                             " where outcome_reason in ('delivery_receipt', 'read_receipt') group by 1")
+    assert receipts == [("not_billable", "11")]
+    assert (f"warning: 2 delivery receipt(s) of {log} have no activity_id, agent_id or user_id (e.g. line 10)"
             in run.done.stderr), run.done.stderr
 
 
@@ -385,6 +394,11 @@ def test_a_corrected_log_and_an_id_of_two_carriers_get_the_conflict_warning_only
             in run.done.stderr), run.done.stderr
     assert "corrects nothing" in run.done.stderr, run.done.stderr
     assert "exact copy" not in run.done.stderr and "hold the same" not in run.done.stderr, run.done.stderr
+    # The two conflicting copies are one message of Google's event (review, twentieth session: counted twice).
+    reconciled = query(run.db, "select google_billing_event_id, kind, shared_messages, google_event_messages,"
+                               " coalesce(our_reason, '') from rpt_google_reconciliation")
+    assert sorted(reconciled) == [("G-m1", "identical", "1", "1", ""),
+                                  ("G-m2", "google_only", "1", "1", "conflicting_duplicate_message_id")]
     other = tmp_path / "vodafone"
     other.mkdir()
     log(other / "rbm_activity_2024-07-01.csv", [("m1", "G-v1", "MT", "2024-07-01T11:00:00.000Z", "text_message")])
