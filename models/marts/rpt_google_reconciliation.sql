@@ -7,10 +7,11 @@
 with
 
 google_rows as (
-    -- The rows Google assigned to its events: messages, whatever we decided for them (not their exact copies), and
-    -- activities of an unknown type that are no message of their event (int_message_outcomes). A message is its
-    -- activity_id within the event (two conflicting copies are one message, SPEC §9: an MT and its receipts share
-    -- the id); a row without an id is a message of its own.
+    -- The rows Google assigned to its events: messages, whatever we decided for them, and activities of an unknown
+    -- type that are no message of their event (int_message_outcomes). A message is its activity_id within the event
+    -- (SPEC §9: an MT and its receipts share the id), so its copies in one event are one message (a log delivered
+    -- twice, two conflicting copies), and a copy in another event is a message of that event too (review, twentieth
+    -- session: Google's second event was in no row); a row without an id is a message of its own.
     select
         google_billing_event_id,
         case
@@ -26,7 +27,21 @@ google_rows as (
     from {{ ref('int_message_outcomes') }}
     where
         source_kind = 'activity_log'
-        and outcome != 'exact_duplicate'
+        and coalesce(google_billing_event_id, '') != ''
+),
+
+receipts as (
+    -- Delivery and read receipts of Google's events; an id of spaces only is no id (has_message_keys).
+    select
+        google_billing_event_id,
+        case when coalesce({{ is_blank('activity_id') }}, true) then null else activity_id end as activity_id,
+        carrier_id,
+        agent_id,
+        source_file,
+        occurred_at
+    from {{ ref('int_activity_log_other_rows') }}
+    where
+        activity_role in ('delivery_receipt', 'read_receipt')
         and coalesce(google_billing_event_id, '') != ''
 ),
 
@@ -38,16 +53,19 @@ event_message_ids as (
     where message_id is not null
 ),
 
-events as (
-    select distinct google_billing_event_id from google_rows
+events_with_an_id as (
+    select google_billing_event_id from google_rows
+    union
+    select google_billing_event_id from receipts
+    where activity_id is not null
 ),
 
 receipts_without_message as (
     -- Google bills the message of a delivery or read receipt; when no row of the receipt's event has its
     -- activity_id, that message is in no loaded log (user trial, nineteenth session: the event was in no row), and
     -- its receipts stand for it, one message (a log delivered twice included). Receipts without an activity_id stand
-    -- for one message when their event has no other row. Matched within Google's event, not by id alone: agents
-    -- choose their ids, and another agent's or carrier's message of the same id is in another event.
+    -- for one message when their event has no other row (no message, no receipt with an id). Matched within Google's
+    -- event, not by id alone: agents choose their ids, and another agent's message of the same id is in another event.
     select
         receipts.google_billing_event_id,
         case
@@ -59,19 +77,15 @@ receipts_without_message as (
         min(cast(receipts.occurred_at as date)) as sent_date,
         case when receipts.activity_id is null then 'receipt_without_ids' else 'message_not_in_logs' end
             as outcome_reason
-    from {{ ref('int_activity_log_other_rows') }} as receipts
+    from receipts
     left join event_message_ids
         on
             receipts.google_billing_event_id = event_message_ids.google_billing_event_id
             and receipts.activity_id = event_message_ids.message_id
-    left join events on receipts.google_billing_event_id = events.google_billing_event_id
+    left join events_with_an_id on receipts.google_billing_event_id = events_with_an_id.google_billing_event_id
     where
-        receipts.activity_role in ('delivery_receipt', 'read_receipt')
-        and coalesce(receipts.google_billing_event_id, '') != ''
-        and (
-            (receipts.activity_id is not null and event_message_ids.google_billing_event_id is null)
-            or (receipts.activity_id is null and events.google_billing_event_id is null)
-        )
+        (receipts.activity_id is not null and event_message_ids.google_billing_event_id is null)
+        or (receipts.activity_id is null and events_with_an_id.google_billing_event_id is null)
     group by
         receipts.google_billing_event_id,
         case
@@ -81,8 +95,8 @@ receipts_without_message as (
 ),
 
 google_messages as (
-    -- One row per message of each Google event, with what we decided for it (a message's copies agree: exact ones
-    -- are left out, and conflicting ones are all quarantined).
+    -- One row per message of each Google event, with what we decided for it: the copy counted (an exact copy in the
+    -- same event says nothing more; conflicting copies are all quarantined).
     select
         google_billing_event_id,
         google_message,
@@ -90,7 +104,8 @@ google_messages as (
         min(agent_id) as agent_id,
         min(source_file) as source_file,
         min(sent_date) as sent_date,
-        min(outcome_reason) as outcome_reason
+        coalesce(min(case when outcome_reason != 'exact_duplicate' then outcome_reason end), 'exact_duplicate')
+            as outcome_reason
     from (
         select
             google_billing_event_id,

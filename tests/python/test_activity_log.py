@@ -263,7 +263,8 @@ def test_a_receipt_whose_message_is_in_no_log_stands_for_it_in_the_reconciliatio
     another event; a message's own receipts, even one without a user, and a spam report add nothing; receipts without
     an id are one message (`receipt_without_ids`) when their event has no other row; an MT without an id still
     counts (missing_message_id); an activity of an unknown type stands for itself, its receipts and its type
-    spelled otherwise add nothing. The receipts stay not-billable rows of the audit."""
+    spelled otherwise add nothing; an exact copy of a message in another Google event is a message of that event
+    (google_only, exact_duplicate). The receipts stay not-billable rows of the audit."""
     log = tmp_path / "rbm_activity_2024-07-01.csv"
     notify, conv, user = "acme_notify_agent", "acme_conv_agent", "user-hash-1"
     rows = [  # (activity_id, Google's id, agent, direction, time, type[, user]); line 1 is the header
@@ -287,6 +288,14 @@ def test_a_receipt_whose_message_is_in_no_log_stands_for_it_in_the_reconciliatio
         ("u4", "G-u4", notify, "MT", "2024-07-01T15:00:00.000Z", "TEXT_MESSAGE"),  # every type spelled otherwise
         ("u4", "G-u4", notify, "MO", "2024-07-01T15:00:01.000Z", "DELIVERY_RECEIPT_EVENT"),
         ("u4", "G-u4", notify, "MO", "2024-07-01T15:00:02.000Z", "READ_RECEIPT_EVENT"),
+        ("b2", "G-b2", notify, "MT", "2024-07-01T16:00:00.000Z", "text_message"),
+        ("b2", "G-b2", notify, "MO", "2024-07-01T16:00:00.500Z", "delivery_receipt_event"),
+        (" ", "G-b2", notify, "MO", "2024-07-01T16:00:01.000Z", "read_receipt_event"),  # an id of spaces: none
+        ("a1", "G-e1", notify, "MO", "2024-07-01T17:00:00.500Z", "delivery_receipt_event"),
+        ("", "G-e1", notify, "MO", "2024-07-01T17:00:01.000Z", "read_receipt_event"),  # a1's, most likely
+        ("c3", "G-c3", notify, "MT", "2024-07-01T18:00:00.000Z", "text_message"),
+        ("c3", "G-c3", notify, "MO", "2024-07-01T18:00:00.500Z", "delivery_receipt_event"),
+        ("c3", "G-c4", notify, "MT", "2024-07-01T18:00:00.000Z", "text_message"),  # an exact copy, another event
     ]
     log.write_text("\t".join(ACTIVITY_COLUMNS) + "\n" + "".join(
         f"{row[0]}\t{row[1]}\t{row[2]}\t{row[6] if len(row) > 6 else user}\t{row[3]}\t{row[4]}\t{row[5]}\t0\n"
@@ -297,6 +306,10 @@ def test_a_receipt_whose_message_is_in_no_log_stands_for_it_in_the_reconciliatio
                                " source_file, agent_id from rpt_google_reconciliation")
     name = log.name
     assert sorted(reconciled) == [
+        ("G-b2", "identical", "1", "1", "1", "", "2024-07-01", name, notify),
+        ("G-c3", "identical", "1", "1", "1", "", "2024-07-01", name, notify),
+        ("G-c4", "google_only", "1", "1", "0", "exact_duplicate", "2024-07-01", name, notify),
+        ("G-e1", "google_only", "1", "1", "0", "message_not_in_logs", "2024-07-01", name, notify),
         ("G-k1", "identical", "1", "1", "1", "", "2024-07-01", name, notify),
         ("G-k2", "google_only", "1", "1", "0", "unknown_activity_type", "2024-07-01", name, conv),
         ("G-m1", "identical", "1", "1", "1", "", "2024-07-01", name, notify),
@@ -308,7 +321,7 @@ def test_a_receipt_whose_message_is_in_no_log_stands_for_it_in_the_reconciliatio
         ("G-x1", "google_only", "1", "1", "0", "message_not_in_logs", "2024-07-01", name, conv)]
     receipts = query(run.db, "select outcome, count(*) from int_message_outcomes"
                              " where outcome_reason in ('delivery_receipt', 'read_receipt') group by 1")
-    assert receipts == [("not_billable", "11")]
+    assert receipts == [("not_billable", "16")]
     assert (f"warning: 2 delivery receipt(s) of {log} have no activity_id, agent_id or user_id (e.g. line 10)"
             in run.done.stderr), run.done.stderr
 
