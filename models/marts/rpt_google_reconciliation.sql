@@ -107,25 +107,13 @@ google_messages as (
         coalesce(min(case when outcome_reason != 'exact_duplicate' then outcome_reason end), 'exact_duplicate')
             as outcome_reason
     from (
-        select
-            google_billing_event_id,
-            google_message,
-            carrier_id,
-            agent_id,
-            source_file,
-            sent_date,
-            outcome_reason
-        from google_rows
+        {%- set google_side = [
+            'google_billing_event_id', 'google_message', 'carrier_id', 'agent_id', 'source_file', 'sent_date',
+            'outcome_reason',
+        ] %}
+        select {{ google_side | join(', ') }} from google_rows
         union all
-        select
-            google_billing_event_id,
-            google_message,
-            carrier_id,
-            agent_id,
-            source_file,
-            sent_date,
-            outcome_reason
-        from receipts_without_message
+        select {{ google_side | join(', ') }} from receipts_without_message
     ) as google_side
     group by google_billing_event_id, google_message
 ),
