@@ -16,7 +16,7 @@ select
     agent_id,
     user_key,
     -- SPEC §9: a receipt delivers only the MT of its activity_id, agent and user; without one of them it
-    -- delivers nothing (the run summary warns; rpt_google_reconciliation: receipt_without_ids).
+    -- delivers nothing (the run summary warns of the delivery receipts).
     coalesce(not {{ is_blank('activity_id') }}, false)
     and coalesce(not {{ is_blank('agent_id') }}, false)
     and user_key is not null as has_message_keys,
