@@ -655,8 +655,11 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     # Files holding two copies of one message_id with other content: a corrected copy. Its unchanged rows are exact
     # copies, but the conflict's warning (below) is the one that says what happened (user trial, twentieth session:
     # a full rebuild gave both, "delivered twice?" and "corrects nothing").
-    conflict_pairs = {(mine[1], other[1]) for mine in conflicts for other in conflicts
-                      if mine[0] == other[0] and mine[1] != other[1]}
+    copies_of: dict[str, list] = {}  # message_id -> its conflicting copies, in the query's order
+    for row in conflicts:
+        copies_of.setdefault(row[0], []).append(row)
+    conflict_pairs = {(mine[1], other[1]) for copies in copies_of.values() for mine in copies for other in copies
+                      if mine[1] != other[1]}
     warned_twins = set()
     for source_file, (copied, holders, quarantined) in sorted(copied_whole.items()):
         what = ("valid " if quarantined else "") + ("message row" if source_file in activity_messages else "row")
@@ -684,19 +687,17 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
                  f"{first_line}): a receipt delivers only the MT of its id, agent and user, so these deliver "
                  "nothing, and an MT they were meant for is not billed (mt_not_delivered; SPEC §9).")
     if conflicts:
-        ids = sorted({row[0] for row in conflicts})
-        first = [row for row in conflicts if row[0] == ids[0]]
-        carriers_of: dict[str, set] = {}
-        for row in conflicts:
-            carriers_of.setdefault(row[0], set()).add(row[4])
+        ids = sorted(copies_of)
+        first = copies_of[ids[0]]
+        carriers_of = {i: {row[4] for row in copies if row[4] is not None} for i, copies in copies_of.items()}
         # Copies in two carriers' files (activity logs loaded with two CARRIERs) are no correction but an id used
         # twice (user trial, twentieth session: the advice about corrected files misled).
-        across = [i for i in ids if len(carriers_of[i] - {None}) > 1]
+        across = [i for i in ids if len(carriers_of[i]) > 1]
         said = (f"{len(ids)} message_id(s) of this run's files are in another file too, with other "
                 f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
                 "SPEC §7 quarantines every copy, so none is billed.")
         if across:
-            example = ", ".join(sorted(carriers_of[across[0]] - {None}))
+            example = ", ".join(sorted(carriers_of[across[0]]))
             said += (f" {'The copies' if len(across) == len(ids) else f'{len(across)} of them'} are of two carriers"
                      f" ({example}): a message_id must be unique across every file of the database (SPEC §1), the"
                      " carriers' too; give each carrier a database of its own if their ids can repeat.")

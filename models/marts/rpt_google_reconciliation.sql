@@ -6,6 +6,12 @@
 
 with
 
+activity_outcomes as (
+    -- Read once: google_rows and billed_rows both come from it (the view unions and windows every staged row).
+    select * from {{ ref('int_message_outcomes') }}
+    where source_kind = 'activity_log'
+),
+
 google_rows as (
     -- The rows Google assigned to its events: messages, whatever we decided for them, and activities of an unknown
     -- type that are no message of their event (int_message_outcomes). A message is its activity_id within the event
@@ -24,25 +30,32 @@ google_rows as (
         source_file,
         sent_date,
         outcome_reason
-    from {{ ref('int_message_outcomes') }}
-    where
-        source_kind = 'activity_log'
-        and coalesce(google_billing_event_id, '') != ''
+    from activity_outcomes
+    where coalesce(google_billing_event_id, '') != ''
 ),
 
 receipts as (
     -- Delivery and read receipts of Google's events; an id of spaces only is no id (has_message_keys).
     select
         google_billing_event_id,
-        case when coalesce({{ is_blank('activity_id') }}, true) then null else activity_id end as activity_id,
+        usable_activity_id as activity_id,
+        case when usable_activity_id is null then 'receipts without an id' else concat('id:', usable_activity_id) end
+            as google_message,
+        case when usable_activity_id is null then 'receipt_without_ids' else 'message_not_in_logs' end
+            as outcome_reason,
         carrier_id,
         agent_id,
         source_file,
         occurred_at
-    from {{ ref('int_activity_log_other_rows') }}
-    where
-        activity_role in ('delivery_receipt', 'read_receipt')
-        and coalesce(google_billing_event_id, '') != ''
+    from (
+        select
+            *,
+            case when coalesce({{ is_blank('activity_id') }}, true) then null else activity_id end as usable_activity_id
+        from {{ ref('int_activity_log_other_rows') }}
+        where
+            activity_role in ('delivery_receipt', 'read_receipt')
+            and coalesce(google_billing_event_id, '') != ''
+    ) as with_ids
 ),
 
 event_message_ids as (
@@ -68,15 +81,12 @@ receipts_without_message as (
     -- event, not by id alone: agents choose their ids, and another agent's message of the same id is in another event.
     select
         receipts.google_billing_event_id,
-        case
-            when receipts.activity_id is null then 'receipts without an id' else concat('id:', receipts.activity_id)
-        end as google_message,
+        receipts.google_message,
         min(receipts.carrier_id) as carrier_id,
         min(receipts.agent_id) as agent_id,
         min(receipts.source_file) as source_file,
         min(cast(receipts.occurred_at as date)) as sent_date,
-        case when receipts.activity_id is null then 'receipt_without_ids' else 'message_not_in_logs' end
-            as outcome_reason
+        receipts.outcome_reason
     from receipts
     left join event_message_ids
         on
@@ -86,12 +96,7 @@ receipts_without_message as (
     where
         (receipts.activity_id is not null and event_message_ids.google_billing_event_id is null)
         or (receipts.activity_id is null and events_with_an_id.google_billing_event_id is null)
-    group by
-        receipts.google_billing_event_id,
-        case
-            when receipts.activity_id is null then 'receipts without an id' else concat('id:', receipts.activity_id)
-        end,
-        case when receipts.activity_id is null then 'receipt_without_ids' else 'message_not_in_logs' end
+    group by receipts.google_billing_event_id, receipts.google_message, receipts.outcome_reason
 ),
 
 google_messages as (
@@ -124,8 +129,8 @@ billed_rows as (
         carrier_id,
         source_file,
         sent_date
-    from {{ ref('int_message_outcomes') }}
-    where source_kind = 'activity_log' and outcome = 'billed'
+    from activity_outcomes
+    where outcome = 'billed'
 ),
 
 billed as (
