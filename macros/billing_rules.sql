@@ -53,12 +53,13 @@
     A value shaped like a phone number ('+' and 7 to 15 digits, spaces or tabs around allowed) is replaced by
     'masked:' and its pseudonymous key; `bare_digits` masks 7 to 15 digits without '+' as well; `tokens` a hashed or
     pseudonymous id too (true: any token, macro looks_like_a_token; 'hex': a hex hash only; 'names': in a list of
-    lower-case names, a token no name could be, or a hex hash). Used only on columns
+    lower-case names, a token no name could be, or a hex hash); `free_text` a message's text (macro
+    looks_like_free_text). Used only on columns
     where such a value is never valid, so that masking cannot change the billing of a good row: a row with a masked
     value is quarantined for it (README decision 13). The cheap tests first: the pattern runs only on values that
     hold a '+', or (bare digits) that sort before ':' (start with a space, a tab, '+' or a digit) and hold no '-'
     (a timestamp). -#}
-{% macro masked_if_user_id_shaped(expr, bare_digits=false, tokens=false) -%}
+{% macro masked_if_user_id_shaped(expr, bare_digits=false, tokens=false, free_text=false) -%}
     {%- if bare_digits -%}
         {%- set looks_like = expr ~ " < ':' and " ~ expr ~ " not like '%-%' and "
             ~ matches_regex(expr, phone_number_pattern(bare_digits=true)) -%}
@@ -75,6 +76,9 @@
     {%- elif tokens -%}
         {%- set looks_like = '(' ~ looks_like ~ ') or (' ~ looks_like_a_token(expr) ~ ')' -%}
     {%- endif -%}
+    {%- if free_text -%}
+        {%- set looks_like = '(' ~ looks_like ~ ') or ' ~ looks_like_free_text(expr) -%}
+    {%- endif -%}
     case when {{ looks_like }} then concat('masked:', {{ pseudonymous_key(expr) }}) else {{ expr }} end
 {%- endmacro %}
 
@@ -88,6 +92,28 @@
     length({{ expr }}) >= 20 and {{ expr }} not like '%:%' and {{ expr }} not like '%@%'
     and {{ matches_regex(expr, '[ \t]*[A-Za-z0-9+/=_-]{20,}[ \t]*') }}
     and {{ matches_regex(expr, '.*[0-9].*') }} and {{ matches_regex(expr, '.*[A-Za-z].*') }}
+{%- endmacro %}
+
+{#- A message's text, which may hold personal data (SPEC §1; README "No PII"), shifted into another column by a
+    broken row (user trial, twenty-first session: a text with a phone number in it reached quarantined_messages as
+    the row's content_kind): two words of two or more letters with spaces between them (`call me back`). Only for
+    columns where no valid value holds two such words (a time's `T`, `Z` and zone are single letters or one word:
+    `2026-11-10 10:00:00 UTC` stays as read). The cheap test first: a space. -#}
+{% macro looks_like_free_text(expr) -%}
+    ({{ expr }} like '% %' and {{ matches_regex(expr, '(?s).*' ~ letter() ~ '{2}[^ ]* +.*' ~ letter() ~ '{2}.*') }})
+{%- endmacro %}
+
+{#- SPEC §1 PII in a message_id: a user_id shifted there by a broken row (user trial, twenty-first session: the row
+    was quarantined, its message_id the user's phone number in clear). An agent's message id is never a phone number
+    (`+` and 7 to 15 digits), so such a value becomes `masked:` and its pseudonymous key in place: spaces around it are
+    kept, so a padded id is still invalid_message_id, and a valid one stays valid and billable under the masked id.
+    Bare digits and tokens stay as read: they can be message ids (README decision 13). -#}
+{% macro masked_if_phone_number_id(expr) -%}
+    case
+        when {{ expr }} like '%+%' and {{ matches_regex(expr, phone_number_pattern()) }}
+            then regexp_replace({{ expr }}, '[+][0-9]+', concat('masked:', {{ pseudonymous_key(expr) }}))
+        else {{ expr }}
+    end
 {%- endmacro %}
 
 {#- A hashed user_id in an id column (an activity log's agent_id), where a token can be valid: only hex digits, 32 or

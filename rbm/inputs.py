@@ -438,8 +438,10 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
             raise _gzip_error(path, error) from error
         if problems:
             copy = sanitized_copy(path, cache, problems, delimiter)
-            warn(f"{path}: {' and '.join(problems)}; reading a repaired copy {copy}"
-                 " (the broken lines are quarantined)")
+            # Only a quote left open breaks lines; mixed line ends alone lose none (user trial, twenty-first
+            # session: the warning said lines were quarantined when none were). The copy is removed after the run.
+            broken = " (the broken lines are quarantined)" if "a quote left open" in problems else ""
+            warn(f"{path}: {' and '.join(problems)}; reading a repaired copy{broken}")
             originals[copy] = path
             result.append(copy)
         elif any(character in path for character in GLOB_CHARACTERS):
@@ -464,6 +466,20 @@ def _name_without_glob_characters(path: str, name: str) -> str:
     """A file name in the run's private folder for `path`: unique by the path's hash, the name's extension (which
     decides how a file is read) kept, no glob character."""
     return hashlib.sha256(path.encode()).hexdigest()[:12] + "-" + re.sub(f"[{re.escape(GLOB_CHARACTERS)}]", "_", name)
+
+
+def has_data_row(path: str) -> bool:
+    """Whether the file holds a row after its header line: a line with anything but spaces (a CSV file, gzipped or
+    not), or a record (Parquet)."""
+    if is_parquet(path):
+        import duckdb
+
+        return bool(duckdb.sql(f"select count(*) from (select 1 from read_parquet('{path}') limit 1)").fetchall()[0][0])
+    try:
+        with _open_binary(path) as handle:  # agents and carriers files are small; lines may end in a lone CR
+            return any(line.strip(b" \t") for line in re.split(rb"\r\n|\r|\n", handle.read())[1:])
+    except GZIP_ERRORS as error:
+        raise _gzip_error(path, error) from error
 
 
 def check_carriers_file(path: str) -> list[str]:
@@ -519,10 +535,19 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
     result.agents = expand(agents, "AGENTS")
     for path in result.agents:
         check_file(path, AGENTS_COLUMNS, "agents")
+    # An agents export cut after its header line (user trial, twenty-first session) made every message unknown_agent
+    # and removed every report file of the database, final ones included, with exit code 0: stop, like an empty file.
+    if not any(has_data_row(path) for path in result.agents):
+        raise InputError(f"{', '.join(result.agents)}: no agent rows, only the header line: every message would be"
+                         " unknown_agent and every report file removed. Give the agents file with its rows")
     if carriers:
         result.carriers = expand(carriers, "CARRIERS")
         for path in result.carriers:
             result.known_carriers += check_carriers_file(path)
+        if not result.known_carriers:  # as an agents file with no rows (user trial, twenty-first session)
+            raise InputError(f"{', '.join(result.carriers)}: no carrier rows, only the header line: every message"
+                             " would be unknown_carrier and every report file removed. Give the carriers file with"
+                             " its rows")
         result.carriers_source = "CARRIERS " + ", ".join(result.carriers)
     else:
         with open(CARRIERS_SEED, newline="", encoding="utf-8") as handle:

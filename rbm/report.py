@@ -440,8 +440,11 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         quarantined = rows("select reason, count(*) from quarantined_messages group by 1 order by 2 desc, 1")
         # With the first line of each reason, as the per-file lines of messages give it (user trial, eighteenth
         # session: only the counts sent you to the table). One agents file per run.
-        quarantined_agents = rows("select reason, count(*), min(source_row), min(source_file) from quarantined_agents"
-                                  " group by 1 order by 2 desc, 1")
+        # Named with its file (user trial, twenty-first session): AGENTS may be several files.
+        quarantined_agents = rows(
+            "select reason, count(*), min_by(source_row, row_order), min_by(source_file, row_order)"
+            " from (select *, row_number() over (order by source_file, source_row) as row_order"
+            " from quarantined_agents) group by 1 order by 2 desc, 1")
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
         statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
         # A new file of a period already final before this run was opened by late rows (period_was_final).
@@ -584,7 +587,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             print(f"  messages  {reason:<36}{count:>8}")
         for reason, count, line, source_file in quarantined_agents:
             place = "record" if is_parquet(source_file or "") else "line"  # README "Bad input"
-            print(f"  agents    {reason:<36}{count:>8}  (first at {place} {line})")
+            print(f"  agents    {reason:<36}{count:>8}  (first at {place} {line} of {source_file})")
     else:
         print("quarantined rows: none")
     if run_inputs.activity:
@@ -652,6 +655,16 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             continue
         warn(said + "Fix the file where it is, under its own name, and run FULL_REFRESH=1 (a fixed copy under a "
              "new name would conflict with these rows, SPEC §7; README \"Daily operation\").")
+    # Lines that are not UTF-8 are quarantined one by one (SPEC §7), the rest of the file billed: a file saved in
+    # another encoding loses only its lines with an accent, and the sessions they were part of split without a word
+    # (user trial, twenty-first session: a Latin-1 file). Say so, with the first line, and what to do.
+    for source_file, reasons in sorted(reasons_per_file.items()):
+        for reason, count, line in reasons:
+            if reason == "invalid_utf8":
+                warn(f"{count} line(s) of {source_file} are not valid UTF-8 (the first: line {line}): they are "
+                     "quarantined (invalid_utf8) and the rest of the file is billed without them. Was the file saved "
+                     "in another encoding (Latin-1, Windows-1252)? Save it as UTF-8 under its own name and run "
+                     "FULL_REFRESH=1 (README \"Daily operation\").")
     # Files holding two copies of one message_id with other content: a corrected copy. Its unchanged rows are exact
     # copies, but the conflict's warning (below) is the one that says what happened (user trial, twentieth session:
     # a full rebuild gave both, "delivered twice?" and "corrects nothing").

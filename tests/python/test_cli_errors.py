@@ -89,6 +89,35 @@ def test_a_duplicated_or_empty_header_column_is_named(tmp_path, header, says):
     assert_clean_error(done, str(path), *says)
 
 
+@pytest.mark.parametrize("kind", ["agents", "carriers", "agents.parquet", "agents, one of two"])
+def test_an_agents_or_carriers_file_with_its_header_line_only_stops_the_run(tmp_path, kind):
+    """User trial, twenty-first session: an agents file cut after its header line made every message unknown_agent
+    and removed every report file of the database, final ones included, with exit code 0 (a carriers file: every
+    message unknown_carrier). It stops the run like an empty file. One of two agents files without rows is fine."""
+    messages = tmp_path / "messages.csv"
+    messages.write_text(HEADER + ROW.format(id="m1", text="Hi", n=1), encoding="utf-8")
+    header_only = tmp_path / "agents.csv"
+    header_only.write_bytes(AGENTS.read_bytes().splitlines(keepends=True)[0] + b"\r\n \r\n")
+    agents, more = str(header_only), []
+    if kind == "carriers":
+        header_only = tmp_path / "carriers.csv"
+        header_only.write_text("carrier_id,carrier_name,country,billing_model\n", encoding="utf-8")
+        agents, more = str(AGENTS), ["--carriers", str(header_only)]
+    elif kind == "agents.parquet":
+        header_only = tmp_path / "agents.parquet"
+        duckdb.sql(f"copy (select * from read_csv('{AGENTS}', all_varchar = true) limit 0) to '{header_only}'")
+        agents = str(header_only)
+    elif kind == "agents, one of two":
+        shutil.copy(AGENTS, tmp_path / "agents_full.csv")
+        agents = str(tmp_path / "agents*.csv")
+    done = run_cli(tmp_path, "--messages", str(messages), "--agents", agents, *more, "--output", str(tmp_path / "out"))
+    if kind == "agents, one of two":
+        assert done.returncode == 0, done.stderr[-2000:]
+        return
+    assert_clean_error(done, str(header_only), "only the header line")
+    assert not (tmp_path / "rbm.duckdb").exists()
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The Makefile's options (findings #5a, #21, #22)
 
