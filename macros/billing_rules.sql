@@ -53,13 +53,12 @@
     A value shaped like a phone number ('+' and 7 to 15 digits, spaces or tabs around allowed) is replaced by
     'masked:' and its pseudonymous key; `bare_digits` masks 7 to 15 digits without '+' as well; `tokens` a hashed or
     pseudonymous id too (true: any token, macro looks_like_a_token; 'hex': a hex hash only; 'names': in a list of
-    lower-case names, a token no name could be, or a hex hash); `free_text` a message's text (macro
-    looks_like_free_text). Used only on columns
+    lower-case names, a token no name could be, or a hex hash). Used only on columns
     where such a value is never valid, so that masking cannot change the billing of a good row: a row with a masked
     value is quarantined for it (README decision 13). The cheap tests first: the pattern runs only on values that
     hold a '+', or (bare digits) that sort before ':' (start with a space, a tab, '+' or a digit) and hold no '-'
     (a timestamp). -#}
-{% macro masked_if_user_id_shaped(expr, bare_digits=false, tokens=false, free_text=false) -%}
+{% macro masked_if_user_id_shaped(expr, bare_digits=false, tokens=false) -%}
     {%- if bare_digits -%}
         {%- set looks_like = expr ~ " < ':' and " ~ expr ~ " not like '%-%' and "
             ~ matches_regex(expr, phone_number_pattern(bare_digits=true)) -%}
@@ -76,9 +75,6 @@
     {%- elif tokens -%}
         {%- set looks_like = '(' ~ looks_like ~ ') or (' ~ looks_like_a_token(expr) ~ ')' -%}
     {%- endif -%}
-    {%- if free_text -%}
-        {%- set looks_like = '(' ~ looks_like ~ ') or ' ~ looks_like_free_text(expr) -%}
-    {%- endif -%}
     case when {{ looks_like }} then concat('masked:', {{ pseudonymous_key(expr) }}) else {{ expr }} end
 {%- endmacro %}
 
@@ -94,24 +90,34 @@
     and {{ matches_regex(expr, '.*[0-9].*') }} and {{ matches_regex(expr, '.*[A-Za-z].*') }}
 {%- endmacro %}
 
-{#- A message's text, which may hold personal data (SPEC §1; README "No PII"), shifted into another column by a
-    broken row (user trial, twenty-first session: a text with a phone number in it reached quarantined_messages as
-    the row's content_kind): two words of two or more letters with spaces between them (`call me back`). Only for
-    columns where no valid value holds two such words (a time's `T`, `Z` and zone are single letters or one word:
-    `2026-11-10 10:00:00 UTC` stays as read). The cheap test first: a space. -#}
-{% macro looks_like_free_text(expr) -%}
-    ({{ expr }} like '% %' and {{ matches_regex(expr, '(?s).*' ~ letter() ~ '{2}[^ ]* +.*' ~ letter() ~ '{2}.*') }})
-{%- endmacro %}
-
-{#- SPEC §1 PII in a message_id: a user_id shifted there by a broken row (user trial, twenty-first session: the row
-    was quarantined, its message_id the user's phone number in clear). An agent's message id is never a phone number
-    (`+` and 7 to 15 digits), so such a value becomes `masked:` and its pseudonymous key in place: spaces around it are
-    kept, so a padded id is still invalid_message_id, and a valid one stays valid and billable under the masked id.
-    Bare digits and tokens stay as read: they can be message ids (README decision 13). -#}
-{% macro masked_if_phone_number_id(expr) -%}
+{#- SPEC §1 PII in quarantined_messages, which shows a bad row's values as read: a broken row can shift the user_id,
+    or the message's text (it may hold personal data: README "No PII"), into any column, where staging keeps a value
+    as read when it can be valid or cannot be told from a valid one (README decision 13; masking a good row's value
+    could change its billing). A quarantined row is never billed, so here a value that may be personal data is shown
+    as `masked:` and its pseudonymous key (user trial and review, twenty-first session). `kind`:
+    - 'id' (message, agent and carrier ids): a phone number (bare digits or `+`), or words with spaces between;
+    - 'value' (enums, lists, sizes): a character that is not printable ASCII (another script, a tab), an `@`, a phone
+      number inside it (`+` and 7 digits or more, spaces, dots, dashes or brackets between; 7 digits in a row), or
+      two words with letters (`call me`; so `rich card` is masked too: the line is in source_row);
+    - 'time': as 'value', but words only when two have four letters or more (`Tue, 10 Nov 2026 09:00:00 GMT` is
+      shown, a time's fraction is no phone number).
+    A value staging masked already is shown as it is. -#}
+{% macro shown_in_quarantine(expr, kind) -%}
+    {%- if kind == 'id' -%}
+        {%- set personal = [matches_regex(expr, phone_number_pattern(bare_digits=true)),
+                            matches_regex(expr, '(?s).*[^ ] +[^ ].*')] -%}
+    {%- else -%}
+        {%- set personal = [
+            'not ' ~ matches_regex(expr, '[ -~]*'),
+            expr ~ " like '%@%'",
+            matches_regex(expr, '(?s).*[+][0-9][0-9 ().-]{6,}.*'),
+            matches_regex(expr, '(?s)(.*[^0-9.])?[0-9]{7,}.*'),
+            matches_regex(expr, '(?s).*[A-Za-z]{4}[^ ]* +.*[A-Za-z]{4}.*') if kind == 'time'
+            else matches_regex(expr, '(?s).*[A-Za-z][^ ]* +[^ ]*[A-Za-z].*')] -%}
+    {%- endif -%}
     case
-        when {{ expr }} like '%+%' and {{ matches_regex(expr, phone_number_pattern()) }}
-            then regexp_replace({{ expr }}, '[+][0-9]+', concat('masked:', {{ pseudonymous_key(expr) }}))
+        when {{ expr }} not like 'masked:%' and ({{ personal | join(' or ') }})
+            then concat('masked:', {{ pseudonymous_key(expr) }})
         else {{ expr }}
     end
 {%- endmacro %}

@@ -10,11 +10,6 @@
 {% macro default__visible_character() %}{{ return('[^\\pC\\pZ[:space:]]') }}{% endmacro %}
 {% macro spark__visible_character() %}{{ return('[^\\\\p{C}\\\\p{Z}\\\\s]') }}{% endmacro %}
 
-{#- One letter, of any script. -#}
-{% macro letter() %}{{ return(adapter.dispatch('letter', 'rbm_billing')()) }}{% endmacro %}
-{% macro default__letter() %}{{ return('\\pL') }}{% endmacro %}
-{% macro spark__letter() %}{{ return('\\\\p{L}') }}{% endmacro %}
-
 {#- A value holding at least one character that is not a space, a line break or an invisible one (a name of
     no-break spaces only is missing; an agents file is small, so the pattern's cost does not matter). -#}
 {% macro has_visible_character(expr) -%}

@@ -469,15 +469,16 @@ def _name_without_glob_characters(path: str, name: str) -> str:
 
 
 def has_data_row(path: str) -> bool:
-    """Whether the file holds a row after its header line: a line with anything but spaces (a CSV file, gzipped or
-    not), or a record (Parquet)."""
+    """Whether the file holds a row after its header line with a value in it: a line with anything but separators,
+    quotes and spaces (a CSV file, gzipped or not; a spreadsheet cut to its empty rows `,,,,` has none: review,
+    twenty-first session), or a record (Parquet)."""
     if is_parquet(path):
         import duckdb
 
         return bool(duckdb.sql(f"select count(*) from (select 1 from read_parquet('{path}') limit 1)").fetchall()[0][0])
     try:
         with _open_binary(path) as handle:  # agents and carriers files are small; lines may end in a lone CR
-            return any(line.strip(b" \t") for line in re.split(rb"\r\n|\r|\n", handle.read())[1:])
+            return any(re.sub(rb'[\s,;"]|\xc2\xa0', b"", line) for line in re.split(rb"\r\n|\r|\n", handle.read())[1:])
     except GZIP_ERRORS as error:
         raise _gzip_error(path, error) from error
 
@@ -538,8 +539,9 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
     # An agents export cut after its header line (user trial, twenty-first session) made every message unknown_agent
     # and removed every report file of the database, final ones included, with exit code 0: stop, like an empty file.
     if not any(has_data_row(path) for path in result.agents):
-        raise InputError(f"{', '.join(result.agents)}: no agent rows, only the header line: every message would be"
-                         " unknown_agent and every report file removed. Give the agents file with its rows")
+        raise InputError(f"{', '.join(result.agents)}: no agent rows, only the header line (or empty rows): every"
+                         " message would be unknown_agent and every report file removed. Give the agents file with its"
+                         " rows")
     if carriers:
         result.carriers = expand(carriers, "CARRIERS")
         for path in result.carriers:

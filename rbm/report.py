@@ -527,7 +527,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # conflicting duplicate (review, fourteenth session: then a daily run took a billed message off the bill
         # without this warning).
         conflicts = rows(
-            "select message_id, source_file, source_row, loaded_at, carrier_id from quarantined_messages"
+            "select message_id, source_file, source_row, loaded_at, carrier_id, reason_detail from quarantined_messages"
             " where message_id in (select message_id from quarantined_messages where message_id is not null"
             f" group by message_id having max(case when loaded_at = {started} then 1 else 0 end) = 1"
             " and max(case when reason = 'conflicting_duplicate_message_id' then 1 else 0 end) = 1"
@@ -659,6 +659,8 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     # another encoding loses only its lines with an accent, and the sessions they were part of split without a word
     # (user trial, twenty-first session: a Latin-1 file). Say so, with the first line, and what to do.
     for source_file, reasons in sorted(reasons_per_file.items()):
+        if not audited.get(source_file, (0, 0))[1]:
+            continue  # nothing billed: its own warning lists the reasons (review, twenty-first session)
         for reason, count, line in reasons:
             if reason == "invalid_utf8":
                 warn(f"{count} line(s) of {source_file} are not valid UTF-8 (the first: line {line}): they are "
@@ -706,8 +708,12 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # Copies in two carriers' files (activity logs loaded with two CARRIERs) are no correction but an id used
         # twice (user trial, twentieth session: the advice about corrected files misled).
         across = [i for i in ids if len(carriers_of[i]) > 1]
+        # Which columns differ (quarantined_messages.reason_detail; user trial, twenty-first session).
+        differing = next((row[5].split(": ", 1)[1] for row in first
+                          if row[5] and row[5].startswith("differs from another copy in: ")), None)
         said = (f"{len(ids)} message_id(s) of this run's files are in another file too, with other "
-                f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}): "
+                f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}"
+                f"{f', which differ in {differing}' if differing else ''}): "
                 "SPEC §7 quarantines every copy, so none is billed.")
         if across:
             example = ", ".join(sorted(carriers_of[across[0]]))

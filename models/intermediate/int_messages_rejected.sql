@@ -116,6 +116,29 @@ repeated_values as (
     where message_id in (select repeated_ids.message_id from repeated_ids)
 ),
 
+-- Which columns the copies of a message_id with other content differ in, for quarantined_messages' reason_detail
+-- (user trial, twenty-first session: two copies differing only in user_id looked alike there, since the user is
+-- not shown). A NULL counts as a value. Only ids with a copy are grouped: a clean file pays nothing.
+differing_columns as (
+    select
+        message_id,
+        concat_ws(
+            ', ',
+            {%- for column, name in [('agent_id', 'agent_id'), ('user_key', 'user_id'), ('carrier_id', 'carrier_id'),
+                                     ('direction', 'direction'), ('content_kind', 'content_kind'), ('text_key', 'text'),
+                                     ('file_size_bytes_value', 'file_size_bytes'), ('suggestions', 'suggestions'),
+                                     ('status', 'status'), ('sent_at_value', 'sent_at'),
+                                     ('delivered_at_value', 'delivered_at'), ('is_tester_value', 'is_tester')] %}
+                case
+                    when count(distinct {{ column }}) + max(case when {{ column }} is null then 1 else 0 end) > 1
+                        then '{{ name }}'
+                end{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ) as differing_columns
+    from repeated_values
+    group by message_id
+),
+
 repeated_rows as (
     select
         source_file,
@@ -278,8 +301,18 @@ verdicts as (
                 )
         end as quarantine_reason
     from duplicates_flagged
+),
+
+set_aside as (
+    select * from verdicts
+    where quarantine_reason is not null or is_exact_duplicate
 )
 
 -- Only the rows set aside are stored: every other row is valid (int_messages_checked).
-select * from verdicts
-where quarantine_reason is not null or is_exact_duplicate
+select
+    set_aside.*,
+    case
+        when set_aside.quarantine_reason = 'conflicting_duplicate_message_id' then differing_columns.differing_columns
+    end as differing_columns
+from set_aside
+left join differing_columns on set_aside.message_id = differing_columns.message_id

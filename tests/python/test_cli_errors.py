@@ -97,7 +97,8 @@ def test_an_agents_or_carriers_file_with_its_header_line_only_stops_the_run(tmp_
     messages = tmp_path / "messages.csv"
     messages.write_text(HEADER + ROW.format(id="m1", text="Hi", n=1), encoding="utf-8")
     header_only = tmp_path / "agents.csv"
-    header_only.write_bytes(AGENTS.read_bytes().splitlines(keepends=True)[0] + b"\r\n \r\n")
+    # Blank lines and a spreadsheet's empty rows are no rows (review, twenty-first session).
+    header_only.write_bytes(AGENTS.read_bytes().splitlines(keepends=True)[0] + b"\r\n \r\n,,,,\r\n\"\",,,,\r\n")
     agents, more = str(header_only), []
     if kind == "carriers":
         header_only = tmp_path / "carriers.csv"

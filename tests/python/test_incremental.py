@@ -390,8 +390,8 @@ def test_a_corrected_copy_under_a_new_name_and_a_restated_final_file_are_warned_
     assert statuses["att/rbm_billable_events_2025-05-13.csv"] == "final"
     landing = tmp_path / "landing"
     assert (f"warning: 1 message_id(s) of this run's files are in another file too, with other content "
-            f"(e.g. line 2 of {landing / 'messages_2025-05-12.csv'} and line 3 of {landing / 'messages_2025-05-11.csv'})"
-            in second.stderr), second.stderr
+            f"(e.g. line 2 of {landing / 'messages_2025-05-12.csv'} and line 3 of {landing / 'messages_2025-05-11.csv'}"
+            ", which differ in text)" in second.stderr), second.stderr
     assert "replace the file it corrects (same name) and run FULL_REFRESH=1" in second.stderr
     assert "nothing in" not in second.stderr  # the conflict's own warning says what to do
     assert ("warning: this run changed 1 report file(s) that were final "
@@ -424,8 +424,8 @@ def test_a_late_copy_with_a_defect_of_its_own_is_warned_of_as_a_conflict(tmp_pat
     _, _, second, full, written, _ = two_day_session_run(tmp_path, day_1, day_2)
     landing = tmp_path / "landing"
     assert (f"warning: 1 message_id(s) of this run's files are in another file too, with other content "
-            f"(e.g. line 2 of {landing / 'messages_2025-05-12.csv'} and line 4 of {landing / 'messages_2025-05-11.csv'})"
-            in second.stderr), second.stderr
+            f"(e.g. line 2 of {landing / 'messages_2025-05-12.csv'} and line 4 of {landing / 'messages_2025-05-11.csv'}"
+            ", which differ in sent_at)" in second.stderr), second.stderr
     assert written == full
 
 # Runs scripts/rbm.py with a dbt build that stops after staging: it builds stg_messages (loading the new files),
