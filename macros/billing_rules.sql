@@ -90,33 +90,47 @@
     and {{ matches_regex(expr, '.*[0-9].*') }} and {{ matches_regex(expr, '.*[A-Za-z].*') }}
 {%- endmacro %}
 
-{#- SPEC §1 PII in quarantined_messages, which shows a bad row's values as read: a broken row can shift the user_id,
-    or the message's text (it may hold personal data: README "No PII"), into any column, where staging keeps a value
-    as read when it can be valid or cannot be told from a valid one (README decision 13; masking a good row's value
-    could change its billing). A quarantined row is never billed, so here a value that may be personal data is shown
-    as `masked:` and its pseudonymous key (user trial and review, twenty-first session). `kind`:
-    - 'id' (message, agent and carrier ids): a phone number (bare digits or `+`), or words with spaces between;
-    - 'value' (enums, lists, sizes): a character that is not printable ASCII (another script, a tab), an `@`, a phone
-      number inside it (`+` and 7 digits or more, spaces, dots, dashes or brackets between; 7 digits in a row), or
-      two words with letters (`call me`; so `rich card` is masked too: the line is in source_row);
-    - 'time': as 'value', but words only when two have four letters or more (`Tue, 10 Nov 2026 09:00:00 GMT` is
-      shown, a time's fraction is no phone number).
+{#- SPEC §1 PII in quarantined_messages, which shows a bad row's values as read: a broken row can shift the user_id
+    (a phone number, or a pseudonymous id such as Google's hashes), or the message's text (it may hold personal data:
+    README "No PII"), into any column, where staging keeps a value as read when it can be valid or cannot be told from
+    a valid one (README decision 13; masking a good row's value could change its billing). A quarantined row is never
+    billed, so here a value that may be personal data is shown as `masked:` and its pseudonymous key (user trial and
+    two reviews, twenty-first session). `kind`:
+    - 'id' (message_id, carrier_id; 'agent_id' the same but for `@`, which agent ids hold): whitespace or an invisible
+      character inside it (words; spaces around it are shown), a phone number (7 to 15 digits, with `+`, brackets,
+      dots, dashes or spaces, or bare), a hex hash (32 or more hex digits), a padded base64 token, an `@`;
+    - 'value' (direction, content_kind, status, suggestions, is_tester): a character that is not printable ASCII
+      (another script, a tab), an `@`, 7 digits with nothing or phone separators between (not in a time shifted
+      there), or two words with letters next to each other (`call me`, so `rich card` too: source_row gives the line);
+    - 'size' (file_size_bytes): as 'value', but digits in a row are a size, and a dot is a decimal point;
+    - 'time' (sent_at, delivered_at): as 'value', but digits only after a `+` (`+02:00` is an offset):
+      `Tue, 10 Nov 2026 09:00:00 GMT` and `20261110T090000Z` are shown, `Hi Bob` is not.
     A value staging masked already is shown as it is. -#}
 {% macro shown_in_quarantine(expr, kind) -%}
-    {%- if kind == 'id' -%}
-        {%- set personal = [matches_regex(expr, phone_number_pattern(bare_digits=true)),
-                            matches_regex(expr, '(?s).*[^ ] +[^ ].*')] -%}
-    {%- else -%}
+    {%- set words = matches_regex(expr, '(?s).*[A-Za-z][^ ]* +[^ ]*[A-Za-z].*') -%}
+    {%- set not_ascii = 'not ' ~ matches_regex(expr, '[ -~]*') -%}
+    {%- set at_sign = expr ~ " like '%@%'" -%}
+    {%- set plus_phone = matches_regex(expr, '(?s).*[+][(]?[0-9]([ ().-]*[0-9]){6,}.*') -%}
+    {%- if kind in ('id', 'agent_id') -%}
         {%- set personal = [
-            'not ' ~ matches_regex(expr, '[ -~]*'),
-            expr ~ " like '%@%'",
-            matches_regex(expr, '(?s).*[+][0-9][0-9 ().-]{6,}.*'),
-            matches_regex(expr, '(?s)(.*[^0-9.])?[0-9]{7,}.*'),
-            matches_regex(expr, '(?s).*[A-Za-z]{4}[^ ]* +.*[A-Za-z]{4}.*') if kind == 'time'
-            else matches_regex(expr, '(?s).*[A-Za-z][^ ]* +[^ ]*[A-Za-z].*')] -%}
+            'not ' ~ matches_regex(expr, '[ \t]*' ~ id_pattern() ~ '[ \t]*'),
+            matches_regex(expr, '[ \t]*[+]?[(]?[0-9][0-9 ().-]*[ \t]*') ~ ' and '
+                ~ matches_regex(expr, '[^0-9]*([0-9][^0-9]*){7,15}'),
+            looks_like_a_hex_hash(expr),
+            matches_regex(expr, '[ \t]*[A-Za-z0-9+/_-]{16,}={1,2}[ \t]*')] + ([] if kind == 'agent_id' else [at_sign]) -%}
+    {%- elif kind == 'time' -%}
+        {%- set personal = [not_ascii, at_sign, plus_phone, words] -%}
+    {%- elif kind == 'size' -%}
+        {%- set personal = [not_ascii, at_sign, plus_phone, words,
+                            matches_regex(expr, '(?s).*[0-9]([ ()-]+[0-9]+){2,}.*')] -%}
+    {%- else -%}
+        {#- A time shifted there (`2026-11-10T09:00:00Z`) is no phone number. -#}
+        {%- set personal = [not_ascii, at_sign, plus_phone, words,
+                            matches_regex(expr, '(?s).*[0-9]([ ().-]*[0-9]){6,}.*') ~ ' and not '
+                            ~ matches_regex(expr, '(?s)[ \t]*[0-9]{4}-[0-9]{2}-[0-9]{2}.*')] -%}
     {%- endif -%}
     case
-        when {{ expr }} not like 'masked:%' and ({{ personal | join(' or ') }})
+        when {{ expr }} not like 'masked:%' and not {{ is_blank(expr) }} and ({{ personal | join(' or ') }})
             then concat('masked:', {{ pseudonymous_key(expr) }})
         else {{ expr }}
     end

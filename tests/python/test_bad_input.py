@@ -538,6 +538,17 @@ def gaps_run(tmp_path_factory) -> Run:
                                                                     '"Tue, 10 Nov 2026 09:00:00 GMT"').encode()
         + GAP_ROW.format(id="gap-long-words", text="ok", n=6).replace("2025-05-11T10:06:00Z", "Tuesday November")
         .encode()
+        + GAP_ROW.format(id="+44-7700-900123", text="ok", n=5).replace(",MO,", ",xx,").encode()
+        + GAP_ROW.format(id="gap-b64-agent", text="ok", n=5).replace("agent-0_conv@rbm.goog",
+                                                                     "dXNlcjEyMzQ1Njc4OTBhYmNkZWY=").encode()
+        + GAP_ROW.format(id="a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90", text="ok", n=5)
+        .replace(",MO,", ",xx,").encode()
+        + GAP_ROW.format(id="gap-national-phone", text="ok", n=5).replace(",received,", ",(555) 123-4567,").encode()
+        + GAP_ROW.format(id="gap-hi-bob", text="ok", n=5).replace("2025-05-11T10:05:00Z", "Hi Bob").encode()
+        + GAP_ROW.format(id="gap-big-size", text="", n=5).replace(",att,MO,text,,,", ",nowhere,MO,file,,2097152,")
+        .encode()
+        + GAP_ROW.format(id="gap-basic-iso", text="ok", n=5).replace("2025-05-11T10:05:00Z", "20261110T090000Z")
+        .encode()
     )
     (workdir / "messages.csv").write_bytes(messages)
     (workdir / "agents.csv").write_bytes(
@@ -629,7 +640,10 @@ def test_a_text_or_a_phone_number_shifted_into_a_column_is_masked_in_the_quarant
                "call me back": "a text (in content_kind)", "15550990013": "user_id +15550990013 (in message_id)",
                "your parcel": "a text (in direction)", "15550990015": "a padded phone-number message_id",
                "15550990177": "a phone number after a word", "555 099 0178": "a phone number with spaces",
-               "请给我回电": "a text in another script", "jane.doe": "an e-mail address", "ab\tcd": "two words and a tab"}
+               "请给我回电": "a text in another script", "jane.doe": "an e-mail address", "ab\tcd": "two words and a tab",
+               "7700-900123": "a phone number with dashes (message_id)", "dXNlcjEyMzQ1Njc4OTBh": "a base64 id (agent_id)",
+               "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2": "a hex hash (message_id)", "123-4567": "a national number",
+               "hi bob": "a text (sent_at)"}
     scanner = Scanner({needle.lower(): what + " in clear" for needle, what in needles.items()})
     with duckdb.connect(str(gaps_run.db), read_only=True) as con:
         cursor = con.sql("select * from quarantined_messages")
@@ -639,14 +653,19 @@ def test_a_text_or_a_phone_number_shifted_into_a_column_is_masked_in_the_quarant
     key = r"masked:[0-9a-f]{32}"
     shown = {row[0]: row[1:] for row in gaps_run.sql(
         "select source_row, message_id, reason, agent_id, direction, content_kind, status, sent_at"
-        " from quarantined_messages where source_row between 19 and 36")}
+        " from quarantined_messages where source_row between 19 and 42")}
     masked = {row: [i for i, value in enumerate(values) if value and re.fullmatch(key, value)]
               for row, values in shown.items()}
     # (message_id, reason, agent_id, direction, content_kind, status, sent_at): which are masked, by line.
     assert masked == {19: [2, 4], 20: [0, 3], 22: [0], 23: [], **{conflict: [] for conflict in range(24, 29)},
-                      29: [4], 30: [4], 31: [4], 32: [5], 33: [3], 34: [], 35: [6]}, shown
+                      29: [4], 30: [4], 31: [4], 32: [5], 33: [3], 34: [], 35: [6],
+                      # A phone number with dashes and a hex hash as ids, a base64 id as agent, a national number as
+                      # status, two words as a time (review, twenty-first session); a big size, a basic ISO time.
+                      36: [0], 37: [2], 38: [0], 39: [5], 40: [6], 41: [], 42: []}, shown
     assert shown[19][:2] == ("gap-text-kind", "invalid_direction") and shown[20][1] == "invalid_direction", shown
     assert shown[23][6] == "2025-05-11 10:09:00 UTC" and shown[34][6] == "Tue, 10 Nov 2026 09:00:00 GMT", shown
+    assert shown[42][6] == "20261110T090000Z" and shown[41][1] == "unknown_carrier", shown
+    assert gaps_run.sql("select file_size_bytes from quarantined_messages where source_row = 41") == [("2097152",)]
     assert gaps_run.sql("select message_id, outcome from int_message_outcomes where source_row = 21") == [
         ("+15550990014", "billed")]
 
