@@ -96,9 +96,10 @@
     a valid one (README decision 13; masking a good row's value could change its billing). A quarantined row is never
     billed, so here a value that may be personal data is shown as `masked:` and its pseudonymous key (user trial and
     two reviews, twenty-first session). `kind`:
-    - 'id' (message_id, carrier_id; 'agent_id' the same but for `@`, which agent ids hold): whitespace or an invisible
-      character inside it (words; spaces around it are shown), a phone number (7 to 15 digits, with `+`, brackets,
-      dots, dashes or spaces, or bare), a hex hash (32 or more hex digits), a padded base64 token, an `@`;
+    - 'id' (message_id, carrier_id; 'agent_id' the same but for `@`, which agent ids hold): spaces inside it (words;
+      spaces around it, a tab or an invisible character inside are shown: `bad<TAB>id` tells why the id is invalid),
+      a phone number (7 to 15 digits, with `+`, brackets, dots, dashes or spaces, or bare), a hex hash (32 or more
+      hex digits), a padded base64 token, an `@`;
     - 'value' (direction, content_kind, status, suggestions, is_tester): a character that is not printable ASCII
       (another script, a tab), an `@`, 7 digits with nothing or phone separators between (not in a time shifted
       there), or two words with letters next to each other (`call me`, so `rich card` too: source_row gives the line);
@@ -113,7 +114,7 @@
     {%- set plus_phone = matches_regex(expr, '(?s).*[+][(]?[0-9]([ ().-]*[0-9]){6,}.*') -%}
     {%- if kind in ('id', 'agent_id') -%}
         {%- set personal = [
-            'not ' ~ matches_regex(expr, '[ \t]*' ~ id_pattern() ~ '[ \t]*'),
+            matches_regex(expr, '(?s).*[^ ] +[^ ].*'),
             matches_regex(expr, '[ \t]*[+]?[(]?[0-9][0-9 ().-]*[ \t]*') ~ ' and '
                 ~ matches_regex(expr, '[^0-9]*([0-9][^0-9]*){7,15}'),
             looks_like_a_hex_hash(expr),
