@@ -136,6 +136,34 @@ def connect(read_only: bool = True, *, target: str = "duckdb"):
     return duckdb.connect(str(duckdb_path()), read_only=read_only, config=duckdb_settings())
 
 
+def no_usable_agent(target: str) -> str | None:
+    """After a failed build: when the agents file(s) loaded rows but not one of them is usable (each quarantined;
+    the guard assert_some_agent_is_usable), why, with the first line of each reason; None otherwise, or when the
+    database cannot tell (the build failed before int_agents_checked). Read from int_agents_checked itself:
+    quarantined_agents is downstream of the guard, so it still holds the previous run's rows."""
+    from rbm.inputs import is_parquet
+
+    try:
+        with connect(target=target) as con:
+            usable, loaded = con.sql(
+                "select count(case when quarantine_reason is null and not is_exact_duplicate then 1 end), count(*)"
+                " from int_agents_checked"
+            ).fetchall()[0]
+            if usable or not loaded:
+                return None
+            reasons = con.sql(
+                "select quarantine_reason, count(*), min_by(source_row, row_order), min_by(source_file, row_order)"
+                " from (select *, row_number() over (order by source_file, source_row) as row_order"
+                " from int_agents_checked) as agents group by 1 order by 2 desc, 1"
+            ).fetchall()
+    except Exception:  # noqa: BLE001 - an explanation only: the build's failure is reported either way
+        return None
+    return "; ".join(
+        f"{reason} {count} (first at {'record' if is_parquet(source_file or '') else 'line'} {line} of {source_file})"
+        for reason, count, line, source_file in reasons
+    )
+
+
 def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -526,13 +554,18 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # The copy this run loaded may be quarantined for a defect of its own, the one loaded before as the
         # conflicting duplicate (review, fourteenth session: then a daily run took a billed message off the bill
         # without this warning).
+        # With the columns the copies differ in (int_messages_rejected; user trial, twenty-first session).
         conflicts = rows(
-            "select message_id, source_file, source_row, loaded_at, carrier_id, reason_detail from quarantined_messages"
-            " where message_id in (select message_id from quarantined_messages where message_id is not null"
-            f" group by message_id having max(case when loaded_at = {started} then 1 else 0 end) = 1"
+            "select quarantined.message_id, quarantined.source_file, quarantined.source_row, quarantined.loaded_at,"
+            " quarantined.carrier_id, rejected.differing_columns from quarantined_messages as quarantined"
+            " left join int_messages_rejected as rejected on quarantined.source_kind = rejected.source_kind"
+            " and quarantined.source_file = rejected.source_file and quarantined.source_row = rejected.source_row"
+            " where quarantined.message_id in (select message_id from quarantined_messages"
+            " where message_id is not null group by message_id"
+            f" having max(case when loaded_at = {started} then 1 else 0 end) = 1"
             " and max(case when reason = 'conflicting_duplicate_message_id' then 1 else 0 end) = 1"
             " and min(source_file) <> max(source_file))"
-            " order by message_id, loaded_at, source_file, source_row"
+            " order by quarantined.message_id, quarantined.loaded_at, quarantined.source_file, quarantined.source_row"
         )
         # Rows dated after the run started (a sender's clock or time zone; user trial, eighteenth session): billed as
         # dated, in report files dated ahead, and not counted towards which files are final (README "Daily
@@ -708,9 +741,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         # Copies in two carriers' files (activity logs loaded with two CARRIERs) are no correction but an id used
         # twice (user trial, twentieth session: the advice about corrected files misled).
         across = [i for i in ids if len(carriers_of[i]) > 1]
-        # Which columns differ (quarantined_messages.reason_detail; user trial, twenty-first session).
-        differing = next((row[5].split(": ", 1)[1] for row in first
-                          if row[5] and row[5].startswith("differs from another copy in: ")), None)
+        differing = next((row[5] for row in first if row[5]), None)
         said = (f"{len(ids)} message_id(s) of this run's files are in another file too, with other "
                 f"content (e.g. line {first[-1][2]} of {first[-1][1]} and line {first[0][2]} of {first[0][1]}"
                 f"{f', which differ in {differing}' if differing else ''}): "

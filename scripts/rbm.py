@@ -434,6 +434,13 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
                         run_started=run_started.strftime("%Y-%m-%d %H:%M:%S"))
     if not ok:
         state.build_failed(database, mark)
+        # The guard assert_some_agent_is_usable (tests/dbt) stopped the build: say why in the file's terms.
+        reasons = report.no_usable_agent(args.target)
+        if reasons:
+            print(f"error: not one row of the agents file(s) is usable, each is quarantined: {reasons} (the codes: "
+                  "README \"Bad input\"). Billed with them, every message would be quarantined "
+                  "(agent_quarantined) and every report file removed, so the build stopped there. Correct the "
+                  "agents file and run again (the next run rebuilds in full).", file=sys.stderr)
         print("error: the dbt build failed (see the log above); the reports of the previous run are unchanged.",
               file=sys.stderr)
         return 1

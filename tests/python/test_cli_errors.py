@@ -119,6 +119,55 @@ def test_an_agents_or_carriers_file_with_its_header_line_only_stops_the_run(tmp_
     assert not (tmp_path / "rbm.duckdb").exists()
 
 
+def test_an_agents_file_without_one_usable_row_stops_before_the_reports(tmp_path):
+    """User trial, twenty-first session: an agents file whose every row was quarantined (a billing_category spelled
+    another way) quarantined every message and removed every report file, final ones included, with exit code 0.
+    The build stops at the guard assert_some_agent_is_usable, before any model that reads the agents, and the run
+    names the reasons and the file; the next run rebuilds in full, and restates nothing (the billing tables kept the
+    previous run's rows)."""
+    out = tmp_path / "out"
+    first = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(out))
+    assert first.returncode == 0, first.stderr[-2000:]
+    published = {path: path.read_bytes() for path in sorted(out.rglob("*.csv"))}
+    assert any(path.name.startswith("rbm_billable_events_") for path in published)
+    agents = tmp_path / "agents_renamed_categories.csv"
+    agents.write_text(AGENTS.read_text(encoding="utf-8").replace(",conversational", ",Conversational")
+                      .replace(",non_conversational", ",Non-conversational"), encoding="utf-8")
+    done = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", str(agents), "--output", str(out))
+    assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
+    error = done.stderr[done.stderr.index("error: "):]
+    assert error.startswith("error: not one row of the agents file(s) is usable"), error
+    assert f"unknown_billing_category {len(AGENTS.read_text().splitlines()) - 1} (first at line 2 of {agents})" \
+        in error, error
+    assert "the reports of the previous run are unchanged." in error, error
+    assert "FAIL 1 assert_some_agent_is_usable" in done.stdout, done.stdout[-3000:]
+    assert {path: path.read_bytes() for path in sorted(out.rglob("*.csv"))} == published
+    again = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(out))
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "full rebuild: the previous run's build did not complete" in again.stdout
+    assert {path: path.read_bytes() for path in sorted(out.rglob("*.csv"))} == published
+
+
+def test_parquet_files_with_a_quote_or_a_glob_character_in_their_name_are_read(tmp_path):
+    """Review, twenty-first session: the input checks built `read_parquet('<path>')` from the name as it is, so an
+    agents file `o'brien agents.parquet` stopped the run as "not a readable Parquet file", and a messages file
+    `day [1].parquet` (matched by a glob of MESSAGES) had its columns checked in `day 1.parquet`."""
+    agents = tmp_path / "o'brien agents.parquet"
+    quoted = str(agents).replace("'", "''")
+    duckdb.sql(f"copy (select * from read_csv('{AGENTS}', all_varchar = true)) to '{quoted}'")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "day 1.parquet").write_bytes(b"not a Parquet file")  # what `day [1].parquet` would be read as
+    duckdb.sql(f"copy (select * from read_csv('{MESSAGES}', all_varchar = true)) to '{folder / 'day [1].parquet'}'")
+    # `?` matches the brackets: the glob gives `day [1].parquet` only.
+    done = run_cli(tmp_path, "--messages", str(folder / "day ?1?.parquet"), "--agents", str(agents),
+                   "--output", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = sum(1 for _ in duckdb.sql(f"select 1 from read_csv('{MESSAGES}', all_varchar = true)").fetchall())
+    assert f"this run loaded {rows} row(s) from 1 file(s)" in done.stdout, done.stdout[-3000:]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The Makefile's options (findings #5a, #21, #22)
 

@@ -157,7 +157,9 @@ def test_a_users_own_carriers_file_decides_the_billing_model(tmp_path):
     for broken, problem in [("att,AT&T,US,US", "line 2, column billing_model: 'US' is not `us` or `global`"),
                             ("att ,AT&T,US,us", "line 2, column carrier_id: 'att ' is not a carrier id"),
                             ("tmobile,AT&T,US,us", "line 3, column carrier_id: tmobile is already on line 2"),
-                            ("20801001,AT&T,US,us", "line 2, column carrier_id: 20801001 has the shape of a phone")]:
+                            ("20801001,AT&T,US,us", "line 2, column carrier_id: 20801001 has the shape of a phone"),
+                            # A spreadsheet's empty row, said as such (review, twenty-first session).
+                            ("att,AT&T,US,us\n, ,,", "line 3 is an empty row (no value in any column")]:
         own.write_text(seed.replace("att,AT&T,US,us", broken), encoding="utf-8")
         stopped = run_cli(tmp_path / "bad", *arguments, "--carriers", str(own))
         assert stopped.returncode == 2 and f"{own}: {problem}" in stopped.stderr, stopped.stderr[-2000:]
