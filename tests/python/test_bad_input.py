@@ -719,6 +719,27 @@ def test_an_inch_mark_in_a_text_leaves_the_files_other_texts_billed(tmp_path):
     assert events == [(1, "a2p_session")], events
 
 
+def test_an_inch_mark_and_a_quote_left_open_in_the_last_text_are_found(tmp_path):
+    """An inch mark (`5" screen`) and a quote left open in a later text make an even number of quotes, so the file
+    was taken for one without a quote left open (Spark audit, twenty-second session): DuckDB read the open text to
+    the end of the file, and in a scan of several files dropped that line and every one after it without a reject,
+    neither billed nor quarantined. The file is now read from a repaired copy: the lines with an odd number of
+    quotes are quarantined (invalid_quoting; in a file with a quote left open, an inch mark's line too), every other
+    line is billed."""
+    row = "{id},agent-1_nonconv@rbm.goog,+15550990008,att,MT,text,{text},,,delivered,2025-05-11T10:0{n}:00Z," \
+          "2025-05-11T10:0{n}:01Z,false\n"
+    texts = ["ok", "yes", 'our 5" screen', '"unterminated', "bye"]
+    messages = HEADER + "".join(row.format(id=f"m{n}", text=text, n=n) for n, text in enumerate(texts))
+    (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:]
+    assert f"{tmp_path / 'messages.csv'}: a quote left open; reading a repaired copy (the broken lines are " \
+        "quarantined)" in run.process.stderr, run.process.stderr
+    assert run.sql("select source_row, reason from quarantined_messages order by 1") == [
+        (4, "invalid_quoting"), (5, "invalid_quoting")]
+    assert run.sql("select message_id from fct_billable_messages order by 1") == [("m0",), ("m1",), ("m4",)]
+
+
 def test_mixed_line_endings_do_not_break_the_run(tmp_path):
     """messages_mixed.csv ends its lines with LF, CRLF and a stray CR: it is read from a repaired copy. A line break
     inside a quoted text is part of the text (its UTF-8 bytes decide segments and basic vs single, SPEC §3, §5), in
