@@ -33,7 +33,8 @@
 {% endmacro %}
 
 {#- The rows of `relation` (a CTE name) a stream model recomputes: on an incremental run those of the
-    touched streams (select_touched_rows); on a full build every row (int_touched_streams is empty then). -#}
+    touched streams (select_touched_rows); on a full build every row (also in a model kept incremental on
+    --full-refresh, such as rpt_restatements: int_touched_streams is empty then). -#}
 {% macro select_recomputed_rows(relation, time_column=none) %}
     {#- ref() outside the condition: dbt learns the dependency while parsing, when is_incremental() is false. -#}
     {%- do ref('int_touched_streams') -%}
@@ -58,10 +59,12 @@
                 {%- endif %}
 {%- endmacro %}
 
-{#- True on a run that recomputes only the touched streams: an incremental run that is not a full rebuild
-    (under --full-refresh is_incremental() is false: every row). -#}
+{#- True on a run that recomputes only the touched streams: an incremental run that is not a full rebuild. Under
+    --full-refresh is_incremental() is already false, except in a model kept incremental (full_refresh=false, such
+    as rpt_restatements), which then compares every row. Not `and not flags.FULL_REFRESH` for every model: a unit
+    test overriding is_incremental would then fail under `dbt build --full-refresh`. -#}
 {% macro recomputes_touched_streams() %}
-    {{ return(is_incremental()) }}
+    {{ return(is_incremental() and not (flags.FULL_REFRESH and config.get('full_refresh') == false)) }}
 {% endmacro %}
 
 {#- Key of a conversation stream (README decision 5: agent, user and carrier): MD5 of the three, since
@@ -72,7 +75,7 @@
 
 {#- The run's start (UTC, whole seconds) as a timestamp: the run script's own (environment variable
     RBM_RUN_STARTED), so that it can tell what this run loaded and restated without comparing two clocks; dbt's
-    run_started_at when dbt runs alone. Staging's loaded_at and int_report_restatements' restated_at. A variable of its
+    run_started_at when dbt runs alone. Staging's loaded_at and rpt_restatements' restated_at. A variable of its
     own, read only when the SQL runs (`execute`): read while dbt parses, a value new every run would make dbt
     parse the models again every run. -#}
 {% macro run_started() -%}

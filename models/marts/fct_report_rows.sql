@@ -1,10 +1,10 @@
 {{ config(**stream_scoped_config('event_first_at')) }}
--- depends_on: {{ ref('int_report_restatements') }}
+-- depends_on: {{ ref('rpt_restatements') }}
 
 -- SPEC §6: the rows of the carrier reports, with the carrier and generation date that decide
 -- the file each lands in. US: one row per billed message, session rows carrying the session's
 -- totals. Global: one row per event (macro report_rows_ctes).
--- Built after int_report_restatements, which compares the rows this run recomputes with the ones stored
+-- Built after rpt_restatements, which compares the rows this run recomputes with the ones stored
 -- here by the previous run (so no second copy of the published rows is kept).
 
 with

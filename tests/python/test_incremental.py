@@ -489,34 +489,6 @@ def test_a_build_that_stopped_half_way_is_followed_by_a_full_rebuild(tmp_path, a
     assert stored_rows(database) == stored_rows(full_db)
 
 
-def restatement_log(output: Path) -> list[dict]:
-    """restatements.csv without the run times."""
-    with open(output / "restatements.csv", newline="", encoding="utf-8") as handle:
-        return [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
-
-
-def test_a_build_stopped_after_computing_its_restatements_logs_none(tmp_path, arrival_files):
-    """A daily run whose build stopped after computing its restatements (killed, out of memory, a guard failing
-    later) published nothing: before the twenty-second session its restatements stayed in the log, and the run that
-    published the same changes logged them a second time (README "Daily operation")."""
-    (tmp_path / "stopped").mkdir()
-    (tmp_path / "clean").mkdir()
-    arguments, database, output = second_day_landed(tmp_path / "stopped", arrival_files)
-    stopped = subprocess.run(
-        [sys.executable, "-c", BUILD_STOPPED_AFTER_STAGING.replace('"stg_messages"', '"+int_report_restatements"'),
-         str(ROOT), str(ROOT / "scripts/rbm.py"), "run", *arguments],
-        cwd=ROOT, env=dict(os.environ, RBM_DUCKDB_PATH=str(database)), capture_output=True, text=True,
-    )
-    assert stopped.returncode == 1 and "the dbt build failed" in stopped.stderr, stopped.stdout[-2000:] + stopped.stderr
-    resumed = run_cli(tmp_path / "stopped", *arguments, db=database)
-    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
-    clean_arguments, clean_database, clean_output = second_day_landed(tmp_path / "clean", arrival_files)
-    clean = run_cli(tmp_path / "clean", *clean_arguments, db=clean_database)
-    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
-    assert restatement_log(clean_output), "the second day restates nothing: the test shows nothing"
-    assert restatement_log(output) == restatement_log(clean_output)
-
-
 def test_a_build_that_failed_before_writing_to_the_database_needs_no_full_rebuild(tmp_path, arrival_files):
     """A run that could not open the database (another process holds it) stops before the build (rbm.py
     database_problem) and changes nothing: the next run is incremental again, and right."""

@@ -83,8 +83,8 @@ def model_sql(model):
 
 
 def restatements_is_input(model):
-    """fct_report_rows is built after int_report_restatements (a depends_on ref, never read)."""
-    return "ref('int_report_restatements')" in model_sql(model)
+    """fct_report_rows is built after rpt_restatements (a depends_on ref, never read)."""
+    return "ref('rpt_restatements')" in model_sql(model)
 
 
 def touched_streams_is_input(model):
@@ -138,7 +138,7 @@ class Test:
             out.append("        format: sql")
             out.append("        rows: select cast(null as string) as stream_key where false")
         if restatements_is_input(self.model):
-            out.append("      - input: ref('int_report_restatements')")
+            out.append("      - input: ref('rpt_restatements')")
             out.append("        format: sql")
             out.append("        rows: select cast(null as string) as file_path where false")
         for ref, cols, rows in self.given:
