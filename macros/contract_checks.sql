@@ -1,14 +1,16 @@
 {#- Pieces of the contract checks shared by int_messages_rejected and int_agents_checked (SPEC §7). -#}
 
-{#- An id: no whitespace, no control, format or unassigned characters anywhere (RE2 on DuckDB,
-    Java regex on Spark). -#}
+{#- An id: no whitespace, no control, format, private-use or surrogate characters anywhere (RE2 on
+    DuckDB, Java regex on Spark). -#}
 {% macro id_pattern() %}{{ return(visible_character() ~ '+') }}{% endmacro %}
 
-{#- One character that is not a space, a line break or an invisible one (a control, format or unassigned
-    character). -#}
+{#- One character that is not a space, a line break or an invisible one (a control, format, private-use or
+    surrogate character). Not "unassigned" (Cn): which characters are unassigned depends on each engine's Unicode
+    version, and Java 17 (Unicode 13) took a newer emoji (U+1F979) for one, so an id with it was invalid on Spark
+    only (Spark audit, twenty-second session; README "Spark"). -#}
 {% macro visible_character() %}{{ return(adapter.dispatch('visible_character', 'rbm_billing')()) }}{% endmacro %}
-{% macro default__visible_character() %}{{ return('[^\\pC\\pZ[:space:]]') }}{% endmacro %}
-{% macro spark__visible_character() %}{{ return('[^\\\\p{C}\\\\p{Z}\\\\s]') }}{% endmacro %}
+{% macro default__visible_character() %}{{ return('[^\\p{Cc}\\p{Cf}\\p{Co}\\p{Cs}\\pZ[:space:]]') }}{% endmacro %}
+{% macro spark__visible_character() %}{{ return('[^\\\\p{Cc}\\\\p{Cf}\\\\p{Co}\\\\p{Cs}\\\\p{Z}\\\\s]') }}{% endmacro %}
 
 {#- A value holding at least one character that is not a space, a line break or an invisible one (a name of
     no-break spaces only is missing; an agents file is small, so the pattern's cost does not matter). -#}

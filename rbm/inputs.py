@@ -540,7 +540,9 @@ def check_carriers_file(path: str) -> list[str]:
     seen: dict[str, int] = {}
     with _open_binary(path) as handle:
         text = handle.read().decode("utf-8-sig", errors="replace")
-    for line, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for row in reader:
+        line = reader.line_num  # the line an editor shows (a blank line above counts; review, twenty-second session)
         carrier_id, model = row.get("carrier_id") or "", row.get("billing_model")
         if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
             # A spreadsheet's empty rows (`,,,`): said as such, not as an empty carrier id (review, twenty-first

@@ -136,13 +136,28 @@ def connect(read_only: bool = True, *, target: str = "duckdb"):
     return duckdb.connect(str(duckdb_path()), read_only=read_only, config=duckdb_settings())
 
 
+def guard_failed(name: str) -> bool:
+    """Whether the dbt build that just ran failed the singular test `name` (dbt's run_results.json)."""
+    import json
+
+    results = Path(os.environ.get("DBT_TARGET_PATH") or ROOT / "target") / "run_results.json"
+    try:
+        return any(result.get("unique_id", "").endswith(f".{name}") and result.get("status") == "fail"
+                   for result in json.loads(results.read_text(encoding="utf-8")).get("results", []))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def no_usable_agent(target: str) -> str | None:
-    """After a failed build: when the agents file(s) loaded rows but not one of them is usable (each quarantined;
-    the guard assert_some_agent_is_usable), why, with the first line of each reason; None otherwise, or when the
-    database cannot tell (the build failed before int_agents_checked). Read from int_agents_checked itself:
-    quarantined_agents is downstream of the guard, so it still holds the previous run's rows."""
+    """After a build that the guard assert_some_agent_is_usable failed (the agents file(s) loaded rows but not one
+    of them is usable, each quarantined): why, with the first line of each reason; None when the guard did not fail
+    (review, twenty-second session: a later failed build was blamed on the agents file of an earlier one), or when
+    the database cannot tell. Read from int_agents_checked itself: quarantined_agents is downstream of the guard,
+    so it still holds the previous run's rows."""
     from rbm.inputs import is_parquet
 
+    if not guard_failed("assert_some_agent_is_usable"):
+        return None
     try:
         with connect(target=target) as con:
             usable, loaded = con.sql(

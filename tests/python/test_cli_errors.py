@@ -122,9 +122,9 @@ def test_an_agents_or_carriers_file_with_its_header_line_only_stops_the_run(tmp_
 def test_an_agents_file_without_one_usable_row_stops_before_the_reports(tmp_path):
     """User trial, twenty-first session: an agents file whose every row was quarantined (a billing_category spelled
     another way) quarantined every message and removed every report file, final ones included, with exit code 0.
-    The build stops at the guard assert_some_agent_is_usable, before any model that reads the agents, and the run
-    names the reasons and the file; the next run rebuilds in full, and restates nothing (the billing tables kept the
-    previous run's rows)."""
+    On a database with published reports the build stops at the guard assert_some_agent_is_usable, before any model
+    that reads the agents, and the run names the reasons and the file; the next run rebuilds in full, and restates
+    nothing (the billing tables kept the previous run's rows). A first build carries on."""
     out = tmp_path / "out"
     first = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(out))
     assert first.returncode == 0, first.stderr[-2000:]
@@ -143,6 +143,14 @@ def test_an_agents_file_without_one_usable_row_stops_before_the_reports(tmp_path
     assert "the reports of the previous run are unchanged." in error, error
     assert "FAIL 1 assert_some_agent_is_usable" in done.stdout, done.stdout[-3000:]
     assert {path: path.read_bytes() for path in sorted(out.rglob("*.csv"))} == published
+    # A first build has nothing to protect: it carries on and quarantines (SPEC §7; review, twenty-second session).
+    first_build = run_cli(tmp_path / "new", "--messages", str(MESSAGES), "--agents", str(agents),
+                          "--output", str(tmp_path / "new" / "out"))
+    assert first_build.returncode == 0, first_build.stderr[-2000:]
+    assert "not one row of the agents file(s) is usable" not in first_build.stderr, first_build.stderr[-2000:]
+    with duckdb.connect(str(tmp_path / "new" / "rbm.duckdb"), read_only=True) as con:
+        assert con.sql("select distinct reason from quarantined_messages where reason like 'agent%'").fetchall() == [
+            ("agent_quarantined",)]
     again = run_cli(tmp_path, "--messages", str(MESSAGES), "--agents", str(AGENTS), "--output", str(out))
     assert again.returncode == 0, again.stderr[-2000:]
     assert "full rebuild: the previous run's build did not complete" in again.stdout
