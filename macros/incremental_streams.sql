@@ -32,6 +32,19 @@
     {{ return({'materialized': 'table'}) }}
 {% endmacro %}
 
+{#- A table of this run's rows only that still knows whether the run recomputes only the touched streams
+    (is_incremental(), macro recomputes_touched_streams): incremental, emptied before each build (DuckDB: a delete;
+    Spark, whose Parquet tables have no DELETE: the table overwritten). int_report_restatements. -#}
+{% macro this_run_rows_config() %}
+    {{ return(adapter.dispatch('this_run_rows_config', 'rbm_billing')()) }}
+{% endmacro %}
+{% macro default__this_run_rows_config() %}
+    {{ return(scoped_incremental_config('')) }}
+{% endmacro %}
+{% macro spark__this_run_rows_config() %}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite'}) }}
+{% endmacro %}
+
 {#- The rows of `relation` (a CTE name) a stream model recomputes: on an incremental run those of the
     touched streams (select_touched_rows); on a full build every row (also in a model kept incremental on
     --full-refresh, such as rpt_restatements: int_touched_streams is empty then). -#}
@@ -95,4 +108,28 @@
         "where recomputed.message_id in (select arrived.message_id from {{ ref('int_messages_unioned') }} as arrived"
         ~ " where {{ arrived_in_this_run() }})"
     )) }}
+{% endmacro %}
+
+{#- Daily operation: fct_report_rows' post-hook. Appends this run's restatements (int_report_restatements) to the
+    log rpt_restatements in the transaction that replaces the report rows they were compared with (DuckDB; Spark
+    has no transactions): the log then says what changed between the rows stored, run after run, even when a
+    build stops half way. Rows of a run already logged are not appended again (a `dbt build -s fct_report_rows+`
+    by hand would otherwise log the last run's twice). -#}
+{% macro log_restatements() %}
+    insert into {{ ref('rpt_restatements') }}
+    select
+        restated.carrier_id,
+        restated.generation_date,
+        restated.file_path,
+        restated.restated_at,
+        restated.change_kind,
+        restated.rows_added,
+        restated.rows_removed,
+        restated.rows_changed,
+        restated.rows_before,
+        restated.rows_after,
+        restated.status_before,
+        restated.period_was_final
+    from {{ ref('int_report_restatements') }} as restated
+    where restated.restated_at not in (select logged.restated_at from {{ ref('rpt_restatements') }} as logged)
 {% endmacro %}

@@ -7,7 +7,7 @@
 {% endmacro %}
 
 {#- Fingerprint of one report row (MD5, dbt's cross-database hash, of the length-prefixed values: a change
-    detector, not a secret; no '|' inside a name can make two different rows alike). Computed by rpt_restatements
+    detector, not a secret; no '|' inside a name can make two different rows alike). Computed by int_report_restatements
     on the rows it compares only, never stored (issue: scale: ~3 s at 10M rows). -#}
 {% macro report_row_fingerprint() -%}
     {%- set values = [] -%}
@@ -19,7 +19,7 @@
 
 {#- SPEC §6: the report rows of the billed messages in CTE `billed` (fct_billable_messages rows), with the
     carrier and generation date that decide their file. Shared by
-    fct_report_rows (the rows it stores) and rpt_restatements (the same rows, computed before
+    fct_report_rows (the rows it stores) and int_report_restatements (the same rows, computed before
     fct_report_rows replaces the previous run's, to compare them). Renders CTEs ending in
     `report_rows`; `agents` is a CTE of the usable agents rows. -#}
 {% macro report_rows_ctes(billed, agents) %}

@@ -1,11 +1,13 @@
-{{ config(**stream_scoped_config('event_first_at')) }}
+{{ config(post_hook="{{ log_restatements() }}", **stream_scoped_config('event_first_at')) }}
+-- depends_on: {{ ref('int_report_restatements') }}
 -- depends_on: {{ ref('rpt_restatements') }}
 
 -- SPEC §6: the rows of the carrier reports, with the carrier and generation date that decide
 -- the file each lands in. US: one row per billed message, session rows carrying the session's
 -- totals. Global: one row per event (macro report_rows_ctes).
--- Built after rpt_restatements, which compares the rows this run recomputes with the ones stored
--- here by the previous run (so no second copy of the published rows is kept).
+-- Built after int_report_restatements, which compares the rows this run recomputes with the ones stored
+-- here by the previous run (so no second copy of the published rows is kept); the post-hook appends those
+-- restatements to the log rpt_restatements in the transaction that replaces the rows (macro log_restatements).
 
 with
 

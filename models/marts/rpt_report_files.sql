@@ -27,9 +27,9 @@ carriers as (
     select * from {{ ref('stg_carriers') }}
 ),
 
+-- This run's restatements (the log, rpt_restatements, appends them after this model).
 restated as (
-    select * from {{ ref('rpt_restatements') }}
-    where restated_at = {{ run_started() }}
+    select * from {{ ref('int_report_restatements') }}
 ),
 
 -- Daily operation: the files a daily run may have changed, those it writes again (rbm/report.py): the files of

@@ -489,6 +489,38 @@ def test_a_build_that_stopped_half_way_is_followed_by_a_full_rebuild(tmp_path, a
     assert stored_rows(database) == stored_rows(full_db)
 
 
+def restatement_log(output: Path) -> list[dict]:
+    """restatements.csv without the run times."""
+    with open(output / "restatements.csv", newline="", encoding="utf-8") as handle:
+        return [{k: v for k, v in row.items() if k != "restated_at"} for row in csv.DictReader(handle)]
+
+
+@pytest.mark.parametrize("stopped_after", ["+int_report_restatements", "+fct_report_rows"])
+def test_a_build_stopped_half_way_logs_each_change_once(tmp_path, arrival_files, stopped_after):
+    """A daily run whose build stopped half way (killed, out of memory, a guard failing) published nothing. Stopped
+    after computing its restatements, before its report rows were replaced: before the twenty-second session its
+    restatements stayed in the log and the next run logged the same change again. Stopped after the report rows
+    were replaced: the log has the change already, and the next run compares with those rows (an attempt to append
+    the log last lost the change then). The log is appended in the transaction that replaces the report rows
+    (macro log_restatements), so either way it ends as a run that never stopped leaves it."""
+    (tmp_path / "stopped").mkdir()
+    (tmp_path / "clean").mkdir()
+    arguments, database, output = second_day_landed(tmp_path / "stopped", arrival_files)
+    stopped = subprocess.run(
+        [sys.executable, "-c", BUILD_STOPPED_AFTER_STAGING.replace('"stg_messages"', f'"{stopped_after}"'),
+         str(ROOT), str(ROOT / "scripts/rbm.py"), "run", *arguments],
+        cwd=ROOT, env=dict(os.environ, RBM_DUCKDB_PATH=str(database)), capture_output=True, text=True,
+    )
+    assert stopped.returncode == 1 and "the dbt build failed" in stopped.stderr, stopped.stdout[-2000:] + stopped.stderr
+    resumed = run_cli(tmp_path / "stopped", *arguments, db=database)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    clean_arguments, clean_database, clean_output = second_day_landed(tmp_path / "clean", arrival_files)
+    clean = run_cli(tmp_path / "clean", *clean_arguments, db=clean_database)
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
+    assert restatement_log(clean_output), "the second day restates nothing: the test shows nothing"
+    assert restatement_log(output) == restatement_log(clean_output)
+
+
 def test_a_build_that_failed_before_writing_to_the_database_needs_no_full_rebuild(tmp_path, arrival_files):
     """A run that could not open the database (another process holds it) stops before the build (rbm.py
     database_problem) and changes nothing: the next run is incremental again, and right."""

@@ -83,8 +83,9 @@ def model_sql(model):
 
 
 def restatements_is_input(model):
-    """fct_report_rows is built after rpt_restatements (a depends_on ref, never read)."""
-    return "ref('rpt_restatements')" in model_sql(model)
+    """fct_report_rows is built after int_report_restatements and rpt_restatements (depends_on refs, read by its
+    post-hook only)."""
+    return "ref('int_report_restatements')" in model_sql(model)
 
 
 def touched_streams_is_input(model):
@@ -138,9 +139,10 @@ class Test:
             out.append("        format: sql")
             out.append("        rows: select cast(null as string) as stream_key where false")
         if restatements_is_input(self.model):
-            out.append("      - input: ref('rpt_restatements')")
-            out.append("        format: sql")
-            out.append("        rows: select cast(null as string) as file_path where false")
+            for restatements in ("int_report_restatements", "rpt_restatements"):
+                out.append(f"      - input: ref('{restatements}')")
+                out.append("        format: sql")
+                out.append("        rows: select cast(null as string) as file_path where false")
         for ref, cols, rows in self.given:
             if ref == "this":
                 # dbt reads the column types of a csv `this` from the model's table, which a fresh test
