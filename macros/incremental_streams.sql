@@ -46,8 +46,7 @@
 {% endmacro %}
 
 {#- The rows of `relation` (a CTE name) a stream model recomputes: on an incremental run those of the
-    touched streams (select_touched_rows); on a full build every row (also in a model kept incremental on
-    --full-refresh, such as rpt_restatements: int_touched_streams is empty then). -#}
+    touched streams (select_touched_rows); on a full build every row (int_touched_streams is empty then). -#}
 {% macro select_recomputed_rows(relation, time_column=none) %}
     {#- ref() outside the condition: dbt learns the dependency while parsing, when is_incremental() is false. -#}
     {%- do ref('int_touched_streams') -%}
@@ -72,12 +71,10 @@
                 {%- endif %}
 {%- endmacro %}
 
-{#- True on a run that recomputes only the touched streams: an incremental run that is not a full rebuild. Under
-    --full-refresh is_incremental() is already false, except in a model kept incremental (full_refresh=false, such
-    as rpt_restatements), which then compares every row. Not `and not flags.FULL_REFRESH` for every model: a unit
-    test overriding is_incremental would then fail under `dbt build --full-refresh`. -#}
+{#- True on a run that recomputes only the touched streams: an incremental run that is not a full rebuild
+    (under --full-refresh is_incremental() is false: every row). -#}
 {% macro recomputes_touched_streams() %}
-    {{ return(is_incremental() and not (flags.FULL_REFRESH and config.get('full_refresh') == false)) }}
+    {{ return(is_incremental()) }}
 {% endmacro %}
 
 {#- Key of a conversation stream (README decision 5: agent, user and carrier): MD5 of the three, since
@@ -88,7 +85,7 @@
 
 {#- The run's start (UTC, whole seconds) as a timestamp: the run script's own (environment variable
     RBM_RUN_STARTED), so that it can tell what this run loaded and restated without comparing two clocks; dbt's
-    run_started_at when dbt runs alone. Staging's loaded_at and rpt_restatements' restated_at. A variable of its
+    run_started_at when dbt runs alone. Staging's loaded_at and int_report_restatements' restated_at. A variable of its
     own, read only when the SQL runs (`execute`): read while dbt parses, a value new every run would make dbt
     parse the models again every run. -#}
 {% macro run_started() -%}
@@ -116,20 +113,15 @@
     build stops half way. Rows of a run already logged are not appended again (a `dbt build -s fct_report_rows+`
     by hand would otherwise log the last run's twice). -#}
 {% macro log_restatements() %}
+    {%- set columns = restatement_log_columns() | join(', ') %}
     insert into {{ ref('rpt_restatements') }}
-    select
-        restated.carrier_id,
-        restated.generation_date,
-        restated.file_path,
-        restated.restated_at,
-        restated.change_kind,
-        restated.rows_added,
-        restated.rows_removed,
-        restated.rows_changed,
-        restated.rows_before,
-        restated.rows_after,
-        restated.status_before,
-        restated.period_was_final
-    from {{ ref('int_report_restatements') }} as restated
-    where restated.restated_at not in (select logged.restated_at from {{ ref('rpt_restatements') }} as logged)
+    select {{ columns }}
+    from {{ ref('int_report_restatements') }}
+    where restated_at not in (select logged.restated_at from {{ ref('rpt_restatements') }} as logged)
+{% endmacro %}
+
+{#- The columns of the restatement log, in order (rpt_restatements, and what log_restatements appends). -#}
+{% macro restatement_log_columns() %}
+    {{ return(['carrier_id', 'generation_date', 'file_path', 'restated_at', 'change_kind', 'rows_added',
+               'rows_removed', 'rows_changed', 'rows_before', 'rows_after', 'status_before', 'period_was_final']) }}
 {% endmacro %}

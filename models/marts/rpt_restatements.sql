@@ -16,18 +16,6 @@ restated as (
     select * from {{ ref('int_report_restatements') }}
 )
 
-select
-    carrier_id,
-    generation_date,
-    file_path,
-    restated_at,
-    change_kind,
-    rows_added,
-    rows_removed,
-    rows_changed,
-    rows_before,
-    rows_after,
-    status_before,
-    period_was_final
+select {{ restatement_log_columns() | join(', ') }}
 from restated
 where false
