@@ -456,7 +456,10 @@ def check_parquet_strings(path: str, columns: list[str]) -> None:
 
 def check_file(path: str, expected: list[str], contract: str) -> None:
     if is_parquet(path):
-        check_columns(path, parquet_columns(path), expected, contract)
+        # A Parquet file's columns are read by name (macro load_raw_files): in any order (audit, twenty-third
+        # session: a file written with its columns in another order stopped the run). A CSV file's are by position.
+        found = parquet_columns(path)
+        check_columns(path, expected if sorted(found) == sorted(expected) else found, expected, contract)
         check_parquet_strings(path, expected)
     else:
         check_columns(path, read_header(path), expected, contract)

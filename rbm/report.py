@@ -52,6 +52,7 @@ RUN_STARTED_ENV = "RBM_RUN_STARTED"
 # which the models read through the database (macro run_input). The file is in the system's temporary folder:
 # the engine must see it (a local DuckDB or Spark; on a cluster dbt is run directly, README "On a cluster").
 RUN_INPUTS_MAX_CHARS = 100_000
+DBT_COMMAND_ENV = "RBM_DBT_COMMAND"
 RUN_INPUTS_FILE_ENV = "RBM_RUN_INPUTS_FILE"
 
 
@@ -80,8 +81,11 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
     else:
         inputs_file.write_text(inputs_json + "\n", encoding="utf-8")
         env[RUN_INPUTS_FILE_ENV] = str(inputs_file.resolve())
-    dbt = Path(sys.executable).parent / "dbt"
-    command = [str(dbt), *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", target]
+    # RBM_DBT_COMMAND: another dbt to run (a command line); the tests' is a pre-started one (tests/python/dbt_zygote.py).
+    import shlex
+
+    dbt = shlex.split(os.environ.get(DBT_COMMAND_ENV) or shlex.quote(str(Path(sys.executable).parent / "dbt")))
+    command = [*dbt, *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", target]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
     return command, env
@@ -154,8 +158,6 @@ def no_usable_agent(target: str) -> str | None:
     (review, twenty-second session: a later failed build was blamed on the agents file of an earlier one), or when
     the database cannot tell. Read from int_agents_checked itself: quarantined_agents is downstream of the guard,
     so it still holds the previous run's rows."""
-    from rbm.inputs import is_parquet
-
     if not guard_failed("assert_some_agent_is_usable"):
         return None
     try:
@@ -166,17 +168,31 @@ def no_usable_agent(target: str) -> str | None:
             ).fetchall()[0]
             if usable or not loaded:
                 return None
-            reasons = con.sql(
-                "select quarantine_reason, count(*), min_by(source_row, row_order), min_by(source_file, row_order)"
-                " from (select *, row_number() over (order by source_file, source_row) as row_order"
-                " from int_agents_checked) as agents group by 1 order by 2 desc, 1"
-            ).fetchall()
+            reasons = con.sql(agent_reasons_query("int_agents_checked", "quarantine_reason")).fetchall()
     except Exception:  # noqa: BLE001 - an explanation only: the build's failure is reported either way
         return None
-    return "; ".join(
-        f"{reason} {count} (first at {'record' if is_parquet(source_file or '') else 'line'} {line} of {source_file})"
-        for reason, count, line, source_file in reasons
-    )
+    return "; ".join(f"{reason} {count} {first_place(line, source_file)}" for reason, count, line, source_file in reasons)
+
+
+def agent_reasons_query(table: str, reason_column: str) -> str:
+    """SQL: (reason, rows, its first row, that row's file) of the agents rows in `table`, most frequent first. The
+    first line of each reason (user trial, eighteenth session: only the counts sent you to the table), with its file
+    (user trial, twenty-first session: AGENTS may be several files)."""
+    return (f"select {reason_column}, count(*), min_by(source_row, row_order), min_by(source_file, row_order)"
+            " from (select *, row_number() over (order by source_file, source_row) as row_order"
+            f" from {table}) as agents group by 1 order by 2 desc, 1")
+
+
+def first_place(row: int, source_file: str | None) -> str:
+    """`(first at line N of FILE)`."""
+    return f"(first at {row_word(source_file)} {row} of {source_file})"
+
+
+def row_word(source_file: str | None) -> str:
+    """What a source_row counts in the file: records of a Parquet file, lines of a CSV file (README "Bad input")."""
+    from rbm.inputs import is_parquet
+
+    return "record" if is_parquet(source_file or "") else "line"
 
 
 def sql_literal(value: str) -> str:
@@ -433,8 +449,6 @@ def staged_message_rows(columns: str) -> str:
 
 
 def print_summary(target: str, run_inputs, written: list[Path], output: Path, run_started) -> None:
-    from rbm.inputs import is_parquet
-
     with connect(target=target) as con:
         def rows(query: str) -> list[tuple]:
             return con.sql(query).fetchall()
@@ -481,13 +495,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             """
         )
         quarantined = rows("select reason, count(*) from quarantined_messages group by 1 order by 2 desc, 1")
-        # With the first line of each reason, as the per-file lines of messages give it (user trial, eighteenth
-        # session: only the counts sent you to the table). One agents file per run.
-        # Named with its file (user trial, twenty-first session): AGENTS may be several files.
-        quarantined_agents = rows(
-            "select reason, count(*), min_by(source_row, row_order), min_by(source_file, row_order)"
-            " from (select *, row_number() over (order by source_file, source_row) as row_order"
-            " from quarantined_agents) group by 1 order by 2 desc, 1")
+        quarantined_agents = rows(agent_reasons_query("quarantined_agents", "reason"))
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
         statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
         # A new file of a period already final before this run was opened by late rows (period_was_final).
@@ -634,8 +642,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         for reason, count in quarantined:
             print(f"  messages  {reason:<36}{count:>8}")
         for reason, count, line, source_file in quarantined_agents:
-            place = "record" if is_parquet(source_file or "") else "line"  # README "Bad input"
-            print(f"  agents    {reason:<36}{count:>8}  (first at {place} {line} of {source_file})")
+            print(f"  agents    {reason:<36}{count:>8}  {first_place(line, source_file)}")
     else:
         print("quarantined rows: none")
     if run_inputs.activity:
@@ -668,7 +675,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
         print("quarantined from this run's files (table quarantined_messages: source_file, source_row):")
         for source_file in sorted(reasons_per_file)[:SUMMARY_FILES_LISTED]:
             reasons = reasons_per_file[source_file]
-            place = "record" if is_parquet(source_file) else "line"  # README "Bad input"
+            place = row_word(source_file)
             print(f"  {source_file}: {sum(count for _, count, _ in reasons)} of {audited.get(source_file, (0,))[0]} "
                   f"row(s): " + ", ".join(f"{reason} {count} (first at {place} {line})" for reason, count, line in reasons))
         if len(reasons_per_file) > SUMMARY_FILES_LISTED:
@@ -775,7 +782,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
              "an invoice sent from them needs a correction (restatements.csv, status_before).")
     if ahead:
         count, dated, source_file, source_row = ahead[0]
-        place = "record" if is_parquet(source_file) else "line"  # README "Bad input"
+        place = row_word(source_file)
         warn(f"{count} billed row(s) loaded by this run are dated after the run started (the latest: "
              f"{dated:%Y-%m-%dT%H:%M:%S}Z, {place} {source_row} of {source_file}): they are billed as dated, in report "
              "files dated ahead, and do not count towards which files are final. A sender's clock or time zone?")

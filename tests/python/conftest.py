@@ -65,6 +65,37 @@ def _move_database(source: Path, destination: Path) -> None:
             shutil.move(moved, target)
 
 
+# dbt's own start-up (importing it: ~3 s of CPU) was most of a run_cli on the tests' small inputs. run_cli's runs get
+# a dbt forked from one that has imported it already (tests/python/dbt_zygote.py, one per test process, through
+# RBM_DBT_COMMAND); RBM_TESTS_REAL_DBT=1 runs the real dbt instead. Tests that start the run script themselves get
+# the real one (Ctrl-C, process groups).
+_ZYGOTE: dict = {}
+
+
+def _dbt_zygote() -> str | None:
+    """The RBM_DBT_COMMAND of run_cli's runs (the zygote started on first use), or None for the real dbt."""
+    if os.environ.get("RBM_TESTS_REAL_DBT"):
+        return None
+    if "command" not in _ZYGOTE:
+        import shlex
+
+        script = Path(__file__).resolve().with_name("dbt_zygote.py")
+        socket_path = Path(tempfile.gettempdir()) / f"rbm-dbt-zygote-{os.getpid()}.sock"
+        socket_path.unlink(missing_ok=True)
+        server = subprocess.Popen([sys.executable, str(script), "serve", str(socket_path)], cwd=ROOT,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        assert server.stdout.readline().strip() == "ready", "the tests' dbt (dbt_zygote.py) did not start"
+
+        def stop() -> None:
+            server.kill()
+            server.wait()
+            socket_path.unlink(missing_ok=True)
+
+        atexit.register(stop)
+        _ZYGOTE["command"] = shlex.join([sys.executable, str(script), "client", str(socket_path)])
+    return _ZYGOTE["command"]
+
+
 def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """`scripts/rbm.py run …` on its own database file (`db`, default `tmp`/rbm.duckdb); returns the finished
     process."""
@@ -75,6 +106,8 @@ def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = No
     _move_database(database, run_database)
     try:
         environment = dict(os.environ, RBM_DUCKDB_PATH=str(run_database), **(env or {}))
+        if _dbt_zygote() and "RBM_DBT_COMMAND" not in environment:
+            environment["RBM_DBT_COMMAND"] = _dbt_zygote()
         if "DBT_TARGET_PATH" not in (env or {}):
             environment["DBT_TARGET_PATH"] = _target_of_profile(environment)
         return subprocess.run(

@@ -889,14 +889,16 @@ def test_each_parquet_file_is_read_as_text_in_its_own_types(tmp_path):
     DuckDB gave every file the first file's types: b1's `+02:00` was dropped (billed 2 h late), `42.0` read as an
     integer and a time without seconds as a time (both billed), `yes` and `1` as booleans (not billable as
     tester, silently); and a column of NULLs in the first file made the run fail. Each file is read alone. An
-    empty string (b6's size) is NULL, as an empty CSV field is; it was invalid_file_size."""
+    empty string (b6's size) is NULL, as an empty CSV field is; it was invalid_file_size. A Parquet file's columns
+    may come in any order (a.parquet's)."""
     agent, common = "agent-1_nonconv@rbm.goog", "'+15550000002' as user_id, 'att' as carrier_id, 'MT' as direction"
     with duckdb.connect() as con:
-        con.execute(f"""copy (select 'a1' as message_id, '{agent}' as agent_id, 15550000001 as user_id,
+        # a.parquet's columns in another order: a Parquet file's are read by name (audit, twenty-third session).
+        con.execute(f"""copy (select timestamp '2026-11-01 08:00:01' as delivered_at, false as is_tester,
             'att' as carrier_id, 'MT' as direction, 'text' as content_kind, 'hi' as text,
             cast(null as integer) as file_size_bytes, null as suggestions, 'delivered' as status,
-            timestamp '2026-11-01 08:00:00' as sent_at, timestamp '2026-11-01 08:00:01' as delivered_at,
-            false as is_tester) to '{tmp_path / 'a.parquet'}' (format parquet)""")
+            timestamp '2026-11-01 08:00:00' as sent_at, '{agent}' as agent_id, 15550000001 as user_id,
+            'a1' as message_id) to '{tmp_path / 'a.parquet'}' (format parquet)""")
         assert con.sql(f"select typeof(suggestions) from '{tmp_path / 'a.parquet'}'").fetchall() == [("\"NULL\"",)]
         con.execute(f"""copy (select col0 as message_id, '{agent}' as agent_id, {common},
             col1 as content_kind, col2 as text, col3 as file_size_bytes, 'reply' as suggestions,
