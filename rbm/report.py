@@ -440,6 +440,22 @@ def previous_report_files(output: Path) -> set[Path]:
 
 
 SUMMARY_FILES_LISTED = 60  # report files the summary names one by one
+# The quarantine reasons of a message whose agent or carrier is not listed: the column that names it, what it is, and
+# where it is missing from.
+UNKNOWN_REFERENCES = {"unknown_agent": ("agent_id", "agent id", "AGENTS"),
+                      "unknown_carrier": ("carrier_id", "carrier id", "the carriers list")}
+UNKNOWN_IDS_LISTED = 5
+
+
+def unknown_ids_said(reason: str, ids: list[tuple]) -> str:
+    """`  (2 agent ids not in AGENTS: a 10, b 3)`: the ids of an unknown_agent / unknown_carrier reason, most rows
+    first, the first UNKNOWN_IDS_LISTED of them."""
+    if not ids:
+        return ""
+    _, noun, where = UNKNOWN_REFERENCES[reason]
+    listed = ", ".join(f"{value} {count}" for value, count in ids[:UNKNOWN_IDS_LISTED])
+    more = ", …" if len(ids) > UNKNOWN_IDS_LISTED else ""
+    return f"  ({len(ids)} {noun}{'s' * (len(ids) > 1)} not in {where}: {listed}{more})"
 
 
 def staged_message_rows(columns: str) -> str:
@@ -495,6 +511,12 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
             """
         )
         quarantined = rows("select reason, count(*) from quarantined_messages group by 1 order by 2 desc, 1")
+        # Which agents and carriers the messages name that are not in AGENTS / the carriers list, most rows first:
+        # the count alone sent you to the table to find what to add (user trial, sixteenth session's open point).
+        # As quarantined_messages shows them (an id shaped like personal data is masked there).
+        unknown_ids = {reason: rows(f"select {column}, count(*) from quarantined_messages where reason = '{reason}'"
+                                    " group by 1 order by 2 desc, 1")
+                       for reason, (column, _, _) in UNKNOWN_REFERENCES.items()}
         quarantined_agents = rows(agent_reasons_query("quarantined_agents", "reason"))
         unbalanced = rows("select count(*) from audit_conservation where not is_balanced")[0][0]
         statuses = dict(rows("select status, count(*) from rpt_report_files group by 1"))
@@ -640,7 +662,7 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     if quarantined or quarantined_agents:
         print("quarantined rows by reason (table quarantined_messages / quarantined_agents):")
         for reason, count in quarantined:
-            print(f"  messages  {reason:<36}{count:>8}")
+            print(f"  messages  {reason:<36}{count:>8}" + unknown_ids_said(reason, unknown_ids.get(reason, [])))
         for reason, count, line, source_file in quarantined_agents:
             print(f"  agents    {reason:<36}{count:>8}  {first_place(line, source_file)}")
     else:

@@ -362,6 +362,10 @@ def test_summary_lists_quarantined_rows_by_reason(mixed_run):
         assert re.search(rf"agents\s+{reason}\s+{count}  \(first at line {line} of \S+/agents.csv\)\n", out), \
             f"{reason} {count} (first at line {line} of …/agents.csv) not in the summary"
     assert re.search(rf"quarantined\s+{len(expected_messages())}\b", out)
+    # Which agents and carriers to add (the ids, most rows first).
+    assert re.search(r"messages\s+unknown_agent\s+1  \(1 agent id not in AGENTS: agent-nobody@rbm.goog 1\)\n", out)
+    assert re.search(r"messages\s+unknown_carrier\s+2  \(2 carrier ids not in the carriers list: ATT 1, sprint 1\)\n",
+                     out)
 
 
 def test_summary_counts_match_the_outcomes(mixed_run):
