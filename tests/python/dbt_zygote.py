@@ -53,8 +53,10 @@ def _receive_request(connection: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(_receive_exactly(connection, size)), list(fds)
 
 
-def _run_child(request: dict, fds: list[int]) -> None:
-    """In the forked child: become the dbt command of the request, and end with its exit code."""
+def _run_child(request: dict, fds: list[int]) -> int:
+    """In the forked child: become the dbt command of the request; its exit code. The child then ends as a dbt
+    process does, through the interpreter's exit (sys.exit): the database is closed, and checkpointed, on the way
+    (os._exit left the tables in the write-ahead log, and a test copying the database file lost them)."""
     code = 1
     try:
         for number, fd in enumerate(fds):
@@ -77,24 +79,18 @@ def _run_child(request: dict, fds: list[int]) -> None:
         import traceback
 
         traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
-        os._exit(code)
+    return code
 
 
-def _wait_for_child(connection: socket.socket, request: dict, fds: list[int]) -> None:
+def _wait_for_child(connection: socket.socket, request: dict, fds: list[int]) -> tuple[dict, list[int]]:
     """In the forked waiter: fork the dbt child, tell the client its pid, and its exit code once it has ended (not
-    before: the database is free only when the process holding it is gone)."""
+    before: the database is free only when the process holding it is gone). Returns only in the child: its job."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    pid = os.fork()
+    if pid == 0:
+        connection.close()
+        return request, fds
     try:
-        pid = os.fork()
-        if pid == 0:
-            connection.close()
-            _run_child(request, fds)
         for fd in fds:
             os.close(fd)
         _send_message(connection, json.dumps({"pid": pid}).encode())
@@ -104,7 +100,8 @@ def _wait_for_child(connection: socket.socket, request: dict, fds: list[int]) ->
         os._exit(0)
 
 
-def serve(path: str) -> None:
+def serve(path: str) -> tuple[dict, list[int]]:
+    """Serves until the test process ends; returns only in a forked dbt child, with its job."""
     import dbt.adapters.duckdb  # noqa: F401 - the adapter's import too
     from dbt.cli.main import cli  # noqa: F401
 
@@ -128,10 +125,11 @@ def serve(path: str) -> None:
             continue
         if os.fork() == 0:
             server.close()
-            _wait_for_child(connection, request, fds)
+            return _wait_for_child(connection, request, fds)
         for fd in fds:
             os.close(fd)
         connection.close()
+    sys.exit(0)
 
 
 def client(path: str, args: list[str]) -> int:
@@ -170,6 +168,6 @@ def client(path: str, args: list[str]) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
-        serve(sys.argv[2])
+        sys.exit(_run_child(*serve(sys.argv[2])))
     else:
         sys.exit(client(sys.argv[2], sys.argv[3:]))
