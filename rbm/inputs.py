@@ -95,7 +95,17 @@ def expand(pattern: str, what: str) -> list[str]:
     """Absolute paths of the files a path or glob names, sorted so runs are reproducible."""
     if not pattern:
         return []
-    matches = sorted({str(Path(p).resolve()) for p in glob.glob(pattern, recursive=True) if Path(p).is_file()})
+    found = glob.glob(pattern, recursive=True)
+    # Not a file, nor a folder: a link to nothing, a pipe (audit, twenty-third session: left out without a word).
+    for path in found:
+        if not Path(path).is_file() and not Path(path).is_dir():
+            what_it_is = "a link to nothing" if Path(path).is_symlink() else "not a regular file"
+            raise InputError(f"{what}: {path!r} (matched by {pattern!r}) is {what_it_is}: remove it or give the files")
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:  # the build's reader stopped with `std::bad_cast` (audit, twenty-third session)
+            raise InputError(f"{what}: the file name {path!r} is not valid UTF-8: rename the file") from None
+    matches = sorted({str(Path(p).resolve()) for p in found if Path(p).is_file()})
     if not matches:
         if Path(pattern).is_dir():  # user trial, nineteenth session: "no file matches" a folder that holds files
             raise InputError(f"{what}: {pattern!r} is a folder: give its files, e.g. "
@@ -337,7 +347,7 @@ def sanitized_copy(path: str, cache: Path, problems: list[str], delimiter: str =
     return str(target)
 
 
-def parquet_source(path: str) -> str:
+def parquet_source(path: str, binary_as_string: bool = False) -> str:
     """`read_parquet(…)` of exactly this one file, for the checks before the build: DuckDB expands a glob in a path
     (`[1]`, `?`, `*`: normalize_line_endings), so such a path is read through a link of a plain name; a quote in the
     name is escaped (review, twenty-first session: `o'brien.parquet` stopped the run as "not a readable Parquet
@@ -350,7 +360,7 @@ def parquet_source(path: str) -> str:
         if not link.is_symlink():
             link.symlink_to(os.path.abspath(path))
         path = str(link)
-    return "read_parquet('" + path.replace("'", "''") + "')"
+    return "read_parquet('" + path.replace("'", "''") + "'" + (", binary_as_string = true" * binary_as_string) + ")"
 
 
 _plain_links: tempfile.TemporaryDirectory | None = None
@@ -425,10 +435,11 @@ def check_columns(path: str, found: list[str], expected: list[str], contract: st
 def check_parquet_strings(path: str, columns: list[str]) -> None:
     """A string that is not UTF-8 makes DuckDB reject the whole Parquet file, with the value in its message (a
     user_id: SPEC §1 PII). Found here, before the build, by reading each of the file's string columns once; the
-    error names the file and the column, never the value."""
+    error names the file and the column, never the value. Plain BINARY columns too, read as text as staging reads
+    them (macro load_raw_files; audit, twenty-third session: a user_id in one was shown by the failed build)."""
     import duckdb
 
-    source = parquet_source(path)
+    source = parquet_source(path, binary_as_string=True)
 
     def scan(names: list[str]) -> None:
         duckdb.sql("select " + ", ".join(f'max(length("{c}"))' for c in names) + f" from {source}").fetchall()
@@ -533,19 +544,42 @@ def has_data_row(path: str) -> bool:
         raise _gzip_error(path, error) from error
 
 
-def check_carriers_file(path: str) -> list[str]:
+def check_carriers_file(path: str, seen: dict[str, str] | None = None) -> list[str]:
     """SPEC §1 carriers, the user's own file (CARRIERS=): reference data every bill depends on, so a row that is
     not right stops the run (file, line, column), unlike a messages row, which is quarantined. Returns its
-    carrier ids."""
+    carrier ids. `seen`: the carriers of the run's other carriers files (id -> `file line N`), filled in.
+    Every row the CSV reader of the build would reject is refused here (audit, twenty-third session: a line in
+    Latin-1, or with a field too many, passed these checks and was dropped by the build, and the carrier with it:
+    its messages unknown_carrier, its report files removed, final ones included)."""
     if not path.lower().endswith((".csv", ".csv.gz")):
         raise InputError(f"{path}: CARRIERS must be a CSV file ({', '.join(CARRIERS_COLUMNS)})")
     check_file(path, CARRIERS_COLUMNS, "carriers")
-    seen: dict[str, int] = {}
+    seen = {} if seen is None else seen
+    found: list[str] = []
     with _open_binary(path) as handle:
-        text = handle.read().decode("utf-8-sig", errors="replace")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    for row in reader:
+        data = handle.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise InputError(f"{path}: line {line} is not valid UTF-8 (not shown): save the carriers file as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as error:  # a quote the build's reader would reject too (`"AT&T"x`)
+            raise InputError(f"{path}: line {reader.line_num + 1}: {error} (a stray quote?)") from None
         line = reader.line_num  # the line an editor shows (a blank line above counts; review, twenty-second session)
+        if None in row or None in row.values():
+            fields = len(CARRIERS_COLUMNS) + len(row.get(None) or []) - sum(value is None for value in row.values())
+            if not row.get(None) and not any((value or "").strip() for value in row.values()):
+                fields = None  # an empty line with fewer delimiters: said as an empty row below
+            if fields is not None:
+                raise InputError(f"{path}: line {line} has {fields} field(s), the header {len(CARRIERS_COLUMNS)} "
+                                 f"({', '.join(CARRIERS_COLUMNS)})")
         carrier_id, model = row.get("carrier_id") or "", row.get("billing_model")
         if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
             # A spreadsheet's empty rows (`,,,`): said as such, not as an empty carrier id (review, twenty-first
@@ -561,9 +595,10 @@ def check_carriers_file(path: str) -> list[str]:
         if model not in ("us", "global"):
             raise InputError(f"{path}: line {line}, column billing_model: {model!r} is not `us` or `global`")
         if carrier_id in seen:
-            raise InputError(f"{path}: line {line}, column carrier_id: {carrier_id} is already on line {seen[carrier_id]}")
-        seen[carrier_id] = line
-    return list(seen)
+            raise InputError(f"{path}: line {line}, column carrier_id: {carrier_id} is already on {seen[carrier_id]}")
+        seen[carrier_id] = f"line {line} of {path}"
+        found.append(carrier_id)
+    return found
 
 
 # The carriers of a run without CARRIERS (SPEC §1): the shipped seed.
@@ -601,8 +636,9 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
                          " rows")
     if carriers:
         result.carriers = expand(carriers, "CARRIERS")
+        seen: dict[str, str] = {}  # across the files of CARRIERS (audit, twenty-third session: the build failed)
         for path in result.carriers:
-            result.known_carriers += check_carriers_file(path)
+            result.known_carriers += check_carriers_file(path, seen)
         if not result.known_carriers:  # as an agents file with no rows (user trial, twenty-first session)
             raise InputError(f"{', '.join(result.carriers)}: no carrier rows, only the header line: every message"
                              " would be unknown_carrier and every report file removed. Give the carriers file with"

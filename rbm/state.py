@@ -375,6 +375,16 @@ def take_export(database: Path) -> dict | None:
     exported = content.pop("exported", None)
     if exported is not None:
         write(database, content)
-    if exported is None or exported.get("database") != database_identity(database):
+    if not _is_export_record(exported) or exported.get("database") != database_identity(database):
         return None
     return exported
+
+
+def _is_export_record(exported) -> bool:
+    """The shape a run writes (rbm/report.py): anything else, a state file edited by hand or by another version, is
+    no record, and every file is written (audit, twenty-third session: `"exported": []` stopped the run with a
+    traceback)."""
+    files = exported.get("files", {}) if isinstance(exported, dict) else None
+    return isinstance(files, dict) and all(
+        isinstance(record, list) and len(record) == 2 and all(isinstance(number, int) for number in record)
+        for record in files.values())

@@ -209,6 +209,31 @@ def test_a_folder_given_for_the_files_says_it_is_a_folder(tmp_path, what, exampl
                                  f"{what}='{tmp_path / example}'")
 
 
+@pytest.mark.parametrize("odd", ["a link to nothing", "a pipe", "a name not UTF-8"])
+def test_a_glob_matching_what_cannot_be_read_stops_the_run(tmp_path, odd):
+    """Audit, twenty-third session: a link to nothing or a pipe matched by a glob was left out without a word (its
+    rows neither billed nor quarantined), and a file name that is not UTF-8 stopped the build with `std::bad_cast`.
+    Each is named before anything is built; a folder matched by a glob is still passed over."""
+    from rbm.inputs import InputError, expand
+
+    (tmp_path / "messages_1.csv").write_text("x\n", encoding="utf-8")
+    (tmp_path / "messages_sub.csv").mkdir()
+    if odd == "a link to nothing":
+        (tmp_path / "messages_2.csv").symlink_to(tmp_path / "gone.csv")
+        says = f"MESSAGES: {str(tmp_path / 'messages_2.csv')!r} (matched by"
+    elif odd == "a pipe":
+        os.mkfifo(tmp_path / "messages_2.csv")
+        says = f"MESSAGES: {str(tmp_path / 'messages_2.csv')!r} (matched by"
+    else:
+        os.close(os.open(os.fsencode(tmp_path) + b"/messages_\xff.csv", os.O_CREAT | os.O_WRONLY))
+        says = "MESSAGES: the file name"
+    with pytest.raises(InputError) as raised:
+        expand(str(tmp_path / "messages_*.csv"), "MESSAGES")
+    assert str(raised.value).startswith(says), str(raised.value)
+    assert ("a link to nothing" if odd == "a link to nothing" else "not a regular file" if odd == "a pipe"
+            else "is not valid UTF-8") in str(raised.value)
+
+
 def test_own_files_without_agents_get_a_warning_naming_the_demo_agents(tmp_path):
     """User trial, nineteenth session: ACTIVITY (or MESSAGES) of your own without AGENTS bills with the demo agents:
     every row of another agent is quarantined, and no warning said that AGENTS was not given. The demo run alone
@@ -579,11 +604,13 @@ def test_a_database_that_cannot_be_opened_stops_the_run_before_dbt(tmp_path, kin
 # Parquet, gzip and file names (findings #12, #20)
 
 
-def parquet_with_invalid_utf8(tmp_path: Path) -> Path:
-    """Three rows of the good messages as Parquet, in which one user_id's last byte is 0xFF (not UTF-8)."""
+def parquet_with_invalid_utf8(tmp_path: Path, binary: bool = False) -> Path:
+    """Three rows of the good messages as Parquet, in which one user_id's last byte is 0xFF (not UTF-8); `binary`: the
+    user_id column plain BINARY (no UTF-8 annotation), which staging reads as text."""
     good = tmp_path / "good.parquet"
-    duckdb.sql(f"copy (select * from read_csv('{MESSAGES}', all_varchar = true) limit 3) to '{good}'"
-               " (format parquet, compression uncompressed)")
+    user_id = "cast(user_id as blob)" if binary else "user_id"
+    duckdb.sql(f"copy (select * replace ({user_id} as user_id) from read_csv('{MESSAGES}', all_varchar = true)"
+               f" limit 3) to '{good}' (format parquet, compression uncompressed)")
     data = good.read_bytes()
     assert data.count(b"+15550100008") > 0
     path = tmp_path / "messages.parquet"
@@ -592,10 +619,12 @@ def parquet_with_invalid_utf8(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_parquet_string_that_is_not_utf8_is_named_without_its_value(tmp_path):
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_parquet_string_that_is_not_utf8_is_named_without_its_value(tmp_path, binary):
     """DuckDB rejects the whole file, and its message holds the value (a user_id): the run stops before the build
-    naming the file and the column only."""
-    path = parquet_with_invalid_utf8(tmp_path)
+    naming the file and the column only. So does a plain BINARY column (audit, twenty-third session: the failed
+    build showed the user_id)."""
+    path = parquet_with_invalid_utf8(tmp_path, binary)
     done = run_cli(tmp_path, "--messages", str(path), "--agents", str(AGENTS), "--output", str(tmp_path / "out"))
     assert_clean_error(done, str(path), "user_id", "not valid UTF-8")
     assert "1555010000" not in done.stdout + done.stderr, done.stderr

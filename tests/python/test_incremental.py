@@ -555,6 +555,27 @@ def test_an_unreadable_state_file_means_a_full_rebuild(tmp_path, arrival_files):
     assert "full rebuild" not in run_cli(tmp_path, *arguments, db=database).stdout
 
 
+@pytest.mark.parametrize("exported", [[], "x", {"files": []}, {"files": {"a.csv": 3}}, {"files": {"a.csv": [1]}},
+                                      {"files": {"a.csv": ["1", 2]}}])
+def test_a_record_of_exported_files_of_another_shape_is_no_record(tmp_path, exported):
+    """Audit, twenty-third session: a state file that is valid JSON, with `"exported"` of another shape (edited by
+    hand), stopped the run with a traceback. It is no record: every report file is written."""
+    import json
+
+    from rbm import state
+
+    database = tmp_path / "rbm.duckdb"
+    database.write_bytes(b"")
+    identity = state.database_identity(database)
+    if isinstance(exported, dict):
+        exported = dict(exported, database=identity)
+    state.state_file(database).write_text(json.dumps({"exported": exported}), encoding="utf-8")
+    assert state.take_export(database) is None
+    good = {"database": identity, "files": {"a.csv": [1, 2]}}
+    state.state_file(database).write_text(json.dumps({"exported": good}), encoding="utf-8")
+    assert state.take_export(database) == good
+
+
 def test_a_second_run_on_the_same_database_stops_and_changes_nothing(tmp_path, arrival_files):
     """Two overlapping runs on one database (a cron job outlasting its interval): the second stops at once with a
     clear error and touches neither the state nor the reports."""

@@ -154,15 +154,31 @@ def test_a_users_own_carriers_file_decides_the_billing_model(tmp_path):
     with duckdb.connect(str(tmp_path / "rbm.duckdb"), read_only=True) as con:
         models = con.sql("select distinct billing_model from fct_billable_messages where carrier_id = 'att'")
         assert models.fetchall() == [("global",)]
-    for broken, problem in [("att,AT&T,US,US", "line 2, column billing_model: 'US' is not `us` or `global`"),
-                            ("att ,AT&T,US,us", "line 2, column carrier_id: 'att ' is not a carrier id"),
-                            ("tmobile,AT&T,US,us", "line 3, column carrier_id: tmobile is already on line 2"),
-                            ("20801001,AT&T,US,us", "line 2, column carrier_id: 20801001 has the shape of a phone"),
-                            # A spreadsheet's empty row, said as such (review, twenty-first session).
-                            ("att,AT&T,US,us\n, ,,", "line 3 is an empty row (no value in any column")]:
-        own.write_text(seed.replace("att,AT&T,US,us", broken), encoding="utf-8")
+    for broken, problem, encoding in [
+        ("att,AT&T,US,US", "line 2, column billing_model: 'US' is not `us` or `global`", "utf-8"),
+        ("att ,AT&T,US,us", "line 2, column carrier_id: 'att ' is not a carrier id", "utf-8"),
+        ("tmobile,AT&T,US,us", f"line 3, column carrier_id: tmobile is already on line 2 of {own}", "utf-8"),
+        ("20801001,AT&T,US,us", "line 2, column carrier_id: 20801001 has the shape of a phone", "utf-8"),
+        # A spreadsheet's empty row, said as such (review, twenty-first session).
+        ("att,AT&T,US,us\n, ,,", "line 3 is an empty row (no value in any column", "utf-8"),
+        # Rows the build's CSV reader rejects (audit, twenty-third session: the carrier was dropped without a word,
+        # and its report files removed).
+        ("att,AT&T Télé,US,us", "line 2 is not valid UTF-8 (not shown)", "latin-1"),
+        ("att,AT&T,US,us,extra", "line 2 has 5 field(s), the header 4", "utf-8"),
+        ("att,AT&T,us", "line 2 has 3 field(s), the header 4", "utf-8"),
+        ('att,"AT&T"x,US,us', "line 2: ',' expected after '\"' (a stray quote?)", "utf-8"),
+    ]:
+        own.write_bytes(seed.replace("att,AT&T,US,us", broken).encode(encoding))
         stopped = run_cli(tmp_path / "bad", *arguments, "--carriers", str(own))
         assert stopped.returncode == 2 and f"{own}: {problem}" in stopped.stderr, stopped.stderr[-2000:]
+    # The same carrier in two files of CARRIERS (audit, twenty-third session: the build failed, naming no line).
+    own.write_text(seed, encoding="utf-8")
+    (tmp_path / "carriers_more.csv").write_text("carrier_id,carrier_name,country,billing_model\natt,AT&T,US,us\n",
+                                                 encoding="utf-8")
+    stopped = run_cli(tmp_path / "bad", *arguments, "--carriers", str(tmp_path / "carriers*.csv"))
+    assert stopped.returncode == 2, stopped.stderr[-2000:]
+    assert (f"{tmp_path / 'carriers_more.csv'}: line 2, column carrier_id: att is already on line 2 of {own}"
+            in stopped.stderr), stopped.stderr[-2000:]
 
 
 def test_a_user_who_moves_carrier_starts_a_new_stream(tmp_path):
