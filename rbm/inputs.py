@@ -176,6 +176,10 @@ def read_header(path: str, delimiter: str = ",") -> list[str]:
     except UnicodeDecodeError as error:
         raise InputError(f"{path}: the header line is not UTF-8 ({error})") from error
     if not text.strip():
+        with _open_binary(path) as handle:  # audit, twenty-third session: a blank line first was called empty
+            if handle.read(HEADER_MAX_BYTES).strip():
+                raise InputError(f"{path}: line 1 is blank: the header line must be the file's first line (delete the"
+                                 " blank line(s) above it)")
         raise InputError(f"{path}: the file is empty (no header line)")
     return [c.strip() for c in next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))]
 

@@ -401,6 +401,12 @@ def _empty(tmp: Path):
     return path, FIXTURE / "good/agents.csv", path, r"empty"
 
 
+def _blank_line_first(tmp: Path):  # audit, twenty-third session: it was called an empty file
+    path = tmp / "messages.csv"
+    path.write_bytes(b"\n" + (FIXTURE / "good/messages.csv").read_bytes())
+    return path, FIXTURE / "good/agents.csv", path, r"line 1 is blank: the header line must be the file's first line"
+
+
 def _nonexistent(tmp: Path):
     path = tmp / "no_such_messages.csv"
     return path, FIXTURE / "good/agents.csv", path, r"no file|not found|does not exist|no such"
@@ -450,7 +456,7 @@ def _one_bad_file_in_a_glob(tmp: Path):
 
 
 UNUSABLE = {f.__name__.lstrip("_"): f for f in (
-    _missing_column, _wrong_order, _empty, _nonexistent, _folder_missing, _non_utf8_header, _gzip_named_csv,
+    _missing_column, _wrong_order, _empty, _blank_line_first, _nonexistent, _folder_missing, _non_utf8_header, _gzip_named_csv,
     _semicolons, _agents_missing_column, _agents_misspelled_header, _one_bad_file_in_a_glob)}
 
 
