@@ -18,6 +18,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from rbm import warn
 
@@ -220,15 +221,15 @@ def _count(data, needle: bytes, chunk: int = 1 << 20) -> int:
 
 def line_problems(path: str, delimiter: str = ",") -> list[str]:
     """What would stop the CSV reader from splitting this file into its lines reliably:
-    mixed CR / CRLF / LF line ends, or a quote left open (which would swallow every line after it into one
-    record). A quote inside an unquoted value (an inch mark, `5" screen`) is a character of it, for the reader
-    too, and leaves nothing open; so a file with an even number of quotes can still end inside a quoted value
-    (_may_end_in_a_quoted_value)."""
+    mixed CR / CRLF / LF line ends, a quote left open (which would swallow every line after it into one
+    record), or a stray quote joining lines (_QuoteWalk.stray_line). A quote inside an unquoted value (an inch mark,
+    `5" screen`) is a character of it, for the reader too, and leaves nothing open; so a file with an even number of
+    quotes can still end inside a quoted value (_may_end_in_a_quoted_value)."""
     data = _file_bytes(path)
     separator = delimiter.encode()
     problems = []
-    quote_left_open = ((_count(data, b'"') % 2 == 1 or _may_end_in_a_quoted_value(data, separator))
-                       and _reader_left_in_a_quoted_value(data, separator))
+    walk = _quote_walk(data, separator)
+    quote_left_open = _quote_left_open(walk, data, separator)
     if data.find(b"\r") >= 0:
         crlf, cr, lf = _count(data, b"\r\n"), _count(data, b"\r"), _count(data, b"\n")
         # A line break inside a quoted value is part of the value (a text's bytes, SPEC §3, §5): only the line
@@ -237,7 +238,89 @@ def line_problems(path: str, delimiter: str = ",") -> list[str]:
             problems.append("mixed line endings (CR/CRLF/LF)")
     if quote_left_open:
         problems.append("a quote left open")
+    elif walk.stray_line is not None:
+        problems.append(STRAY_QUOTE)
     return problems
+
+
+# A quote opening a value that spans lines and meets a quote the reader cannot place (sanitized_copy).
+STRAY_QUOTE = "a stray quote joining lines"
+
+
+def _opens_a_value(data, position: int, separator: bytes) -> bool:
+    """Whether the quote at `position`, outside a quoted value, opens one. As DuckDB reads: at the start of a field,
+    after a separator or a line end, or after exactly one space there (code review, fourteenth session: `, "Big sale`
+    left open was not seen, and the lines after it were lost); the file's start is a line's, after a BOM too."""
+    field_start = (separator, b"\n", b"\r")
+    before = (b"\n\n" + data[max(0, position - 2):position])[-2:]
+    return (before[-1:] in field_start or (before[-1:] == b" " and before[:1] in field_start)
+            or (position in (3, 4) and data[:3] == b"\xef\xbb\xbf" and data[3:position] in (b"", b" ")))
+
+
+class _QuoteWalk(NamedTuple):
+    """The CSV reader's way through a file's quotes (_quote_walk)."""
+    quotes: int  # every quote of the file
+    ends_inside: bool  # the file ends inside a quoted value
+    misplaced: bool  # a quoted value meets a quote the reader cannot place (a closing quote followed by more text)
+    # Where the first line starts whose quote opens a value that spans lines and then meets a quote it cannot place
+    # (`5"wide`: an inch mark after a quote left open); None when there is none. The reader rejects every line from
+    # that one to the stray quote's as one record: they were neither billed nor quarantined one by one, and nothing
+    # said so (audit, twenty-third session: an even number of quotes, the last one closing, passed the other
+    # checks). A quote followed by more text in a value on one line (`"Hi"x`) costs that line only: the reader
+    # rejects it and goes on after that quote, as the walk does.
+    stray_line: int | None
+
+
+def _quote_walk(data, separator: bytes) -> _QuoteWalk:
+    """As DuckDB reads, from the start: a quote opens a value only at the start of a field (_opens_a_value; review,
+    fourteenth session: an inch mark made a file "broken", and its texts that span lines were quarantined with it);
+    inside one, `""` is a quote and a quote before a separator, a line end or the end of the file closes it. One step
+    per quote, on every file (~0.5 s per million messages of the benchmark's traffic)."""
+    quotes, misplaced, stray_line = 0, False, None
+    quoted, opened, position = False, 0, data.find(b'"')
+    while position >= 0:
+        quotes += 1
+        if not quoted:
+            quoted, opened = _opens_a_value(data, position, separator), position
+            position = data.find(b'"', position + 1)
+            continue
+        after = data[position + 1:position + 2]
+        if after == b'"':
+            quotes += 1
+            position = data.find(b'"', position + 2)
+            continue
+        if after not in (b"", separator, b"\n", b"\r"):
+            misplaced = True
+            if stray_line is None and (data.find(b"\n", opened, position) >= 0
+                                       or data.find(b"\r", opened, position) >= 0):
+                stray_line = max(data.rfind(b"\n", 0, opened), data.rfind(b"\r", 0, opened)) + 1
+        quoted, position = False, data.find(b'"', position + 1)
+    return _QuoteWalk(quotes, quoted, misplaced, stray_line)
+
+
+def _quote_left_open(walk: _QuoteWalk, data, separator: bytes) -> bool:
+    """A quote left open: the reader ends inside a quoted value, or meets a quote it cannot place in a file whose
+    quotes are odd in number or that may end inside a quoted value (where the value ends is then not known)."""
+    return ((walk.quotes % 2 == 1 or _may_end_in_a_quoted_value(data, separator))
+            and (walk.ends_inside or walk.misplaced))
+
+
+STRAY_QUOTE_REPAIRS = 100  # lines replaced one by one; a file with more is read as one with a quote left open
+
+
+def _without_stray_quote_openers(data: bytes, separator: bytes) -> bytes | None:
+    """The file with each _QuoteWalk.stray_line replaced by a line the reader rejects (so it is quarantined as
+    invalid_quoting and the lines it joined are read as rows), found again after each; None past
+    STRAY_QUOTE_REPAIRS, or when what remains ends inside a quoted value. (Not _quote_left_open: each replaced
+    line is a quoted value followed by more text, on one line, which the reader rejects alone.)"""
+    for _ in range(STRAY_QUOTE_REPAIRS):
+        walk = _quote_walk(data, separator)
+        if walk.stray_line is None:
+            return None if walk.ends_inside else data
+        start = walk.stray_line
+        ends = [end for end in (data.find(b"\n", start), data.find(b"\r", start)) if end >= 0]
+        data = data[:start] + REJECTED_LINE + data[min(ends, default=len(data)):]
+    return None
 
 
 def _may_end_in_a_quoted_value(data, separator: bytes) -> bool:
@@ -247,7 +330,7 @@ def _may_end_in_a_quoted_value(data, separator: bytes) -> bool:
     line after it without a reject, so they were neither billed nor quarantined). Decided from the file's last
     run of quotes alone: an odd run followed by a separator or a line end closes a quoted value or is a character
     of an unquoted one, and either way the reader ends outside one. Anything else is left to
-    _reader_left_in_a_quoted_value, but for one case taken for a closing quote, as a text ending in a comma makes
+    _quote_walk, but for one case taken for a closing quote, as a text ending in a comma makes
     it (`feedback,",`): a quote opening the file's last quoted value that starts with a separator or a line end
     and never closes."""
     last = data.rfind(b'"')
@@ -262,34 +345,6 @@ def _may_end_in_a_quoted_value(data, separator: bytes) -> bool:
     field_start = (separator, b"\n", b"\r", b"")
     before = data[first - 1:first]
     return after == b"" and (before in field_start or (before == b" " and data[first - 2:first - 1] in field_start))
-
-
-def _reader_left_in_a_quoted_value(data, separator: bytes) -> bool:
-    """Whether the CSV reader, reading from the start, ends inside a quoted value or meets a quote it cannot place
-    (a closing quote followed by more text). As DuckDB reads: a quote opens a value only at the start of a field;
-    inside one, `""` is a quote and a quote before a separator, a line end or the end of the file closes it. One
-    step per quote (~1 s per million quoted values): run only on a file with an odd number of them, or that may end
-    inside a quoted value (review, fourteenth session: an inch mark made a file "broken", and its texts that span
-    lines were quarantined with it)."""
-    field_start = (separator, b"\n", b"\r")
-    quoted, position = False, data.find(b'"')
-    while position >= 0:
-        if not quoted:
-            # After a separator or a line end; DuckDB also opens a value after exactly one space there (code
-            # review, fourteenth session: `, "Big sale` left open was not seen, and the lines after it were lost).
-            before = (b"\n\n" + data[max(0, position - 2):position])[-2:]  # the file's start is a line's
-            quoted = (before[-1:] in field_start or (before[-1:] == b" " and before[:1] in field_start)
-                      or (position in (3, 4) and data[:3] == b"\xef\xbb\xbf" and data[3:position] in (b"", b" ")))
-            position = data.find(b'"', position + 1)
-            continue
-        after = data[position + 1:position + 2]
-        if after == b'"':
-            position = data.find(b'"', position + 2)
-        elif after in (b"", separator, b"\n", b"\r"):
-            quoted, position = False, data.find(b'"', position + 1)
-        else:
-            return True
-    return quoted
 
 
 # A quoted value (it opens at the start of a field, or after one space there, as DuckDB reads; a doubled quote
@@ -340,6 +395,12 @@ def sanitized_copy(path: str, cache: Path, problems: list[str], delimiter: str =
     name = Path(path).name[:-3] if is_gzip(path) else Path(path).name  # the copy is not compressed
     target = cache / _name_without_glob_characters(path, name)
     data = bytes(_file_bytes(path))
+    if STRAY_QUOTE in problems:
+        repaired = _without_stray_quote_openers(data, delimiter.encode())
+        if repaired is None:
+            problems = [*problems, "a quote left open"]
+        else:
+            data = repaired
     if "a quote left open" not in problems:
         data = _quoted_or_line_end(delimiter.encode()).sub(
             lambda match: match.group() if _is_quoted_value(match.group()) else b"\n", data)
@@ -505,7 +566,7 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
             copy = sanitized_copy(path, cache, problems, delimiter)
             # Only a quote left open breaks lines; mixed line ends alone lose none (user trial, twenty-first
             # session: the warning said lines were quarantined when none were). The copy is removed after the run.
-            broken = " (the broken lines are quarantined)" if "a quote left open" in problems else ""
+            broken = " (the broken lines are quarantined)" if {"a quote left open", STRAY_QUOTE} & set(problems) else ""
             warn(f"{path}: {' and '.join(problems)}; reading a repaired copy{broken}")
             originals[copy] = path
             result.append(copy)

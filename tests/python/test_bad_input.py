@@ -697,6 +697,10 @@ def test_a_text_or_a_phone_number_shifted_into_a_column_is_masked_in_the_quarant
     (b'a,b\n1, "Big sale\n2,x\n', ["a quote left open"]),
     (b'a,b\n2, "a\r\nb",y\n', []),
     (b'a,b\n1,  "two spaces\n2,x\n', []),
+    # A quote left open, then an inch mark the reader takes for its closing quote, then a quoted value: an even
+    # number of quotes, the last one closing (audit, twenty-third session); on one line it costs that line only.
+    (b'a,b\n1,"open\n2,x\n3,5"wide\n4,"x, y"\n', ["a stray quote joining lines"]),
+    (b'a,b\n1,"Hi"x\n2,"x\ny"\n', []),
 ])
 def test_line_ends_inside_quoted_values_are_not_mixed_line_ends(tmp_path, data, problems):
     path = tmp_path / "messages.csv"
@@ -729,25 +733,32 @@ def test_an_inch_mark_in_a_text_leaves_the_files_other_texts_billed(tmp_path):
     assert events == [(1, "a2p_session")], events
 
 
-def test_an_inch_mark_and_a_quote_left_open_in_the_last_text_are_found(tmp_path):
-    """An inch mark (`5" screen`) and a quote left open in a later text make an even number of quotes, so the file
-    was taken for one without a quote left open (Spark audit, twenty-second session): DuckDB read the open text to
-    the end of the file, and in a scan of several files dropped that line and every one after it without a reject,
-    neither billed nor quarantined. The file is now read from a repaired copy: the lines with an odd number of
-    quotes are quarantined (invalid_quoting; in a file with a quote left open, an inch mark's line too), every other
-    line is billed."""
+@pytest.mark.parametrize("texts, problem, broken", [
+    (["ok", "yes", 'our 5" screen', '"unterminated', "bye"], "a quote left open", [4, 5]),
+    # The quote left open first, then the inch mark the reader took for its closing quote, then a quoted text
+    # (audit, twenty-third session): the lines from the open quote's to the inch mark's were one rejected record,
+    # neither billed nor quarantined one by one. Only the open quote's line is quarantined now.
+    (['"unterminated', "ok", "yes", 'our 5"wide screen', '"hi, there"'], "a stray quote joining lines", [2]),
+])
+def test_an_inch_mark_and_a_quote_left_open_are_found(tmp_path, texts, problem, broken):
+    """An inch mark (`5" screen`) and a quote left open make an even number of quotes, so the file was taken for one
+    without a quote left open (Spark audit, twenty-second session): with the open quote last, DuckDB read the open
+    text to the end of the file, and in a scan of several files dropped that line and every one after it without a
+    reject, neither billed nor quarantined. The file is now read from a repaired copy: with a quote left open, the
+    lines with an odd number of quotes are quarantined (invalid_quoting; an inch mark's line too); with a stray quote
+    joining lines, the line of the quote that opened them. Every other line is billed."""
     row = "{id},agent-1_nonconv@rbm.goog,+15550990008,att,MT,text,{text},,,delivered,2025-05-11T10:0{n}:00Z," \
           "2025-05-11T10:0{n}:01Z,false\n"
-    texts = ["ok", "yes", 'our 5" screen', '"unterminated', "bye"]
     messages = HEADER + "".join(row.format(id=f"m{n}", text=text, n=n) for n, text in enumerate(texts))
     (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
     run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:]
-    assert f"{tmp_path / 'messages.csv'}: a quote left open; reading a repaired copy (the broken lines are " \
+    assert f"{tmp_path / 'messages.csv'}: {problem}; reading a repaired copy (the broken lines are " \
         "quarantined)" in run.process.stderr, run.process.stderr
     assert run.sql("select source_row, reason from quarantined_messages order by 1") == [
-        (4, "invalid_quoting"), (5, "invalid_quoting")]
-    assert run.sql("select message_id from fct_billable_messages order by 1") == [("m0",), ("m1",), ("m4",)]
+        (line, "invalid_quoting") for line in broken]
+    assert run.sql("select message_id from fct_billable_messages order by 1") == [
+        (f"m{n}",) for n in range(len(texts)) if n + 2 not in broken]
 
 
 def test_mixed_line_endings_do_not_break_the_run(tmp_path):
@@ -810,13 +821,16 @@ def test_lines_joined_by_two_stray_quotes_are_quarantined_not_billed(tmp_path):
     run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:]
     outcomes = run.sql("select message_id, outcome, outcome_reason from int_message_outcomes order by 1")
-    # The second pair ("Our new … 5" screen) the reader rejects on its own: one invalid_quoting line, no id.
+    # The second pair ("Our new … 5" screen) the reader would reject as one record (a quote followed by text): the
+    # line of its open quote is quarantined (invalid_quoting, read from a repaired copy: no id) and the inch mark's
+    # line billed (audit, twenty-third session: both lines were one rejected record).
     # The pair "Flash … deal" joins two lines (CRLF, one line break, 12 commas).
     assert outcomes == [
         ("multi-line-text", "billed", "billed"),
         ("order-summary", "billed", "billed"),
         ("stray-after", "billed", "billed"),
         ("stray-before", "billed", "billed"),
+        ("stray-close-next", "billed", "billed"),
         ("stray-last", "billed", "billed"),
         ("stray-open", "quarantined", "invalid_quoting"),
         ("stray-pair-open", "quarantined", "invalid_quoting"),
