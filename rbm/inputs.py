@@ -99,7 +99,9 @@ def expand(pattern: str, what: str) -> list[str]:
     found = glob.glob(pattern, recursive=True)
     # Not a file, nor a folder: a link to nothing, a pipe (audit, twenty-third session: left out without a word).
     for path in found:
-        if not Path(path).is_file() and not Path(path).is_dir():
+        if Path(path).is_dir():  # passed over (review: a folder's name was refused as not UTF-8)
+            continue
+        if not Path(path).is_file():
             what_it_is = "a link to nothing" if Path(path).is_symlink() else "not a regular file"
             raise InputError(f"{what}: {path!r} (matched by {pattern!r}) is {what_it_is}: remove it or give the files")
         try:
@@ -178,7 +180,7 @@ def read_header(path: str, delimiter: str = ",") -> list[str]:
         raise InputError(f"{path}: the header line is not UTF-8 ({error})") from error
     if not text.strip():
         with _open_binary(path) as handle:  # audit, twenty-third session: a blank line first was called empty
-            if handle.read(HEADER_MAX_BYTES).strip():
+            if handle.read(HEADER_MAX_BYTES).removeprefix(b"\xef\xbb\xbf").strip():  # a BOM alone is empty
                 raise InputError(f"{path}: line 1 is blank: the header line must be the file's first line (delete the"
                                  " blank line(s) above it)")
         raise InputError(f"{path}: the file is empty (no header line)")
@@ -626,9 +628,15 @@ def check_carriers_file(path: str, seen: dict[str, str] | None = None) -> list[s
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
+        line = len(re.findall(rb"\r\n|\r|\n", data[:error.start])) + 1  # lone CRs end lines too (review)
         raise InputError(f"{path}: line {line} is not valid UTF-8 (not shown): save the carriers file as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    read_lines = [0]  # the lines the reader has taken: the line an editor shows (blank lines count; reviews)
+
+    def lines():
+        for read_lines[0], text_line in enumerate(io.StringIO(text, newline=""), start=1):
+            yield text_line
+
+    reader = csv.DictReader(lines(), strict=True)
     rows = iter(reader)
     while True:
         try:
@@ -636,8 +644,8 @@ def check_carriers_file(path: str, seen: dict[str, str] | None = None) -> list[s
         except StopIteration:
             break
         except csv.Error as error:  # a quote the build's reader would reject too (`"AT&T"x`)
-            raise InputError(f"{path}: line {reader.line_num + 1}: {error} (a stray quote?)") from None
-        line = reader.line_num  # the line an editor shows (a blank line above counts; review, twenty-second session)
+            raise InputError(f"{path}: line {read_lines[0]}: {error} (a stray quote?)") from None
+        line = read_lines[0]
         if None in row or None in row.values():
             fields = len(CARRIERS_COLUMNS) + len(row.get(None) or []) - sum(value is None for value in row.values())
             if not row.get(None) and not any((value or "").strip() for value in row.values()):

@@ -453,9 +453,14 @@ def unknown_ids_said(reason: str, ids: list[tuple]) -> str:
     if not ids:
         return ""
     _, noun, where = UNKNOWN_REFERENCES[reason]
-    listed = ", ".join(f"{value} {count}" for value, count in ids[:UNKNOWN_IDS_LISTED])
-    more = ", …" if len(ids) > UNKNOWN_IDS_LISTED else ""
-    return f"  ({len(ids)} {noun}{'s' * (len(ids) > 1)} not in {where}: {listed}{more})"
+    # Only ids of a plain shape are printed (review, twenty-third session: the table masks what may be personal data
+    # by its own rules; a terminal and a cron log get nothing else): printable ASCII without spaces, not digits alone.
+    shown = [(value, count) for value, count in ids
+             if value and re.fullmatch(r"[!-~]{1,128}", value) and not re.fullmatch(r"[+(]?[0-9().-]+", value)]
+    listed = ", ".join(f"{value} {count}" for value, count in shown[:UNKNOWN_IDS_LISTED])
+    more = ", …" if len(shown) > UNKNOWN_IDS_LISTED else ""
+    hidden = f"{', ' if listed else ''}{len(ids) - len(shown)} not shown" if len(ids) > len(shown) else ""
+    return f"  ({len(ids)} {noun}{'s' * (len(ids) > 1)} not in {where}: {listed}{more}{hidden})"
 
 
 def staged_message_rows(columns: str) -> str:

@@ -82,8 +82,10 @@ def _dbt_zygote() -> str | None:
         script = Path(__file__).resolve().with_name("dbt_zygote.py")
         socket_path = Path(tempfile.gettempdir()) / f"rbm-dbt-zygote-{os.getpid()}.sock"
         socket_path.unlink(missing_ok=True)
+        # In a session of its own, as the run script starts dbt: a Ctrl-C to the terminal reaches the client only,
+        # which passes it on to its dbt.
         server = subprocess.Popen([sys.executable, str(script), "serve", str(socket_path)], cwd=ROOT,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, start_new_session=True)
         assert server.stdout.readline().strip() == "ready", "the tests' dbt (dbt_zygote.py) did not start"
 
         def stop() -> None:

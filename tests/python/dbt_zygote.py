@@ -86,6 +86,10 @@ def _wait_for_child(connection: socket.socket, request: dict, fds: list[int]) ->
     """In the forked waiter: fork the dbt child, tell the client its pid, and its exit code once it has ended (not
     before: the database is free only when the process holding it is gone). Returns only in the child: its job."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # The waiter outlives its child whatever comes (review, twenty-third session: a Ctrl-C ended it first, and the
+    # client returned while dbt still held the database); the child takes dbt's own handlers back.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     pid = os.fork()
     if pid == 0:
         connection.close()
@@ -139,7 +143,10 @@ def client(path: str, args: list[str]) -> int:
     def stop(number, _frame):
         forwarded = signal.SIGTERM if number == signal.SIGTERM else signal.SIGINT
         if child:
-            os.kill(child[0], forwarded)
+            try:
+                os.kill(child[0], forwarded)
+            except ProcessLookupError:  # ended already: its exit code is on the way
+                pass
         else:
             pending.append(forwarded)
 
@@ -157,7 +164,10 @@ def client(path: str, args: list[str]) -> int:
             if "pid" in message:
                 child.append(message["pid"])
                 for number in pending:
-                    os.kill(child[0], number)
+                    try:
+                        os.kill(child[0], number)
+                    except ProcessLookupError:
+                        pass
             else:
                 code = message["code"]
                 break

@@ -167,6 +167,8 @@ def test_a_users_own_carriers_file_decides_the_billing_model(tmp_path):
         ("att,AT&T,US,us,extra", "line 2 has 5 field(s), the header 4", "utf-8"),
         ("att,AT&T,us", "line 2 has 3 field(s), the header 4", "utf-8"),
         ('att,"AT&T"x,US,us', "line 2: ',' expected after '\"' (a stray quote?)", "utf-8"),
+        # Blank lines above count, as in an editor (review, twenty-third session).
+        ('att,AT&T,US,us\n\n\nx,"Y"z,US,us', "line 5: ',' expected after '\"' (a stray quote?)", "utf-8"),
     ]:
         own.write_bytes(seed.replace("att,AT&T,US,us", broken).encode(encoding))
         stopped = run_cli(tmp_path / "bad", *arguments, "--carriers", str(own))
