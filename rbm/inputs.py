@@ -96,11 +96,11 @@ def expand(pattern: str, what: str) -> list[str]:
     """Absolute paths of the files a path or glob names, sorted so runs are reproducible."""
     if not pattern:
         return []
-    found = glob.glob(pattern, recursive=True)
-    # Not a file, nor a folder: a link to nothing, a pipe (audit, twenty-third session: left out without a word).
-    for path in found:
+    files = []
+    for path in glob.glob(pattern, recursive=True):
         if Path(path).is_dir():  # passed over (review: a folder's name was refused as not UTF-8)
             continue
+        # Not a file, nor a folder: a link to nothing, a pipe (audit, twenty-third session: left out without a word).
         if not Path(path).is_file():
             what_it_is = "a link to nothing" if Path(path).is_symlink() else "not a regular file"
             raise InputError(f"{what}: {path!r} (matched by {pattern!r}) is {what_it_is}: remove it or give the files")
@@ -108,7 +108,8 @@ def expand(pattern: str, what: str) -> list[str]:
             path.encode("utf-8")
         except UnicodeEncodeError:  # the build's reader stopped with `std::bad_cast` (audit, twenty-third session)
             raise InputError(f"{what}: the file name {path!r} is not valid UTF-8: rename the file") from None
-    matches = sorted({str(Path(p).resolve()) for p in found if Path(p).is_file()})
+        files.append(path)
+    matches = sorted({str(Path(p).resolve()) for p in files})
     if not matches:
         if Path(pattern).is_dir():  # user trial, nineteenth session: "no file matches" a folder that holds files
             raise InputError(f"{what}: {pattern!r} is a folder: give its files, e.g. "
@@ -636,23 +637,19 @@ def check_carriers_file(path: str, seen: dict[str, str] | None = None) -> list[s
         for read_lines[0], text_line in enumerate(io.StringIO(text, newline=""), start=1):
             yield text_line
 
-    reader = csv.DictReader(lines(), strict=True)
-    rows = iter(reader)
-    while True:
+    def rows():
         try:
-            row = next(rows)
-        except StopIteration:
-            break
+            yield from csv.DictReader(lines(), strict=True)
         except csv.Error as error:  # a quote the build's reader would reject too (`"AT&T"x`)
             raise InputError(f"{path}: line {read_lines[0]}: {error} (a stray quote?)") from None
+
+    for row in rows():
         line = read_lines[0]
-        if None in row or None in row.values():
-            fields = len(CARRIERS_COLUMNS) + len(row.get(None) or []) - sum(value is None for value in row.values())
-            if not row.get(None) and not any((value or "").strip() for value in row.values()):
-                fields = None  # an empty line with fewer delimiters: said as an empty row below
-            if fields is not None:
-                raise InputError(f"{path}: line {line} has {fields} field(s), the header {len(CARRIERS_COLUMNS)} "
-                                 f"({', '.join(CARRIERS_COLUMNS)})")
+        extra, missing = row.get(None) or [], sum(value is None for value in row.values())
+        # (an empty line with fewer delimiters is said as an empty row below)
+        if (extra or missing) and (extra or any((value or "").strip() for value in row.values())):
+            raise InputError(f"{path}: line {line} has {len(CARRIERS_COLUMNS) + len(extra) - missing} field(s), the "
+                             f"header {len(CARRIERS_COLUMNS)} ({', '.join(CARRIERS_COLUMNS)})")
         carrier_id, model = row.get("carrier_id") or "", row.get("billing_model")
         if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
             # A spreadsheet's empty rows (`,,,`): said as such, not as an empty carrier id (review, twenty-first

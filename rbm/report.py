@@ -52,8 +52,10 @@ RUN_STARTED_ENV = "RBM_RUN_STARTED"
 # which the models read through the database (macro run_input). The file is in the system's temporary folder:
 # the engine must see it (a local DuckDB or Spark; on a cluster dbt is run directly, README "On a cluster").
 RUN_INPUTS_MAX_CHARS = 100_000
-DBT_COMMAND_ENV = "RBM_DBT_COMMAND"
 RUN_INPUTS_FILE_ENV = "RBM_RUN_INPUTS_FILE"
+# Another dbt to run, as a command line (default: the dbt beside this Python); the tests' is a pre-started one
+# (tests/python/dbt_zygote.py).
+DBT_COMMAND_ENV = "RBM_DBT_COMMAND"
 
 
 def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
@@ -81,10 +83,10 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
     else:
         inputs_file.write_text(inputs_json + "\n", encoding="utf-8")
         env[RUN_INPUTS_FILE_ENV] = str(inputs_file.resolve())
-    # RBM_DBT_COMMAND: another dbt to run (a command line); the tests' is a pre-started one (tests/python/dbt_zygote.py).
     import shlex
 
-    dbt = shlex.split(os.environ.get(DBT_COMMAND_ENV) or shlex.quote(str(Path(sys.executable).parent / "dbt")))
+    other_dbt = os.environ.get(DBT_COMMAND_ENV)
+    dbt = shlex.split(other_dbt) if other_dbt else [str(Path(sys.executable).parent / "dbt")]
     command = [*dbt, *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", target]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars, sort_keys=True)]

@@ -108,8 +108,8 @@ def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = No
     _move_database(database, run_database)
     try:
         environment = dict(os.environ, RBM_DUCKDB_PATH=str(run_database), **(env or {}))
-        if _dbt_zygote() and "RBM_DBT_COMMAND" not in environment:
-            environment["RBM_DBT_COMMAND"] = _dbt_zygote()
+        if "RBM_DBT_COMMAND" not in environment and (zygote := _dbt_zygote()):
+            environment["RBM_DBT_COMMAND"] = zygote
         if "DBT_TARGET_PATH" not in (env or {}):
             environment["DBT_TARGET_PATH"] = _target_of_profile(environment)
         return subprocess.run(
