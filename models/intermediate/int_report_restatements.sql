@@ -65,24 +65,6 @@
         {{ select_recomputed_rows('previous_rows', 'event_first_at') }}
     ),
 
-    new_rows as (
-        select
-            carrier_id,
-            generation_date,
-            billing_event_id,
-            {{ report_row_fingerprint() }} as row_fingerprint
-        from report_rows
-    ),
-
-    old_rows as (
-        select
-            carrier_id,
-            generation_date,
-            billing_event_id,
-            {{ report_row_fingerprint() }} as row_fingerprint
-        from compared_previous_rows
-    ),
-
     files_before as (
         select
             carrier_id,
@@ -93,28 +75,28 @@
     ),
 
     -- Rows are matched by event and exact content; of a row found n times before and m times now, min(n, m)
-    -- copies match (counts, not a numbering window: cheaper).
-    new_copies as (
-        select
-            carrier_id,
-            generation_date,
-            billing_event_id,
-            row_fingerprint,
-            count(*) as copies
-        from new_rows
-        group by carrier_id, generation_date, billing_event_id, row_fingerprint
-    ),
+    -- copies match (counts, not a numbering window: cheaper). The same counts of the new and the old rows.
+    {% for side, compared in [('new', 'report_rows'), ('old', 'compared_previous_rows')] %}
+        {{ side }}_rows as (
+            select
+                carrier_id,
+                generation_date,
+                billing_event_id,
+                {{ report_row_fingerprint() }} as row_fingerprint
+            from {{ compared }}
+        ),
 
-    old_copies as (
-        select
-            carrier_id,
-            generation_date,
-            billing_event_id,
-            row_fingerprint,
-            count(*) as copies
-        from old_rows
-        group by carrier_id, generation_date, billing_event_id, row_fingerprint
-    ),
+        {{ side }}_copies as (
+            select
+                carrier_id,
+                generation_date,
+                billing_event_id,
+                row_fingerprint,
+                count(*) as copies
+            from {{ side }}_rows
+            group by carrier_id, generation_date, billing_event_id, row_fingerprint
+        ),
+    {% endfor %}
 
     matched as (
         select
