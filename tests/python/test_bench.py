@@ -33,7 +33,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
         assert label in rows, f"no row for {key}"
     # the measured steps have a wall time, a rate, a peak RSS and a ratio to the floor
     number = r"[0-9][0-9,]*(\.[0-9]+)?"
-    for key in ("floor", "full_run", "incremental_base", "incremental_day", "peer_total"):
+    for key in ("floor", "dbt_floor", "fixed_cost", "full_run", "incremental_base", "incremental_day", "peer_total"):
         cells = [c.strip() for c in rows[dict(bench.STEPS)[key]].strip("|").split("|")]
         assert all(re.fullmatch(number, c) for c in cells[1:6]), (key, cells)
     for key in ("single_stream_floor", "single_stream"):
@@ -49,7 +49,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     # the data was generated (nothing to reuse in a fresh work dir), once per kind
     assert "reusing" not in done.stdout
     data = sorted(p.name for p in (tmp_path / "work" / "data").iterdir())
-    assert data == ["days-3000-s42", "main-3000-s42"]
+    assert data == ["days-3000-s42", "main-1000-s42", "main-3000-s42"]
 
 
 def test_tree_rss_counts_descendants() -> None:
@@ -85,3 +85,20 @@ def test_each_ratio_target_applies_to_its_own_size_only(tmp_path: Path) -> None:
     assert verdicts[1_000_000]["1M messages"] == "FAIL" and verdicts[1_000_000]["10M messages"] == "n/a"
     assert verdicts[10_000_000]["10M messages"] == "FAIL" and verdicts[10_000_000]["1M messages"] == "n/a"
     assert verdicts[100_000_000]["10M messages"] == "n/a" and verdicts[100_000_000]["1M messages"] == "n/a"
+
+
+def test_ratio_target_says_what_no_build_of_that_size_avoids(tmp_path: Path) -> None:
+    """The 1M target's line gives the fixed cost (a run of 1,000 messages) and dbt alone on the floor's query, each
+    over the same floor; without those steps, the ratio alone."""
+    settings = bench.Settings(work=tmp_path, memory_limit="4GB", temp_dir=tmp_path)
+    run = bench.Bench(messages=1_000_000, settings=settings)
+    log = tmp_path / "log"
+    run.record("floor", bench.Measured(0, 2.0, 1.0, log), 1_000_000, None)
+    run.record("full_run", bench.Measured(0, 20.0, 1.0, log), 1_000_000, 2.0)
+    measured = {name.split(":")[0]: text for name, text, _ in bench.targets(run)}
+    assert measured["1M messages"] == "10.00× the floor at N=1,000,000"
+    run.record("dbt_floor", bench.Measured(0, 7.0, 1.0, log), 1_000_000, 2.0)
+    run.record("fixed_cost", bench.Measured(0, 11.0, 1.0, log), 1_000, 2.0)
+    measured = {name.split(":")[0]: text for name, text, _ in bench.targets(run)}
+    assert measured["1M messages"] == ("10.00× the floor at N=1,000,000 (against 5.50× for a run of 1,000 messages "
+                                       "(fixed cost) and 3.50× for dbt alone running the floor's query)")
