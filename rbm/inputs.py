@@ -243,7 +243,73 @@ def line_problems(path: str, delimiter: str = ",") -> list[str]:
         problems.append("a quote left open")
     elif walk.stray_line is not None:
         problems.append(STRAY_QUOTE)
+    if _long_lines_of_too_many_fields(data, separator):
+        problems.append(LONG_LINES)
     return problems
+
+
+# A record line of LONG_LINE bytes or more with a field too many (a file whose line ends were lost, or a spreadsheet's
+# thousands of empty columns) is read from a copy in which it has exactly one field too many (sanitized_copy), and is
+# quarantined as too_many_fields all the same: DuckDB records one reject per field too many, each with the whole line,
+# so the time and memory such a line took grew with its fields times its length (fuzzer, twenty-third session: a line
+# of 1.9 MB ran for more than 14 min; twenty-fourth: 10,000 one-byte fields took 48 s, 20,000 took 136 s). A shorter
+# line holds at most ~4,000 fields (a few seconds).
+LONG_LINE = 1 << 13
+LONG_LINES = f"lines of {LONG_LINE // 1024} KiB or more with too many fields"
+_WINDOW = LONG_LINE // 2  # every line of LONG_LINE bytes holds a whole window
+
+
+def _line_end(data, position: int) -> int:
+    """The end of the line starting at `position` (its CR or LF, or the file's end)."""
+    end = data.find(b"\n", position)
+    end = len(data) if end < 0 else end
+    carriage_return = data.find(b"\r", position, end)
+    return end if carriage_return < 0 else carriage_return
+
+
+def _long_lines_of_too_many_fields(data, separator: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each line of LONG_LINE bytes or more that DuckDB reads as a record of more fields than the
+    header: it starts outside a quoted value, and its separators outside quoted values (as _quote_walk places them)
+    are more than the header's. Cheap: one search for a line end per 4 KiB window (~7,000 per million messages); only
+    the lines of a window with none are looked at."""
+    size, header_end = len(data), _line_end(data, 0)
+    columns = data[:header_end].count(separator) + 1
+    candidates, position = [], header_end + 1
+    for start in range(0, size - _WINDOW + 1, _WINDOW):
+        if data.find(b"\n", start, start + _WINDOW) >= 0 or data.find(b"\r", start, start + _WINDOW) >= 0:
+            continue
+        position = max(position, data.rfind(b"\n", 0, start) + 1, data.rfind(b"\r", 0, start) + 1)
+        if position <= start:  # the line holding this window, unless an earlier window's search took it
+            end = _line_end(data, position)
+            if end - position >= LONG_LINE:
+                candidates.append((position, end))
+            position = end + 1
+    if not candidates:
+        return []
+    walk = _quote_walk(data, separator, [start for start, _ in candidates])
+    return [(start, end) for (start, end), inside in zip(candidates, walk.inside_at)
+            if not inside and _unquoted_separators(data[start:end], separator) >= columns]
+
+
+def _unquoted_separators(line: bytes, separator: bytes) -> int:
+    """The separators of one line (starting outside a quoted value) that the reader takes for field ends."""
+    at = [match.start() for match in re.finditer(re.escape(separator), line)]
+    return sum(not inside for inside in _quote_walk(line, separator, at).inside_at)
+
+
+def _without_long_lines(data: bytes, separator: bytes) -> bytes:
+    """The file with each of _long_lines_of_too_many_fields replaced by a line of one field too many (the reader
+    rejects it as TOO MANY COLUMNS, once: too_many_fields)."""
+    lines = _long_lines_of_too_many_fields(data, separator)
+    if not lines:
+        return data
+    # Not empty fields: DuckDB reads a line ending in one empty field too many as a record of the header's fields.
+    replacement = separator.join([b"x"] * (data[:_line_end(data, 0)].count(separator) + 2))
+    pieces, position = [], 0
+    for start, end in lines:
+        pieces += [data[position:start], replacement]
+        position = end
+    return b"".join([*pieces, data[position:]])
 
 
 # A quote opening a value that spans lines and meets a quote the reader cannot place (sanitized_copy).
@@ -272,16 +338,22 @@ class _QuoteWalk(NamedTuple):
     # checks). A quote followed by more text in a value on one line (`"Hi"x`) costs that line only: the reader
     # rejects it and goes on after that quote, as the walk does.
     stray_line: int | None
+    # Whether each offset of the walk's `stops` (line starts) is inside a quoted value.
+    inside_at: tuple[bool, ...] = ()
 
 
-def _quote_walk(data, separator: bytes) -> _QuoteWalk:
+def _quote_walk(data, separator: bytes, stops: list[int] = ()) -> _QuoteWalk:
     """As DuckDB reads, from the start: a quote opens a value only at the start of a field (_opens_a_value; review,
     fourteenth session: an inch mark made a file "broken", and its texts that span lines were quarantined with it);
     inside one, `""` is a quote and a quote before a separator, a line end or the end of the file closes it. One step
-    per quote, on every file (~0.5 s per million messages of the benchmark's traffic)."""
+    per quote, on every file (~0.5 s per million messages of the benchmark's traffic). `stops`: sorted offsets whose
+    state (inside a quoted value or not) the walk reports too (_QuoteWalk.inside_at)."""
     quotes, misplaced, stray_line = 0, False, None
     quoted, opened, position = False, 0, data.find(b'"')
+    inside_at, stops = [], list(stops)
     while position >= 0:
+        while len(inside_at) < len(stops) and stops[len(inside_at)] <= position:
+            inside_at.append(quoted)
         quotes += 1
         if not quoted:
             quoted, opened = _opens_a_value(data, position, separator), position
@@ -298,7 +370,8 @@ def _quote_walk(data, separator: bytes) -> _QuoteWalk:
                                        or data.find(b"\r", opened, position) >= 0):
                 stray_line = max(data.rfind(b"\n", 0, opened), data.rfind(b"\r", 0, opened)) + 1
         quoted, position = False, data.find(b'"', position + 1)
-    return _QuoteWalk(quotes, quoted, misplaced, stray_line)
+    inside_at += [quoted] * (len(stops) - len(inside_at))
+    return _QuoteWalk(quotes, quoted, misplaced, stray_line, tuple(inside_at))
 
 
 def _quote_left_open(walk: _QuoteWalk, data, separator: bytes) -> bool:
@@ -411,6 +484,8 @@ def sanitized_copy(path: str, cache: Path, problems: list[str], delimiter: str =
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = data.split(b"\n")
         data = b"\n".join(REJECTED_LINE if line.count(b'"') % 2 else line for line in lines)
+    if LONG_LINES in problems:
+        data = _without_long_lines(data, delimiter.encode())
     target.write_bytes(data)
     return str(target)
 
@@ -569,7 +644,8 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
             copy = sanitized_copy(path, cache, problems, delimiter)
             # Only a quote left open breaks lines; mixed line ends alone lose none (user trial, twenty-first
             # session: the warning said lines were quarantined when none were). The copy is removed after the run.
-            broken = " (the broken lines are quarantined)" if {"a quote left open", STRAY_QUOTE} & set(problems) else ""
+            broken = (" (the broken lines are quarantined)"
+                      if {"a quote left open", STRAY_QUOTE, LONG_LINES} & set(problems) else "")
             warn(f"{path}: {' and '.join(problems)}; reading a repaired copy{broken}")
             originals[copy] = path
             result.append(copy)

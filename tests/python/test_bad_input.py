@@ -701,6 +701,15 @@ def test_a_text_or_a_phone_number_shifted_into_a_column_is_masked_in_the_quarant
     # number of quotes, the last one closing (audit, twenty-third session); on one line it costs that line only.
     (b'a,b\n1,"open\n2,x\n3,5"wide\n4,"x, y"\n', ["a stray quote joining lines"]),
     (b'a,b\n1,"Hi"x\n2,"x\ny"\n', []),
+    # A line of 8 KiB or more with too many fields (twenty-fourth session: DuckDB took time and memory growing with
+    # its fields times its length): not when its separators are inside a quoted value, or the line is inside one.
+    pytest.param(b'a,b\n1,x\n' + b'y,' * 5000 + b'\n2,x\n', ["lines of 8 KiB or more with too many fields"],
+                 id="long-line-of-fields"),
+    pytest.param(b'a,b\r\n1,x\r\n' + b'y,' * 5000 + b'\r\n2,x\r\n', ["lines of 8 KiB or more with too many fields"],
+                 id="long-line-of-fields-crlf"),
+    pytest.param(b'a,b\n1,"' + b'y,' * 5000 + b'"\n2,x\n', [], id="long-quoted-value"),
+    pytest.param(b'a,b\n1,"x\n' + b'y,' * 5000 + b'\nz"\n2,x\n', [], id="long-line-inside-a-quoted-value"),
+    pytest.param(b'a,b\n1,' + b'y' * 10000 + b'\n2,x\n', [], id="long-value"),
 ])
 def test_line_ends_inside_quoted_values_are_not_mixed_line_ends(tmp_path, data, problems):
     path = tmp_path / "messages.csv"
@@ -997,6 +1006,25 @@ def test_a_line_over_the_maximum_line_size_is_a_malformed_line(tmp_path):
     quarantined = run.sql("select source_row, reason, reason_detail from quarantined_messages")
     assert [(row, reason) for row, reason, _ in quarantined] == [(3, "malformed_line")], quarantined
     assert "LINE SIZE OVER MAXIMUM" in quarantined[0][2] and "x" * 100 not in quarantined[0][2], quarantined
+
+
+def test_a_long_line_of_too_many_fields_is_quarantined_at_once(tmp_path):
+    """A line of 3,000 fields, and 100 rows whose line ends were lost (one line of 100 × 13 fields), between good lines:
+    DuckDB recorded one reject per field too many, each with the whole line, which took time and memory growing with
+    fields × length (twenty-fourth session: 20,000 fields 136 s). They are read from a repaired copy in which each has
+    one field too many: quarantined as too_many_fields, a warning names the file, every other line is billed."""
+    rows = [GAP_ROW.format(id=f"row-{n}", text="ok", n=n % 10) for n in range(140)]
+    messages = HEADER + "".join(rows[:10]) + ",".join(["word"] * 3000) + "\n" + "".join(
+        row.rstrip("\n") for row in rows[10:110]) + "\n" + "".join(rows[110:])
+    (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
+    assert f"{tmp_path / 'messages.csv'}: lines of 8 KiB or more with too many fields; reading a repaired copy (the " \
+        "broken lines are quarantined)" in run.process.stderr, run.process.stderr
+    assert run.sql("select source_row, reason, reason_detail from quarantined_messages order by 1") == [
+        (row, "too_many_fields", "TOO MANY COLUMNS: Expected Number of Columns: 13 Found: 14") for row in (12, 13)]
+    assert run.sql("select message_id from int_message_outcomes where outcome != 'quarantined' order by 1") == sorted(
+        (f"row-{n}",) for n in [*range(10), *range(110, 140)])
 
 
 def test_a_file_whose_every_row_is_quarantined_is_named_in_a_warning(tmp_path):
