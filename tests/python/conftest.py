@@ -98,6 +98,15 @@ def _dbt_zygote() -> str | None:
     return _ZYGOTE["command"]
 
 
+def dbt_executable() -> list[str]:
+    """The command line of a dbt that a test calls directly: the tests' pre-started one (_dbt_zygote), or the real
+    dbt with RBM_TESTS_REAL_DBT=1."""
+    import shlex
+
+    zygote = _dbt_zygote()
+    return shlex.split(zygote) if zygote else [str(Path(sys.executable).parent / "dbt")]
+
+
 def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """`scripts/rbm.py run …` on its own database file (`db`, default `tmp`/rbm.duckdb); returns the finished
     process."""

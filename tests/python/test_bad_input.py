@@ -31,13 +31,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import assert_summary_counts_match_outcomes, run_cli
+from conftest import assert_summary_counts_match_outcomes, dbt_executable, run_cli
 from rbm.inputs import line_problems
 from test_pii import Scanner
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests/fixtures/bad_input"
-DBT = Path(sys.executable).parent / "dbt"
 
 # A line with invalid UTF-8, appended to the end of a copy of mixed/messages_a.csv by the test (the committed
 # fixture files stay UTF-8, see make_fixture.py).
@@ -298,7 +297,7 @@ def dbt(command: str, select: str, db: Path, dbt_dir: Path) -> subprocess.Comple
     env = dict(os.environ, RBM_DUCKDB_PATH=str(db), DBT_TARGET_PATH=str(dbt_dir / "target"),
                DBT_LOG_PATH=str(dbt_dir / "logs"))
     return subprocess.run(
-        [str(DBT), command, "--select", select, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
+        [*dbt_executable(), command, "--select", select, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
          "--target", "duckdb", *(["--exclude-resource-type", "unit_test"] if command == "build" else [])],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, dbt_executable, run_cli
 
 FIXTURE = ROOT / "tests/fixtures/bad_input/good"
 
@@ -21,8 +21,7 @@ def dbt_build(tmp_path: Path, database: Path, *args: str) -> subprocess.Complete
                DBT_LOG_PATH=str(tmp_path / "dbt_logs"))
     for name in ("RBM_RUN_INPUTS", "RBM_RUN_INPUTS_FILE"):
         env.pop(name, None)
-    dbt = Path(sys.executable).parent / "dbt"
-    return subprocess.run([str(dbt), "build", "--profiles-dir", str(ROOT), "--project-dir", str(ROOT),
+    return subprocess.run([*dbt_executable(), "build", "--profiles-dir", str(ROOT), "--project-dir", str(ROOT),
                            "--exclude-resource-type", "unit_test", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True)
 
