@@ -326,6 +326,28 @@ def test_a_receipt_whose_message_is_in_no_log_stands_for_it_in_the_reconciliatio
             in run.done.stderr), run.done.stderr
 
 
+@pytest.mark.parametrize("order", ["as_listed", "reversed"])
+def test_the_google_event_that_keeps_a_message_listed_in_two_is_the_same_in_any_line_order(tmp_path, order):
+    """Determinism audit (twenty-fourth session): an exact copy of a message in another Google event counts once
+    (exact_duplicate), and the copy kept was the first by file and line: reversing a log's lines moved the message
+    from one Google event to the other, in fct_billable_messages and the reconciliation. The copy of the smallest
+    Google event id is kept, in any order."""
+    rows = [
+        ("x1", "G-b", "MT", "2024-07-01T10:00:00.000Z", "text_message"),
+        ("x1", "G-b", "MO", "2024-07-01T10:00:00.500Z", "delivery_receipt_event"),
+        ("x2", "G-b", "MO", "2024-07-01T10:05:00.000Z", "text_message"),
+        ("x2", "G-a", "MO", "2024-07-01T10:05:00.000Z", "text_message"),
+    ]
+    run = run_small_log(tmp_path, rows if order == "as_listed" else rows[::-1])
+    assert sorted(query(run.db, "select message_id, google_billing_event_id from fct_billable_messages")) == [
+        ("x1", "G-b"), ("x2", "G-a")]
+    reconciled = query(run.db, "select google_billing_event_id, kind, shared_messages, google_event_messages,"
+                               " our_event_messages, coalesce(our_reason, '') from rpt_google_reconciliation")
+    assert sorted(reconciled) == [("G-a", "identical", "1", "1", "1", ""),
+                                  ("G-b", "different_members", "1", "2", "1", ""),
+                                  ("G-b", "google_only", "1", "2", "0", "exact_duplicate")]
+
+
 def test_a_receipt_with_the_direction_mt_is_an_unknown_type(tmp_path):
     """The mapping seed has receipts as MO (SPEC §9: receipts are MO). An MT `delivery_receipt_event` delivers
     nothing, and was counted as a receipt all the same (review, thirteenth session): it is an unknown type, named
