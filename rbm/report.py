@@ -757,8 +757,10 @@ def print_summary(target: str, run_inputs, written: list[Path], output: Path, ru
     copies_of: dict[str, list] = {}  # message_id -> its conflicting copies, in the query's order
     for row in conflicts:
         copies_of.setdefault(row[0], []).append(row)
-    conflict_pairs = {(mine[1], other[1]) for copies in copies_of.values() for mine in copies for other in copies
-                      if mine[1] != other[1]}
+    # Pairs of the files holding copies, not of the copies (perf audit, twenty-fourth session: 40,000 copies of one
+    # id made 1.6 billion pairs, 67 s).
+    files_of = [{row[1] for row in copies} for copies in copies_of.values()]
+    conflict_pairs = {(mine, other) for files in files_of for mine in files for other in files if mine != other}
     warned_twins = set()
     for source_file, (copied, holders, quarantined) in sorted(copied_whole.items()):
         what = ("valid " if quarantined else "") + ("message row" if source_file in activity_messages else "row")
