@@ -252,9 +252,9 @@ def line_problems(path: str, delimiter: str = ",") -> list[str]:
 # thousands of empty columns) is read from a copy in which it has exactly one field too many (sanitized_copy), and is
 # quarantined as too_many_fields all the same: DuckDB records one reject per field too many, each with the whole line,
 # so the time and memory such a line took grew with its fields times its length (fuzzer, twenty-third session: a line
-# of 1.9 MB ran for more than 14 min; twenty-fourth: 10,000 one-byte fields took 48 s, 20,000 took 136 s). A shorter
-# line holds at most ~4,000 fields (a few seconds).
-LONG_LINE = 1 << 13
+# of 1.9 MB ran for more than 14 min; twenty-fourth: 10,000 one-byte fields took 48 s, 20,000 took 136 s, and 100
+# lines of 4,000 fields, a 1 MB file, more than 7 GiB). A shorter line holds at most ~1,000 fields (~2 MB of rejects).
+LONG_LINE = 1 << 11
 LONG_LINES = f"lines of {LONG_LINE // 1024} KiB or more with too many fields"
 _WINDOW = LONG_LINE // 2  # every line of LONG_LINE bytes holds a whole window
 
@@ -270,14 +270,16 @@ def _line_end(data, position: int) -> int:
 def _long_lines_of_too_many_fields(data, separator: bytes) -> list[tuple[int, int]]:
     """(start, end) of each line of LONG_LINE bytes or more that DuckDB reads as a record of more fields than the
     header: it starts outside a quoted value, and its separators outside quoted values (as _quote_walk places them)
-    are more than the header's. Cheap: one search for a line end per 4 KiB window (~7,000 per million messages); only
-    the lines of a window with none are looked at."""
+    are more than the header's. Cheap: one search for a line end per 1 KiB window (~0.1-0.2 s per million messages);
+    only the lines of a window with none are looked at."""
     size, header_end = len(data), _line_end(data, 0)
     columns = data[:header_end].count(separator) + 1
     candidates, position = [], header_end + 1
-    for start in range(0, size - _WINDOW + 1, _WINDOW):
-        if data.find(b"\n", start, start + _WINDOW) >= 0 or data.find(b"\r", start, start + _WINDOW) >= 0:
-            continue
+    find, has_carriage_return = data.find, data.find(b"\r") >= 0
+    without_line_end = [start for start in range(0, size - _WINDOW + 1, _WINDOW)
+                        if find(b"\n", start, start + _WINDOW) < 0
+                        and not (has_carriage_return and find(b"\r", start, start + _WINDOW) >= 0)]
+    for start in without_line_end:
         position = max(position, data.rfind(b"\n", 0, start) + 1, data.rfind(b"\r", 0, start) + 1)
         if position <= start:  # the line holding this window, unless an earlier window's search took it
             end = _line_end(data, position)

@@ -700,12 +700,14 @@ def test_a_text_or_a_phone_number_shifted_into_a_column_is_masked_in_the_quarant
     # number of quotes, the last one closing (audit, twenty-third session); on one line it costs that line only.
     (b'a,b\n1,"open\n2,x\n3,5"wide\n4,"x, y"\n', ["a stray quote joining lines"]),
     (b'a,b\n1,"Hi"x\n2,"x\ny"\n', []),
-    # A line of 8 KiB or more with too many fields (twenty-fourth session: DuckDB took time and memory growing with
+    # A line of 2 KiB or more with too many fields (twenty-fourth session: DuckDB took time and memory growing with
     # its fields times its length): not when its separators are inside a quoted value, or the line is inside one.
-    pytest.param(b'a,b\n1,x\n' + b'y,' * 5000 + b'\n2,x\n', ["lines of 8 KiB or more with too many fields"],
+    pytest.param(b'a,b\n1,x\n' + b'y,' * 5000 + b'\n2,x\n', ["lines of 2 KiB or more with too many fields"],
                  id="long-line-of-fields"),
-    pytest.param(b'a,b\r\n1,x\r\n' + b'y,' * 5000 + b'\r\n2,x\r\n', ["lines of 8 KiB or more with too many fields"],
+    pytest.param(b'a,b\r\n1,x\r\n' + b'y,' * 5000 + b'\r\n2,x\r\n', ["lines of 2 KiB or more with too many fields"],
                  id="long-line-of-fields-crlf"),
+    pytest.param(b'a,b\n1,x\n' + b'y,' * 1500 + b'\n2,x\n', ["lines of 2 KiB or more with too many fields"],
+                 id="3-KiB-line-of-fields"),
     pytest.param(b'a,b\n1,"' + b'y,' * 5000 + b'"\n2,x\n', [], id="long-quoted-value"),
     pytest.param(b'a,b\n1,"x\n' + b'y,' * 5000 + b'\nz"\n2,x\n', [], id="long-line-inside-a-quoted-value"),
     pytest.param(b'a,b\n1,' + b'y' * 10000 + b'\n2,x\n', [], id="long-value"),
@@ -1018,7 +1020,7 @@ def test_a_long_line_of_too_many_fields_is_quarantined_at_once(tmp_path):
     (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
     run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
     assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
-    assert f"{tmp_path / 'messages.csv'}: lines of 8 KiB or more with too many fields; reading a repaired copy (the " \
+    assert f"{tmp_path / 'messages.csv'}: lines of 2 KiB or more with too many fields; reading a repaired copy (the " \
         "broken lines are quarantined)" in run.process.stderr, run.process.stderr
     assert run.sql("select source_row, reason, reason_detail from quarantined_messages order by 1") == [
         (row, "too_many_fields", "TOO MANY COLUMNS: Expected Number of Columns: 13 Found: 14") for row in (12, 13)]
