@@ -259,6 +259,11 @@ LONG_LINES = f"lines of {LONG_LINE // 1024} KiB or more with too many fields"
 _WINDOW = LONG_LINE // 2  # every line of LONG_LINE bytes holds a whole window
 
 
+def _line_start(data, position: int) -> int:
+    """The start of the line holding `position` (after its previous CR or LF, or the file's start)."""
+    return max(data.rfind(b"\n", 0, position), data.rfind(b"\r", 0, position)) + 1
+
+
 def _line_end(data, position: int) -> int:
     """The end of the line starting at `position` (its CR or LF, or the file's end)."""
     end = data.find(b"\n", position)
@@ -272,15 +277,14 @@ def _long_lines_of_too_many_fields(data, separator: bytes) -> list[tuple[int, in
     header: it starts outside a quoted value, and its separators outside quoted values (as _quote_walk places them)
     are more than the header's. Cheap: one search for a line end per 1 KiB window (~0.1-0.2 s per million messages);
     only the lines of a window with none are looked at."""
-    size, header_end = len(data), _line_end(data, 0)
-    columns = data[:header_end].count(separator) + 1
-    candidates, position = [], header_end + 1
+    size, columns = len(data), _header_fields(data, separator)
+    candidates, position = [], _line_end(data, 0) + 1
     find, has_carriage_return = data.find, data.find(b"\r") >= 0
     without_line_end = [start for start in range(0, size - _WINDOW + 1, _WINDOW)
                         if find(b"\n", start, start + _WINDOW) < 0
                         and not (has_carriage_return and find(b"\r", start, start + _WINDOW) >= 0)]
     for start in without_line_end:
-        position = max(position, data.rfind(b"\n", 0, start) + 1, data.rfind(b"\r", 0, start) + 1)
+        position = max(position, _line_start(data, start))
         if position <= start:  # the line holding this window, unless an earlier window's search took it
             end = _line_end(data, position)
             if end - position >= LONG_LINE:
@@ -291,6 +295,11 @@ def _long_lines_of_too_many_fields(data, separator: bytes) -> list[tuple[int, in
     walk = _quote_walk(data, separator, [start for start, _ in candidates])
     return [(start, end) for (start, end), inside in zip(candidates, walk.inside_at)
             if not inside and _unquoted_separators(data[start:end], separator) >= columns]
+
+
+def _header_fields(data, separator: bytes) -> int:
+    """The fields of the file's first line (its header, which holds no quoted separator)."""
+    return data[:_line_end(data, 0)].count(separator) + 1
 
 
 def _unquoted_separators(line: bytes, separator: bytes) -> int:
@@ -306,7 +315,7 @@ def _without_long_lines(data: bytes, separator: bytes) -> bytes:
     if not lines:
         return data
     # Not empty fields: DuckDB reads a line ending in one empty field too many as a record of the header's fields.
-    replacement = separator.join([b"x"] * (data[:_line_end(data, 0)].count(separator) + 2))
+    replacement = separator.join([b"x"] * (_header_fields(data, separator) + 1))
     pieces, position = [], 0
     for start, end in lines:
         pieces += [data[position:start], replacement]
@@ -357,10 +366,11 @@ def _quote_walk(data, separator: bytes, stops: list[int] = (), start: int = 0,
     stray_line (the rest of the walk's answer is then of the file up to there)."""
     quotes, misplaced, stray_line, stray_opened = 0, False, None, None
     quoted, opened, position = False, 0, data.find(b'"', start)
-    inside_at, stops = [], list(stops)
+    inside_at, waiting = [], sorted(stops, reverse=True)  # the next stop last
     while position >= 0:
-        while len(inside_at) < len(stops) and stops[len(inside_at)] <= position:
+        while waiting and waiting[-1] <= position:
             inside_at.append(quoted)
+            waiting.pop()
         quotes += 1
         if not quoted:
             quoted, opened = _opens_a_value(data, position, separator), position
@@ -375,12 +385,12 @@ def _quote_walk(data, separator: bytes, stops: list[int] = (), start: int = 0,
             misplaced = True
             if stray_line is None and (data.find(b"\n", opened, position) >= 0
                                        or data.find(b"\r", opened, position) >= 0):
-                stray_line = max(data.rfind(b"\n", 0, opened), data.rfind(b"\r", 0, opened)) + 1
+                stray_line = _line_start(data, opened)
                 stray_opened = opened
                 if first_stray:
                     break
         quoted, position = False, data.find(b'"', position + 1)
-    inside_at += [quoted] * (len(stops) - len(inside_at))
+    inside_at += [quoted] * len(waiting)
     return _QuoteWalk(quotes, quoted, misplaced, stray_line, tuple(inside_at), stray_opened)
 
 
@@ -409,8 +419,7 @@ def _without_stray_quote_openers(data: bytes, separator: bytes) -> bytes | None:
         # is the line's first quote; nothing before it changes), else from the file's start (perf audit,
         # twenty-fourth session: a whole walk per repair, 99 strays in an 89 MB file, ran for more than 10 min).
         resume = start if data.rfind(b'"', start, walk.stray_opened) < 0 else 0
-        ends = [end for end in (data.find(b"\n", start), data.find(b"\r", start)) if end >= 0]
-        data = data[:start] + REJECTED_LINE + data[min(ends, default=len(data)):]
+        data = data[:start] + REJECTED_LINE + data[_line_end(data, start):]
     return None
 
 
