@@ -260,8 +260,16 @@ _WINDOW = LONG_LINE // 2  # every line of LONG_LINE bytes holds a whole window
 
 
 def _line_start(data, position: int) -> int:
-    """The start of the line holding `position` (after its previous CR or LF, or the file's start)."""
-    return max(data.rfind(b"\n", 0, position), data.rfind(b"\r", 0, position)) + 1
+    """The start of the line holding `position` (after its previous CR or LF, or the file's start). Searched back in
+    growing steps: a search for a CR from the file's start read the whole file before `position` in a file without
+    one (10M messages: 157 lines of the long-line search took 22.7 s)."""
+    low, step = position, 4096
+    while low > 0:
+        low, step = max(0, low - step), step * 2
+        found = max(data.rfind(b"\n", low, position), data.rfind(b"\r", low, position))
+        if found >= 0:
+            return found + 1
+    return 0
 
 
 def _line_end(data, position: int) -> int:

@@ -1009,6 +1009,24 @@ def test_a_line_over_the_maximum_line_size_is_a_malformed_line(tmp_path):
     assert "LINE SIZE OVER MAXIMUM" in quarantined[0][2] and "x" * 100 not in quarantined[0][2], quarantined
 
 
+def test_line_start_is_the_previous_line_end_whatever_the_line_ends():
+    """rbm/inputs.py _line_start searches back in growing steps (one search from the file's start per line read a
+    10M file's 2.3 GB 157 times: 22.7 s): the same offsets as that search, on files of LF, CR, CRLF, none or few."""
+    import random
+
+    from rbm.inputs import _line_start
+
+    rng = random.Random(25)
+    for _ in range(400):
+        size = rng.choice([0, 1, 7, 300, 5000, 70000])
+        density = rng.choice([0, 0.00002, 0.002, 0.2])
+        ends = rng.choice([b"\n", b"\r", b"\n\r"])
+        data = bytes(rng.choice(ends) if rng.random() < density else 97 for _ in range(size))
+        for position in {0, size, *(rng.randint(0, size) for _ in range(10))}:
+            expected = max(data.rfind(b"\n", 0, position), data.rfind(b"\r", 0, position)) + 1
+            assert _line_start(data, position) == expected, (size, density, position)
+
+
 def test_a_long_line_of_too_many_fields_is_quarantined_at_once(tmp_path):
     """A line of 3,000 fields, and 100 rows whose line ends were lost (one line of 100 × 13 fields), between good lines:
     DuckDB recorded one reject per field too many, each with the whole line, which took time and memory growing with
