@@ -171,6 +171,16 @@ def measure(command: list[str], log: Path, env: dict | None = None, cwd: Path = 
     return Measured(returncode, seconds, peak / 1024, log, log.read_text(encoding="utf-8", errors="replace"))
 
 
+def dbt_parse_note(output: str) -> str:
+    """Whether the step's dbt parsed the project in full (a new target/, or another profile) or reused the parse kept
+    in target/ (as every run of an installed checkout does; rbm/report.py dbt_command): ~5 s of a run."""
+    if "Running with dbt" not in output:
+        return ""
+    if "Starting full parse" in output or "Unable to do partial parsing" in output:
+        return "dbt parsed the project in full"
+    return "dbt reused its parsed project"
+
+
 # --------------------------------------------------------------------------------------------
 # data
 
@@ -437,6 +447,8 @@ class Bench:
     def record(self, key: str, measured: Measured, messages: int | None, floor: float | None,
                floor_name: str = "floor", note: str = "") -> Row:
         row = self.row(key)
+        parse = dbt_parse_note(measured.output)
+        note = f"{note}; {parse}" if note and parse else note or parse
         row.messages, row.seconds, row.peak_rss_mib = messages, measured.seconds, measured.peak_rss_mib
         row.floor_seconds, row.floor_name, row.note = floor, floor_name, note
         row.ok = measured.returncode == 0

@@ -65,6 +65,16 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
     import json
 
     env = dict(os.environ, RBM_DUCKDB_PATH=str(duckdb_path()), RBM_SPARK_DIR=str(spark_dir()))
+    if target == "duckdb":
+        # dbt keeps its parsed project (target/partial_parse.msgpack) only for the profile it was parsed with, whose
+        # values include the DuckDB path: every run on a new database parsed the whole project again (~5 s, most of
+        # a small run). dbt runs in the database's folder (dbt_working_folder) and is given the file's name only, so
+        # the profile is the same for every database of that name, and every path it holds is absolute.
+        env["RBM_DUCKDB_PATH"] = duckdb_path().name
+        env["RBM_DUCKDB_TEMP_DIR"] = duckdb_settings()["temp_directory"]
+        for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):  # relative ones as dbt read them in ROOT before
+            if env.get(name):
+                env[name] = str(ROOT / env[name])
     # dbt stopped (Ctrl-C: run_dbt) leaves its semaphores to Python's resource tracker, which then warned of them
     # after `interrupted` (user trial, seventeenth session): nothing is lost, and the next run rebuilds.
     env["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
@@ -93,6 +103,11 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
     return command, env
 
 
+def dbt_working_folder(target: str) -> Path:
+    """Where dbt runs: the DuckDB file's folder (dbt_command gives it the file's name only), else the project."""
+    return duckdb_path().parent if target == "duckdb" else ROOT
+
+
 def run_dbt(args: list[str], target: str, dbt_vars: dict, run_inputs: dict | None = None,
             run_started: str | None = None) -> bool:
     """Run dbt in its own process (it holds the database open with its own settings). `run_started` (UTC,
@@ -108,7 +123,7 @@ def run_dbt(args: list[str], target: str, dbt_vars: dict, run_inputs: dict | Non
         command, env = dbt_command(args, target, dbt_vars, run_inputs or {}, Path(folder) / "run_inputs.json")
         if run_started:
             env[RUN_STARTED_ENV] = run_started
-        process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        process = subprocess.Popen(command, cwd=dbt_working_folder(target), env=env, start_new_session=True)
         try:
             return process.wait() == 0
         except BaseException:  # Ctrl-C, or this script stopped: dbt stops too
@@ -128,7 +143,7 @@ def duckdb_settings() -> dict[str, str]:
     temp = Path(os.environ.get("RBM_DUCKDB_TEMP_DIR") or ".duckdb_tmp")
     return {
         "memory_limit": os.environ.get("RBM_DUCKDB_MEMORY_LIMIT") or "6GB",
-        "temp_directory": str(temp if temp.is_absolute() else ROOT / temp),  # dbt runs in ROOT
+        "temp_directory": str(temp if temp.is_absolute() else ROOT / temp),  # relative to the project (dbt_command)
     }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import atexit
 import csv
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,20 +26,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["RBM_DUCKDB_TEMP_DIR"] = str(ROOT / "target" / f"pytest-{_worker}" / "duckdb_tmp")
 
 
-# dbt parses the whole project again (~2.5 s of a test's run) whenever the database path changes: its profile, which
-# dbt fingerprints to decide, holds the path. So run_cli runs every database of one name at one path per test
-# process: the database and the files the run keeps beside it are moved there for the run and back after it
-# (a rename: the folder is in the tests' temporary folder), and the runs of one process keep dbt's parsed project.
-# The file's name is kept (dbt's views name the database by it), so tests name their databases rbm.duckdb, each in
-# a folder of its own.
-_RUN_FOLDER = Path(tempfile.gettempdir()) / f"rbm-pytest-databases-{os.getpid()}"
-_BESIDE_DATABASE = ("", ".wal", ".rbm-state.json", ".rbm-lock")
-atexit.register(shutil.rmtree, _RUN_FOLDER, ignore_errors=True)
-
-# dbt keeps one parsed project per target/ folder, for one profile: one run on another database (or with another
-# memory limit) in the same folder made the next run_cli parse everything again (thirteenth session: ~100 full
-# parses in a `make pytest`). So run_cli keeps a target/ per profile under the process's own folder, and every
-# other dbt run of a test (dbt called directly, the CLI on a database of the test's own) gets the test's own.
+# dbt keeps one parsed project per target/ folder, for one profile: a run with another memory limit (or on a database
+# of another name: the run script gives dbt the file's name only, rbm/report.py dbt_command) in the same folder made
+# the next run_cli parse everything again (thirteenth session: ~100 full parses in a `make pytest`). So run_cli keeps
+# a target/ per profile under the process's own folder, and every other dbt run of a test (dbt called directly, the
+# CLI on a database of the test's own) gets the test's own.
 _TARGETS = Path(os.environ.get("DBT_TARGET_PATH") or ROOT / "target" / "pytest-main")
 _PROFILE_ENV = ("RBM_DUCKDB_PATH", "RBM_DBT_THREADS", "RBM_DUCKDB_MEMORY_LIMIT", "RBM_DUCKDB_TEMP_DIR")
 
@@ -53,16 +43,9 @@ def _dbt_target_of_the_test(tmp_path, monkeypatch):
 def _target_of_profile(environment: dict) -> str:
     import hashlib
 
-    profile = "\n".join(f"{name}={environment.get(name, '')}" for name in _PROFILE_ENV)
+    values = dict(environment, RBM_DUCKDB_PATH=Path(environment.get("RBM_DUCKDB_PATH", "")).name)
+    profile = "\n".join(f"{name}={values.get(name, '')}" for name in _PROFILE_ENV)
     return str(_TARGETS / f"profile-{hashlib.sha256(profile.encode()).hexdigest()[:12]}")
-
-
-def _move_database(source: Path, destination: Path) -> None:
-    for suffix in _BESIDE_DATABASE:
-        moved, target = source.with_name(source.name + suffix), destination.with_name(destination.name + suffix)
-        target.unlink(missing_ok=True)
-        if moved.exists():
-            shutil.move(moved, target)
 
 
 # dbt's own start-up (importing it: ~3 s of CPU) was most of a run_cli on the tests' small inputs. run_cli's runs get
@@ -111,22 +94,15 @@ def run_cli(tmp: Path, *args: str, db: Path | None = None, env: dict | None = No
     """`scripts/rbm.py run …` on its own database file (`db`, default `tmp`/rbm.duckdb); returns the finished
     process."""
     database = db or tmp / "rbm.duckdb"
-    run_database = _RUN_FOLDER / database.name
-    _RUN_FOLDER.mkdir(exist_ok=True)
-    database.parent.mkdir(parents=True, exist_ok=True)
-    _move_database(database, run_database)
-    try:
-        environment = dict(os.environ, RBM_DUCKDB_PATH=str(run_database), **(env or {}))
-        if "RBM_DBT_COMMAND" not in environment and (zygote := _dbt_zygote()):
-            environment["RBM_DBT_COMMAND"] = zygote
-        if "DBT_TARGET_PATH" not in (env or {}):
-            environment["DBT_TARGET_PATH"] = _target_of_profile(environment)
-        return subprocess.run(
-            [sys.executable, str(ROOT / "scripts/rbm.py"), "run", *args],
-            cwd=ROOT, env=environment, capture_output=True, text=True,
-        )
-    finally:
-        _move_database(run_database, database)
+    environment = dict(os.environ, RBM_DUCKDB_PATH=str(database), **(env or {}))
+    if "RBM_DBT_COMMAND" not in environment and (zygote := _dbt_zygote()):
+        environment["RBM_DBT_COMMAND"] = zygote
+    if "DBT_TARGET_PATH" not in (env or {}):
+        environment["DBT_TARGET_PATH"] = _target_of_profile(environment)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts/rbm.py"), "run", *args],
+        cwd=ROOT, env=environment, capture_output=True, text=True,
+    )
 
 
 def daily_files(out_dir: Path, messages: int, days: int, seed: int) -> tuple[list[Path], Path]:

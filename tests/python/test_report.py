@@ -77,6 +77,29 @@ def test_a_second_run_with_more_files_keeps_dbts_parsed_project(tmp_path):
     assert parsing == ["Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed."], parsing
 
 
+def test_a_run_on_a_new_database_keeps_dbts_parsed_project(tmp_path):
+    """dbt parsed the whole project again (~5 s) for every new database: its profile held the DuckDB path. dbt now
+    runs in the database's folder with the file's name only, so a new database of the same name in another folder
+    reuses the parse, and the database is where RBM_DUCKDB_PATH says, the spill folder where the run's is."""
+    env = {"DBT_TARGET_PATH": str(tmp_path / "dbt_target"), "DBT_LOG_PATH": str(tmp_path / "dbt_logs"),
+           "RBM_DUCKDB_TEMP_DIR": "target/spill-of-this-test"}
+    runs = [run_cli(tmp_path, "--output", str(tmp_path / f"out_{name}"), db=tmp_path / name / "rbm.duckdb", env=env)
+            for name in ("first", "second")]
+    assert all(run.returncode == 0 for run in runs), runs[-1].stdout[-2000:] + runs[-1].stderr[-2000:]
+    assert "Starting full parse" in runs[0].stdout
+    assert "partial parsing" not in runs[1].stdout and "full parse" not in runs[1].stdout, runs[1].stdout[:1500]
+    assert read_reports(tmp_path / "out_first") == read_reports(tmp_path / "out_second")
+    for name in ("first", "second"):
+        assert (tmp_path / name / "rbm.duckdb").is_file()
+        with duckdb.connect(str(tmp_path / name / "rbm.duckdb"), read_only=True) as con:
+            assert con.sql("select count(*) from stg_messages").fetchall()[0][0] > 0
+    assert sorted(path.name for path in (tmp_path / "first").iterdir()) == ["rbm.duckdb", "rbm.duckdb.rbm-lock",
+                                                                           "rbm.duckdb.rbm-state.json"]
+    _, env_of_dbt = report.dbt_command(["build"], "duckdb", {}, {})
+    assert env_of_dbt["RBM_DUCKDB_PATH"] == report.duckdb_path().name
+    assert Path(env_of_dbt["RBM_DUCKDB_TEMP_DIR"]).is_absolute()
+
+
 def test_a_run_with_more_input_files_than_the_environment_holds(tmp_path):
     """A daily glob over hourly files grows past what one environment variable holds (128 KiB on Linux): the
     run passes its inputs in a file instead, and bills them as one file with the same rows."""
