@@ -69,10 +69,10 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
         # dbt keeps its parsed project (target/partial_parse.msgpack) only for the profile it was parsed with, whose
         # values include the DuckDB path: every run on a new database parsed the whole project again (~5 s, most of
         # a small run). dbt runs in the database's folder (dbt_working_folder) and is given the file's name only, so
-        # the profile is the same for every database of that name, and every path it holds is absolute.
+        # the profile is the same for every database of that name; every other path dbt is given is absolute.
         env["RBM_DUCKDB_PATH"] = duckdb_path().name
         env["RBM_DUCKDB_TEMP_DIR"] = duckdb_settings()["temp_directory"]
-        for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):  # relative ones as dbt read them in ROOT before
+        for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):  # relative ones in the project, as before
             if env.get(name):
                 env[name] = str(ROOT / env[name])
     # dbt stopped (Ctrl-C: run_dbt) leaves its semaphores to Python's resource tracker, which then warned of them
@@ -161,7 +161,7 @@ def guard_failed(name: str) -> bool:
     """Whether the dbt build that just ran failed the singular test `name` (dbt's run_results.json)."""
     import json
 
-    results = Path(os.environ.get("DBT_TARGET_PATH") or ROOT / "target") / "run_results.json"
+    results = ROOT / (os.environ.get("DBT_TARGET_PATH") or "target") / "run_results.json"  # dbt's, in the project
     try:
         return any(result.get("unique_id", "").endswith(f".{name}") and result.get("status") == "fail"
                    for result in json.loads(results.read_text(encoding="utf-8")).get("results", []))
