@@ -18,7 +18,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from rbm import warn
 
@@ -55,6 +55,9 @@ class RunInputs:
     billing_salt_file: str = ""
     # Repaired copies read instead of broken files: copy -> the file as delivered.
     originals: dict[str, str] = field(default_factory=dict)
+    # Message and activity files (as delivered) whose line checks resolve() left out: loaded by an earlier build
+    # and unchanged since, so an incremental build does not read them (check_left_out_files, for a full one).
+    unchecked: list[str] = field(default_factory=list)
 
     def delivered_files(self) -> list[str]:
         """The message and activity files as delivered (a repaired copy named by its original)."""
@@ -664,22 +667,14 @@ def activity_delimiter(path: str) -> str:
 
 
 def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, str],
-                           delimiters: dict[str, str] | None = None) -> list[str]:
+                           delimiters: dict[str, str] | None = None, unchecked: list[str] | None = None) -> list[str]:
+    """The files as the build reads them: a repaired copy of a file with line_problems, a link of a plain name
+    to a file whose name DuckDB would read as a glob. The lines of the files in `unchecked` are not read."""
     result = []
     for path in paths:
-        delimiter = (delimiters or {}).get(path, ",")
-        try:  # a gzip file is read whole here, first: where a truncated or corrupt one shows
-            problems = [] if is_parquet(path) else line_problems(path, delimiter)
-        except GZIP_ERRORS as error:
-            raise _gzip_error(path, error) from error
-        if problems:
-            copy = sanitized_copy(path, cache, problems, delimiter)
-            # Only a quote left open breaks lines; mixed line ends alone lose none (user trial, twenty-first
-            # session: the warning said lines were quarantined when none were). The copy is removed after the run.
-            broken = (" (the broken lines are quarantined)"
-                      if {"a quote left open", STRAY_QUOTE, LONG_LINES} & set(problems) else "")
-            warn(f"{path}: {' and '.join(problems)}; reading a repaired copy{broken}")
-            originals[copy] = path
+        copy = None if path in (unchecked or ()) else _repaired_copy(path, cache, originals,
+                                                                    (delimiters or {}).get(path, ","))
+        if copy:
             result.append(copy)
         elif any(character in path for character in GLOB_CHARACTERS):
             # DuckDB expands a glob in every path it reads, `?` and `[` included: `what?.csv` would read
@@ -693,6 +688,37 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
         else:
             result.append(path)
     return result
+
+
+def _repaired_copy(path: str, cache: Path, originals: dict[str, str], delimiter: str) -> str | None:
+    """A repaired copy of a file with line_problems (said in a warning), or None when it has none."""
+    try:  # a gzip file is read whole here, first: where a truncated or corrupt one shows
+        problems = [] if is_parquet(path) else line_problems(path, delimiter)
+    except GZIP_ERRORS as error:
+        raise _gzip_error(path, error) from error
+    if not problems:
+        return None
+    copy = sanitized_copy(path, cache, problems, delimiter)
+    # Only a quote left open breaks lines; mixed line ends alone lose none (user trial, twenty-first
+    # session: the warning said lines were quarantined when none were). The copy is removed after the run.
+    broken = (" (the broken lines are quarantined)"
+              if {"a quote left open", STRAY_QUOTE, LONG_LINES} & set(problems) else "")
+    warn(f"{path}: {' and '.join(problems)}; reading a repaired copy{broken}")
+    originals[copy] = path
+    return copy
+
+
+def check_left_out_files(inputs: RunInputs, cache: Path) -> None:
+    """The line checks resolve() left out (RunInputs.unchecked), run now: a full rebuild reads those files again."""
+    unchecked, inputs.unchecked = set(inputs.unchecked), []
+    for paths, delimiters in ((inputs.messages, {}), (inputs.activity, inputs.activity_delimiters)):
+        for index, path in enumerate(paths):
+            original = inputs.originals.get(path, path)
+            if original in unchecked and (copy := _repaired_copy(original, cache, inputs.originals,
+                                                                 delimiters.get(path, ","))):
+                paths[index] = copy
+                if path in delimiters:
+                    delimiters[copy] = delimiters.pop(path)
 
 
 # What DuckDB and Spark take for a glob in a path.
@@ -794,7 +820,9 @@ def check_activity_carrier(carrier: str, known: list[str], source: str) -> None:
 
 
 def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
-            cache: Path | None = None, carriers: str = "") -> RunInputs:
+            cache: Path | None = None, carriers: str = "", loaded: Callable[[str], bool] | None = None) -> RunInputs:
+    """The run's input files, checked (InputError names what stops the run). `loaded`: whether a message or
+    activity file was loaded by an earlier build and is unchanged since; its lines are not checked (unchecked)."""
     if activity and messages:
         raise InputError("give either MESSAGES or ACTIVITY, not both")
     if activity and not carrier:
@@ -836,10 +864,15 @@ def resolve(messages: str, agents: str, activity: str = "", carrier: str = "",
         for path in result.messages:
             check_file(path, MESSAGES_COLUMNS, "messages")
     if cache is not None:
-        result.messages = normalize_line_endings(result.messages, cache, result.originals)
+        # A daily glob names every file delivered so far: checking the lines of each again, every run, read the
+        # whole history each day (perf audit, twenty-fourth session; 10M messages: ~6 s of a one-day run).
+        result.unchecked = [path for path in result.messages + result.activity if loaded and loaded(path)]
+        result.messages = normalize_line_endings(result.messages, cache, result.originals,
+                                                 unchecked=result.unchecked)
         result.agents = normalize_line_endings(result.agents, cache, result.originals)
         result.carriers = normalize_line_endings(result.carriers, cache, result.originals)
-        normalized = normalize_line_endings(result.activity, cache, result.originals, result.activity_delimiters)
+        normalized = normalize_line_endings(result.activity, cache, result.originals, result.activity_delimiters,
+                                            result.unchecked)
         result.activity_delimiters = {
             new: result.activity_delimiters[old] for old, new in zip(result.activity, normalized)
         }

@@ -265,6 +265,33 @@ def output_problem(output: Path) -> str | None:
         return f"cannot be created or written into ({error.strerror or error})"
 
 
+def loaded_as_it_is(database: Path, full_refresh: bool, target: str):
+    """Whether an input file (as delivered) was loaded by the database's builds and has the size and modification
+    time it had then (rbm/state.py): an incremental build does not read it again, so neither do the input checks
+    (rbm/inputs.py RunInputs.unchecked; changed_loaded_files compares the contents later). On DuckDB the database
+    must hold rows of it too (a database put back from a copy older than its state file would load it again)."""
+    records = {} if full_refresh or not database.exists() else state.loaded_file_records(database)
+    held: set[str] | None = None
+
+    def loaded(path: str) -> bool:
+        nonlocal held
+        record = records.get(path)
+        if not record or not isinstance(record[2], str):
+            return False
+        if target == "duckdb" and held is None:
+            try:
+                held = report.loaded_files()
+            except Exception:  # noqa: BLE001 (held by another run, not a database: said later, by database_problem)
+                held = set()
+        if target == "duckdb" and path not in held:
+            return False
+        try:
+            return state.file_stats([path])[path] == record[:2]
+        except OSError:
+            return False
+    return loaded
+
+
 def database_problem(database: Path) -> str | None:
     """Why DuckDB cannot open the database file, checked before dbt (whose trace of it runs to 230 lines)."""
     if not database.exists():
@@ -302,7 +329,7 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         run_inputs = inputs.resolve(
             messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier,
             carriers=args.carriers or "",
-            cache=private,
+            cache=private, loaded=loaded_as_it_is(report.database_location(args.target), args.full_refresh, args.target),
         )
     except inputs.InputError as error:
         return stopped(f"{error}")
@@ -366,6 +393,11 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
                        "billing_event_id, in every report, final ones included. Run with the same BILLING_SALT, or "
                        "FULL_REFRESH=1 to give every event a new id on purpose (README \"Secrets\").")
     reason = "asked for (--full-refresh)" if args.full_refresh else state.needs_full_refresh(database, current)
+    if reason:
+        try:
+            inputs.check_left_out_files(run_inputs, private)
+        except inputs.InputError as error:
+            return stopped(f"{error}")
     if reason and args.target == "duckdb":
         problem = rebuild_other_carriers(run_inputs, reason, args.full_refresh, private)
         if problem:

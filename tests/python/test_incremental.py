@@ -908,3 +908,36 @@ def test_a_carriers_last_report_file_removed_takes_its_folder_with_it(tmp_path):
     full_tree = {str(p.relative_to(tmp_path / "full_out")) for p in (tmp_path / "full_out").rglob("*")
                  if ".rbm" not in p.name}
     assert tree == full_tree and "tmobile" not in tree, sorted(tree ^ full_tree)
+
+
+def test_a_daily_run_checks_the_lines_of_new_files_only(tmp_path, arrival_files):
+    """A daily glob names every file delivered so far: the input checks read the lines of the new ones only (perf
+    audit: each run read the whole history again), and of every file again when the build is a full one."""
+    files, agents = arrival_files
+    landing, output = tmp_path / "landing", tmp_path / "out"
+    landing.mkdir()
+    lines = files[0].read_bytes().split(b"\n")
+    # mixed line ends: the checks say so and read a repaired copy, which loses no row
+    (landing / files[0].name).write_bytes(b"\r\n".join(lines[:5]) + b"\r\n" + b"\n".join(lines[5:]))
+    glob_of_landing = str(landing / "messages_*.csv")
+    said = f"warning: {landing / files[0].name}: mixed line endings (CR/CRLF/LF); reading a repaired copy"
+
+    first = run_cli(tmp_path, "--messages", glob_of_landing, "--agents", str(agents), "--output", str(output))
+    assert first.returncode == 0 and said in first.stderr, first.stderr[-2000:]
+    shutil.copy(files[1], landing / files[1].name)
+    daily = run_cli(tmp_path, "--messages", glob_of_landing, "--agents", str(agents), "--output", str(output))
+    assert daily.returncode == 0, daily.stderr[-2000:]
+    assert said not in daily.stderr and "full rebuild" not in daily.stdout, daily.stderr[-2000:]
+    incremental = report_lines(output)
+    # a changed agents file: a full rebuild, which reads every file again, so checks every file again
+    changed = tmp_path / "agents.csv"
+    changed.write_text(agents.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    rebuilt = run_cli(tmp_path, "--messages", glob_of_landing, "--agents", str(changed), "--output", str(output))
+    assert rebuilt.returncode == 0 and said in rebuilt.stderr, rebuilt.stderr[-2000:]
+    assert "full rebuild: the agents or carriers file changed since the previous run\n" in rebuilt.stdout
+    assert re.search(r"input rows +\d+  in the database, from 2 file\(s\); this run loaded \d+ row\(s\) from 2 "
+                     r"file\(s\)", rebuilt.stdout), rebuilt.stdout[-2500:]
+    assert report_lines(output) == incremental
+    fresh = run_cli(tmp_path / "fresh", "--messages", glob_of_landing, "--agents", str(agents),
+                    "--output", str(tmp_path / "fresh_out"))
+    assert fresh.returncode == 0 and report_lines(tmp_path / "fresh_out") == incremental
