@@ -521,6 +521,9 @@ def sanitized_copy(path: str, cache: Path, problems: list[str], delimiter: str =
         data = b"\n".join(REJECTED_LINE if line.count(b'"') % 2 else line for line in lines)
     if LONG_LINES in problems:
         data = _without_long_lines(data, delimiter.encode())
+    # Never through a link of the same name (a file read through one, normalize_line_endings, repaired later by
+    # check_left_out_files: review, twenty-fifth session, the delivered file itself was overwritten).
+    target.unlink(missing_ok=True)
     target.write_bytes(data)
     return str(target)
 
@@ -670,10 +673,10 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
                            delimiters: dict[str, str] | None = None, unchecked: list[str] | None = None) -> list[str]:
     """The files as the build reads them: a repaired copy of a file with line_problems, a link of a plain name
     to a file whose name DuckDB would read as a glob. The lines of the files in `unchecked` are not read."""
-    result = []
+    result, unchecked_files = [], set(unchecked or ())
     for path in paths:
-        copy = None if path in (unchecked or ()) else _repaired_copy(path, cache, originals,
-                                                                    (delimiters or {}).get(path, ","))
+        copy = None if path in unchecked_files else _repaired_copy(path, cache, originals,
+                                                                  (delimiters or {}).get(path, ","))
         if copy:
             result.append(copy)
         elif any(character in path for character in GLOB_CHARACTERS):
@@ -714,10 +717,11 @@ def check_left_out_files(inputs: RunInputs, cache: Path) -> None:
     for paths, delimiters in ((inputs.messages, {}), (inputs.activity, inputs.activity_delimiters)):
         for index, path in enumerate(paths):
             original = inputs.originals.get(path, path)
+            # A file read through a link of a plain name gets its copy under that name (sanitized_copy replaces it).
             if original in unchecked and (copy := _repaired_copy(original, cache, inputs.originals,
                                                                  delimiters.get(path, ","))):
                 paths[index] = copy
-                if path in delimiters:
+                if path in delimiters and copy != path:
                     delimiters[copy] = delimiters.pop(path)
 
 

@@ -70,7 +70,9 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
         # values include the DuckDB path: every run on a new database parsed the whole project again (~5 s, most of
         # a small run). dbt runs in the database's folder (dbt_working_folder) and is given the file's name only, so
         # the profile is the same for every database of that name; every other path dbt is given is absolute.
-        env["RBM_DUCKDB_PATH"] = duckdb_path().name
+        # `./`: a bare name is read as DuckDB reads a path, `~x.duckdb` in the home folder, `x:y.duckdb` as an
+        # extension's (review, twenty-fifth session)
+        env["RBM_DUCKDB_PATH"] = f"./{duckdb_path().name}"
         env["RBM_DUCKDB_TEMP_DIR"] = duckdb_settings()["temp_directory"]
         for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):  # relative ones in the project, as before
             if env.get(name):
@@ -97,6 +99,8 @@ def dbt_command(args: list[str], target: str, dbt_vars: dict, run_inputs: dict,
 
     other_dbt = os.environ.get(DBT_COMMAND_ENV)
     dbt = shlex.split(other_dbt) if other_dbt else [str(Path(sys.executable).parent / "dbt")]
+    if os.sep in dbt[0]:  # a relative one as from here: dbt runs in another folder (dbt_working_folder)
+        dbt[0] = os.path.abspath(dbt[0])
     command = [*dbt, *args, "--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target", target]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars, sort_keys=True)]

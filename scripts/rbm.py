@@ -268,9 +268,11 @@ def output_problem(output: Path) -> str | None:
 def loaded_as_it_is(database: Path, full_refresh: bool, target: str):
     """Whether an input file (as delivered) was loaded by the database's builds and has the size and modification
     time it had then (rbm/state.py): an incremental build does not read it again, so neither do the input checks
-    (rbm/inputs.py RunInputs.unchecked; changed_loaded_files compares the contents later). On DuckDB the database
-    must hold rows of it too (a database put back from a copy older than its state file would load it again)."""
-    records = {} if full_refresh or not database.exists() else state.loaded_file_records(database)
+    (rbm/inputs.py RunInputs.unchecked; changed_loaded_files compares the contents later). The database must hold
+    rows of it too (a database put back from a copy older than its state file would load it again): DuckDB only."""
+    # Not on Spark, whose tables are not asked: a warehouse put back from an older copy would be read unchecked.
+    records = ({} if full_refresh or target != "duckdb" or not database.exists()
+               else state.loaded_file_records(database))
     held: set[str] | None = None
 
     def loaded(path: str) -> bool:
@@ -278,12 +280,12 @@ def loaded_as_it_is(database: Path, full_refresh: bool, target: str):
         record = records.get(path)
         if not record or not isinstance(record[2], str):
             return False
-        if target == "duckdb" and held is None:
+        if held is None:
             try:
                 held = report.loaded_files()
             except Exception:  # noqa: BLE001 (held by another run, not a database: said later, by database_problem)
                 held = set()
-        if target == "duckdb" and path not in held:
+        if path not in held:
             return False
         try:
             return state.file_stats([path])[path] == record[:2]

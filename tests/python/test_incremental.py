@@ -917,10 +917,14 @@ def test_a_daily_run_checks_the_lines_of_new_files_only(tmp_path, arrival_files)
     landing, output = tmp_path / "landing", tmp_path / "out"
     landing.mkdir()
     lines = files[0].read_bytes().split(b"\n")
-    # mixed line ends: the checks say so and read a repaired copy, which loses no row
-    (landing / files[0].name).write_bytes(b"\r\n".join(lines[:5]) + b"\r\n" + b"\n".join(lines[5:]))
+    # mixed line ends: the checks say so and read a repaired copy, which loses no row. A name DuckDB would read as a
+    # glob: the file is read through a link of a plain name, which the copy of the rebuild replaces, never writes
+    # through (review, twenty-fifth session: the delivered file was overwritten by its repaired copy)
+    broken = landing / "messages_0[a].csv"
+    delivered = b"\r\n".join(lines[:5]) + b"\r\n" + b"\n".join(lines[5:])
+    broken.write_bytes(delivered)
     glob_of_landing = str(landing / "messages_*.csv")
-    said = f"warning: {landing / files[0].name}: mixed line endings (CR/CRLF/LF); reading a repaired copy"
+    said = f"warning: {broken}: mixed line endings (CR/CRLF/LF); reading a repaired copy"
 
     first = run_cli(tmp_path, "--messages", glob_of_landing, "--agents", str(agents), "--output", str(output))
     assert first.returncode == 0 and said in first.stderr, first.stderr[-2000:]
@@ -938,6 +942,7 @@ def test_a_daily_run_checks_the_lines_of_new_files_only(tmp_path, arrival_files)
     assert re.search(r"input rows +\d+  in the database, from 2 file\(s\); this run loaded \d+ row\(s\) from 2 "
                      r"file\(s\)", rebuilt.stdout), rebuilt.stdout[-2500:]
     assert report_lines(output) == incremental
+    assert broken.read_bytes() == delivered
     fresh = run_cli(tmp_path / "fresh", "--messages", glob_of_landing, "--agents", str(agents),
                     "--output", str(tmp_path / "fresh_out"))
     assert fresh.returncode == 0 and report_lines(tmp_path / "fresh_out") == incremental

@@ -96,8 +96,18 @@ def test_a_run_on_a_new_database_keeps_dbts_parsed_project(tmp_path):
     assert sorted(path.name for path in (tmp_path / "first").iterdir()) == ["rbm.duckdb", "rbm.duckdb.rbm-lock",
                                                                            "rbm.duckdb.rbm-state.json"]
     _, env_of_dbt = report.dbt_command(["build"], "duckdb", {}, {})
-    assert env_of_dbt["RBM_DUCKDB_PATH"] == report.duckdb_path().name
+    assert env_of_dbt["RBM_DUCKDB_PATH"] == f"./{report.duckdb_path().name}"
     assert Path(env_of_dbt["RBM_DUCKDB_TEMP_DIR"]).is_absolute()
+
+
+@pytest.mark.parametrize("name", ["~rbm.duckdb", "billing:2026.duckdb"])
+def test_a_database_name_duckdb_could_read_otherwise_is_the_file_built(tmp_path, name):
+    """dbt is given the database file's name (rbm/report.py dbt_command) as `./<name>`: a bare `~rbm.duckdb` was
+    opened in the home folder, `billing:2026.duckdb` as a `billing` extension's (review, twenty-fifth session)."""
+    run = run_cli(tmp_path, "--output", str(tmp_path / "out"), db=tmp_path / name)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    with duckdb.connect(str(tmp_path / name), read_only=True) as con:
+        assert con.sql("select count(*) from fct_report_rows").fetchall()[0][0] > 0
 
 
 def test_a_run_with_more_input_files_than_the_environment_holds(tmp_path):
