@@ -140,7 +140,7 @@ def test_a_second_database_writing_the_same_output_says_so(tmp_path):
     """SPEC §8: OUTPUT holds the reports of the run's database, one file per date with events: a run of another
     database replaces the first one's reports, files it has no events for included. Two databases sharing one
     OUTPUT (one per carrier, say) would so replace each other's reports: the run warns, naming the other database
-    (OUTPUT/.rbm-output.json). (Not through run_cli, which runs both databases, named alike, at one path.)"""
+    (OUTPUT/.rbm-output.json)."""
     output = tmp_path / "out"
 
     def run(database: Path, messages: Path, agents: Path) -> subprocess.CompletedProcess:
