@@ -269,23 +269,18 @@ def loaded_as_it_is(database: Path, full_refresh: bool, target: str):
     """Whether an input file (as delivered) was loaded by the database's builds and has the size and modification
     time it had then (rbm/state.py): an incremental build does not read it again, so neither do the input checks
     (rbm/inputs.py RunInputs.unchecked; changed_loaded_files compares the contents later). The database must hold
-    rows of it too (a database put back from a copy older than its state file would load it again): DuckDB only."""
-    # Not on Spark, whose tables are not asked: a warehouse put back from an older copy would be read unchecked.
+    rows of it too (a database put back from a copy older than its state file would load it again): DuckDB only,
+    whose tables are asked (a Spark run checks every file)."""
     records = ({} if full_refresh or target != "duckdb" or not database.exists()
                else state.loaded_file_records(database))
-    held: set[str] | None = None
+    try:
+        held = report.loaded_files() if records else set()
+    except Exception:  # noqa: BLE001 (held by another run, not a database: said later, by database_problem)
+        held = set()
 
     def loaded(path: str) -> bool:
-        nonlocal held
         record = records.get(path)
-        if not record or not isinstance(record[2], str):
-            return False
-        if held is None:
-            try:
-                held = report.loaded_files()
-            except Exception:  # noqa: BLE001 (held by another run, not a database: said later, by database_problem)
-                held = set()
-        if path not in held:
+        if not record or not isinstance(record[2], str) or path not in held:
             return False
         try:
             return state.file_stats([path])[path] == record[:2]
@@ -331,7 +326,8 @@ def run(args: argparse.Namespace, private: Path, held: contextlib.ExitStack) -> 
         run_inputs = inputs.resolve(
             messages=args.messages, agents=args.agents, activity=args.activity, carrier=args.carrier,
             carriers=args.carriers or "",
-            cache=private, loaded=loaded_as_it_is(report.database_location(args.target), args.full_refresh, args.target),
+            cache=private,
+            loaded=loaded_as_it_is(report.database_location(args.target), args.full_refresh, args.target),
         )
     except inputs.InputError as error:
         return stopped(f"{error}")
