@@ -191,25 +191,50 @@ def read_header(path: str, delimiter: str = ",") -> list[str]:
     return [c.strip() for c in next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))]
 
 
-# The SHA-256 of each gzip file's decompressed content, taken when the input checks read it whole: path ->
-# (bytes, modification time in ns, hex digest), the file's stat before and after the read. The record of a loaded
-# file (rbm/state.py content_hash) takes it from here instead of decompressing the file a second time.
+# The SHA-256 of each gzip file's decompressed content, taken while the input checks decompress it (_decompressed_copy):
+# path -> (bytes, modification time in ns, hex digest), the file's stat before and after the read. The record of a
+# loaded file (rbm/state.py content_hash) takes it from here instead of decompressing the file a second time.
 GZIP_CONTENT_SHA256: dict[str, tuple[int, int, str]] = {}
+
+# Bytes decompressed at a time: a gzip file is never whole in memory (a day of a national carrier, 100M messages, is
+# ~23 GB of text; perf audit, twenty-fifth session: the checks read it whole, a MemoryError under a memory cap).
+GZIP_BLOCK = 1 << 20
+
+
+def _decompressed_copy(path: str, cache: Path) -> str:
+    """The content of a gzip file, decompressed into the run's private folder block by block (GZIP_BLOCK), its
+    SHA-256 taken on the way (GZIP_CONTENT_SHA256). The line checks and the build read this copy (DuckDB reads a
+    plain file on every thread); it takes the content's size on disk until the run ends."""
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / _name_without_glob_characters(path, Path(path).name[:-3])
+    target.unlink(missing_ok=True)
+    digest, before = hashlib.sha256(), os.stat(path)
+    try:
+        with gzip.open(path, "rb") as source, open(target, "wb") as copy:
+            while block := source.read(GZIP_BLOCK):
+                digest.update(block)
+                copy.write(block)
+    except GZIP_ERRORS as error:
+        target.unlink(missing_ok=True)
+        raise _gzip_error(path, error) from error
+    except OSError as error:
+        target.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot decompress it into {cache} ({error.strerror or error}): the run reads a"
+                         " gzip file from a decompressed copy beside the database, which needs its content's size"
+                         " free there") from error
+    after = os.stat(path)
+    known = GZIP_CONTENT_SHA256.get(path)
+    if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and (
+            known is None or known[:2] != (after.st_size, after.st_mtime_ns)):
+        GZIP_CONTENT_SHA256[path] = (after.st_size, after.st_mtime_ns, digest.hexdigest())
+    return str(target)
 
 
 def _file_bytes(path: str):
-    """The file's bytes: a read-only memory map for plain files (no copy), the content for gzip."""
+    """A plain file's bytes: a read-only memory map (no copy). A gzip file is read from _decompressed_copy."""
     if is_gzip(path):
-        before = os.stat(path)
-        with _open_binary(path) as handle:
-            data = handle.read()
-        after = os.stat(path)
-        known = GZIP_CONTENT_SHA256.get(path)
-        if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and (
-                known is None or known[:2] != (after.st_size, after.st_mtime_ns)):
-            GZIP_CONTENT_SHA256[path] = (after.st_size, after.st_mtime_ns, hashlib.sha256(data).hexdigest())
-        return data
-    with _open_binary(path) as handle:
+        raise ValueError(f"{path}: a gzip file is checked through its decompressed copy (_decompressed_copy)")
+    with open(path, "rb") as handle:
         try:
             return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError:  # an empty file cannot be mapped
@@ -226,7 +251,7 @@ def _count(data, needle: bytes, chunk: int = 1 << 20) -> int:
 
 
 def line_problems(path: str, delimiter: str = ",") -> list[str]:
-    """What would stop the CSV reader from splitting this file into its lines reliably:
+    """What would stop the CSV reader from splitting this plain (not gzip) file into its lines reliably:
     mixed CR / CRLF / LF line ends, a quote left open (which would swallow every line after it into one
     record), or a stray quote joining lines (_QuoteWalk.stray_line). A quote inside an unquoted value (an inch mark,
     `5" screen`) is a character of it, for the reader too, and leaves nothing open; so a file with an even number of
@@ -503,8 +528,7 @@ def sanitized_copy(path: str, cache: Path, problems: list[str], delimiter: str =
     a file is already broken (where its quoted values are is not known), so every CR becomes LF and a text
     spanning lines in it is lost to quarantine too; every other row is read as usual."""
     cache.mkdir(parents=True, exist_ok=True)
-    name = Path(path).name[:-3] if is_gzip(path) else Path(path).name  # the copy is not compressed
-    target = cache / _name_without_glob_characters(path, name)
+    target = cache / _name_without_glob_characters(path, Path(path).name)
     data = bytes(_file_bytes(path))
     if STRAY_QUOTE in problems:
         repaired = _without_stray_quote_openers(data, delimiter.encode())
@@ -694,14 +718,20 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
 
 
 def _repaired_copy(path: str, cache: Path, originals: dict[str, str], delimiter: str) -> str | None:
-    """A repaired copy of a file with line_problems (said in a warning), or None when it has none."""
-    try:  # a gzip file is read whole here, first: where a truncated or corrupt one shows
-        problems = [] if is_parquet(path) else line_problems(path, delimiter)
-    except GZIP_ERRORS as error:
-        raise _gzip_error(path, error) from error
-    if not problems:
+    """The file the build reads instead of `path`, or None when it reads `path`: a repaired copy of a file with
+    line_problems (said in a warning), or the decompressed copy of a gzip file (_decompressed_copy)."""
+    if is_parquet(path):
         return None
-    copy = sanitized_copy(path, cache, problems, delimiter)
+    read = _decompressed_copy(path, cache) if is_gzip(path) else path
+    problems = line_problems(read, delimiter)
+    if not problems:
+        if read != path:
+            originals[read] = path
+            return read
+        return None
+    copy = sanitized_copy(read, cache, problems, delimiter)
+    if read != path:
+        Path(read).unlink()  # the decompressed content, repaired in `copy`
     # Only a quote left open breaks lines; mixed line ends alone lose none (user trial, twenty-first
     # session: the warning said lines were quarantined when none were). The copy is removed after the run.
     broken = (" (the broken lines are quarantined)"

@@ -273,7 +273,7 @@ OLD_GZIP_RECORD = ("; its record, from before 2026-12-01, holds the hash of its 
 def content_hash(path: str, stat: list | None = None, *, decompressed: bool = True) -> str | None:
     """SHA-256 of a file's bytes (about 1.6 s for 2.3 GB here), of its decompressed content for a gzip file (with
     GZIP_CONTENT before it; `decompressed=False`: of its bytes, as records before 2026-12-01 hold). The input checks
-    read every gzip file whole and hash it then (rbm/inputs.py GZIP_CONTENT_SHA256): that hash is taken when the
+    decompress every gzip file and hash it then (rbm/inputs.py GZIP_CONTENT_SHA256): that hash is taken when the
     file is still as it was; decompressing again costs ~40x hashing the bytes. None when it cannot be read any more
     (a gzip file truncated or corrupt too), or when it changed while being read: no longer the `stat` ([bytes,
     modification time]) it had when the run began, so perhaps not what the build loaded (the next run then cannot

@@ -32,7 +32,7 @@ import duckdb
 import pytest
 
 from conftest import assert_summary_counts_match_outcomes, dbt_executable, run_cli
-from rbm.inputs import line_problems
+from rbm.inputs import GZIP_BLOCK, line_problems, normalize_line_endings
 from test_pii import Scanner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -718,6 +718,27 @@ def test_line_ends_inside_quoted_values_are_not_mixed_line_ends(tmp_path, data, 
     path = tmp_path / "messages.csv"
     path.write_bytes(data)
     assert line_problems(str(path)) == problems
+
+
+def test_a_gzip_file_is_checked_without_holding_its_content_in_memory(tmp_path):
+    """Perf audit (twenty-fifth session): the line checks read a gzip file whole into memory (a day of 100M messages
+    is ~23 GB of text: a MemoryError under a memory cap). It is decompressed block by block into a copy in the run's
+    private folder, which the checks and the build read: Python's allocations stay within a few blocks."""
+    import tracemalloc
+
+    row = b'm1,acme_agent,+15551234567,att,MT,text,"Hi, ""you""",,,delivered,2026-11-01T00:00:00Z,,false\n'
+    content = HEADER.encode() + row * (32 * GZIP_BLOCK // len(row))
+    path, originals = tmp_path / "messages.csv.gz", {}
+    path.write_bytes(gzip.compress(content, compresslevel=1))
+    tracemalloc.start()
+    try:
+        [read] = normalize_line_endings([str(path)], tmp_path / "private", originals)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * GZIP_BLOCK, f"{peak} bytes allocated for a {len(content)}-byte content"
+    assert originals == {read: str(path)} and Path(read).parent == tmp_path / "private"
+    assert Path(read).read_bytes() == content
 
 
 def test_an_inch_mark_in_a_text_leaves_the_files_other_texts_billed(tmp_path):

@@ -772,8 +772,8 @@ def test_a_gzip_file_that_cannot_be_read_keeps_its_record(tmp_path):
 
 
 def test_the_input_checks_hash_a_gzip_files_content_once(tmp_path, monkeypatch):
-    """The input checks read every gzip file whole (rbm/inputs.py): the hash of its decompressed content is taken
-    then, and the record of the loaded file takes it from there (decompressing ~40x slower than hashing bytes).
+    """The input checks decompress every gzip file (rbm/inputs.py _decompressed_copy): the hash of its content is
+    taken then, and the record of the loaded file takes it from there (decompressing ~40x slower than hashing bytes).
     Once the file changes, its hash is taken again."""
     import gzip
     import hashlib
@@ -782,7 +782,7 @@ def test_the_input_checks_hash_a_gzip_files_content_once(tmp_path, monkeypatch):
 
     path, name = tmp_path / "messages_2026-11-01.csv.gz", str(tmp_path / "messages_2026-11-01.csv.gz")
     stat = gzipped(path, b"message_id\nm1\n", level=9, stamp=1_700_000_000)
-    inputs.line_problems(name)
+    inputs.normalize_line_endings([name], tmp_path / "private", {})
     with monkeypatch.context() as patched:
         patched.setattr(gzip, "open", lambda *args, **kwargs: (_ for _ in ()).throw(AssertionError("read again")))
         assert state.content_hash(name, stat) == state.GZIP_CONTENT + hashlib.sha256(b"message_id\nm1\n").hexdigest()
