@@ -1050,6 +1050,59 @@ def test_line_start_is_the_previous_line_end_whatever_the_line_ends():
             assert _line_start(data, position) == expected, (size, density, position)
 
 
+def test_the_line_checks_give_the_same_answers_whatever_their_release_step(tmp_path, monkeypatch):
+    """rbm/inputs.py releases the pages of a memory-mapped file behind its passes, RELEASE_STEP bytes at a time, and
+    the quote walk searches for the next quote before a limit it moves a step on when none is found there: files of
+    random quotes, separators, line ends and quote-free stretches longer than a step get the same walk and the same
+    problems with a step of one page as with the default one."""
+    import mmap
+    import random
+
+    from rbm import inputs
+
+    rng, default_step = random.Random(26), inputs.RELEASE_STEP
+    pieces = [b'"', b'""', b",", b"\n", b"\r\n", b"\r", b"a", b"abc ", b" ", b'5" ', b"x" * 9000, b"y," * 3000]
+    files = [b"a,b\n" + b"".join(rng.choice(pieces) for _ in range(rng.choice([10, 200, 2000]))) for _ in range(120)]
+    # A quote just before, at and just after where a step's search ends (the walk's first limit is two steps on).
+    for quote_at in (step * mmap.PAGESIZE + shift for step in (2, 3) for shift in (-1, 0, 1)):
+        files += [b"a,b\n" + b"x" * (quote_at - 5) + b',"q, r"\n1,2\n' + b"z" * 9000, b"a,b\n" + b"x" * (quote_at - 5)
+                  + b',"q\n1,2\n' + b"z" * 9000]
+    for number, data in enumerate(files):
+        path = tmp_path / f"random_{number}.csv"
+        path.write_bytes(data)
+        answers = []
+        for step in (default_step, mmap.PAGESIZE):
+            monkeypatch.setattr(inputs, "RELEASE_STEP", step)
+            mapped = inputs._file_bytes(str(path))
+            stops = sorted(random.Random(number).sample(range(len(data)), min(20, len(data))))
+            answers.append((inputs._quote_walk(mapped, b",", stops), inputs.line_problems(str(path)),
+                            inputs._count(mapped, b"\r\n", chunk=mmap.PAGESIZE), inputs._find(mapped, b"\r")))
+        assert answers[0] == answers[1], (number, answers)
+        assert answers[0][0] == inputs._quote_walk(data, b",", stops), number  # bytes, not a memory map
+
+
+def test_the_line_checks_keep_little_of_a_big_file_in_memory(tmp_path):
+    """Perf audit (twenty-sixth session): the checks map a file whole and read every page of it, so the process's
+    resident memory grew to the file's size (10M messages: 2.2 GB; 100M: 23 GB, which the benchmark counted as the
+    run's peak memory). The pages behind each pass are released: with a step of 1 MiB, a 96 MiB file adds a few MiB."""
+    row = 'm1,acme_agent,+15551234567,att,MT,text,"Hi, ""you""",,,delivered,2026-11-01T00:00:00Z,,false\n'
+    path = tmp_path / "messages.csv"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(HEADER)
+        for _ in range(96):
+            handle.write(row * ((1 << 20) // len(row)))
+    code = (
+        "import sys; from rbm import inputs; inputs.RELEASE_STEP = 1 << 20\n"
+        "def kib(field): return int(open('/proc/self/status').read().split(field + ':')[1].split()[0])\n"
+        "before = kib('VmRSS'); problems = inputs.line_problems(sys.argv[1]); print(kib('VmHWM') - before, problems)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    grown_kib, problems = done.stdout.split(" ", 1)
+    assert problems.strip() == "[]"
+    assert int(grown_kib) < 16 * 1024, f"resident memory grew by {grown_kib} KiB for a 96 MiB file"
+
+
 def test_a_long_line_of_too_many_fields_is_quarantined_at_once(tmp_path):
     """A line of 3,000 fields, and 100 rows whose line ends were lost (one line of 100 × 13 fields), between good lines:
     DuckDB recorded one reject per field too many, each with the whole line, which took time and memory growing with
