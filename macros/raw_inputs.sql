@@ -148,10 +148,16 @@
     {%- if csv_paths -%}
         {%- set collect_rejects -%}
     insert into {{ name }}_rejects
-    -- One row per broken line (DuckDB may report several errors for one line).
+    -- One row per broken line (DuckDB may report several errors for one line): its first error. A line of fields
+    -- too many has one error per field too many, each saying `Found:` its own position: the last one's is the
+    -- line's count, as Spark's reader says it (macro spark_csv_record_error).
     select
         {{ original_file_name('s.file_path') }}, e.line, arg_min(e.column_name, e.column_idx),
-        arg_min(e.error_type || ': ' || e.error_message, coalesce(e.column_idx, 2147483647))  -- line size: no column
+        case
+            when arg_min(e.error_type, coalesce(e.column_idx, 2147483647)) = 'TOO MANY COLUMNS'
+                then 'TOO MANY COLUMNS: ' || arg_max(e.error_message, e.column_idx) filter (e.error_type = 'TOO MANY COLUMNS')
+            else arg_min(e.error_type || ': ' || e.error_message, coalesce(e.column_idx, 2147483647))  -- line size: no column
+        end
     from {{ name }}_csv_errors as e
     inner join {{ name }}_csv_scans as s on e.scan_id = s.scan_id and e.file_id = s.file_id
     group by s.file_path, e.line

@@ -1103,6 +1103,24 @@ def test_the_line_checks_keep_little_of_a_big_file_in_memory(tmp_path):
     assert int(grown_kib) < 16 * 1024, f"resident memory grew by {grown_kib} KiB for a 96 MiB file"
 
 
+def test_a_line_of_fields_too_many_says_how_many_it_has(tmp_path):
+    """DuckDB records one error per field too many, each saying `Found:` its own position, and the quarantine row took
+    the first: `Found: 14` for a line of 19 fields (twenty-sixth session), where Spark's reader says 19. It now says
+    the line's count on both engines; a quoted separator is not a field end; trailing empty fields are read as one
+    record (README decision 15)."""
+    rows = [GAP_ROW.format(id=f"row-{n}", text="ok", n=n) for n in range(5)]
+    messages = HEADER + rows[0] + rows[1].rstrip("\n") + ",a,b,c,d,e,f\n" + rows[2].rstrip("\n") + ',x,"y,z"\n' \
+        + rows[3].rstrip("\n") + ",,\n" + rows[4]
+    (tmp_path / "messages.csv").write_text(messages, encoding="utf-8")
+    run = start_run(tmp_path, str(tmp_path / "messages.csv"), str(FIXTURE / "good/agents.csv"))
+    assert run.process.returncode == 0, run.process.stdout[-2000:] + run.process.stderr[-2000:]
+    assert run.sql("select source_row, reason, reason_detail from quarantined_messages order by 1") == [
+        (3, "too_many_fields", "TOO MANY COLUMNS: Expected Number of Columns: 13 Found: 19"),
+        (4, "too_many_fields", "TOO MANY COLUMNS: Expected Number of Columns: 13 Found: 15")]
+    assert run.sql("select message_id, outcome from int_message_outcomes where outcome != 'quarantined' order by 1") \
+        == [("row-0", "billed"), ("row-3", "billed"), ("row-4", "billed")]
+
+
 def test_a_long_line_of_too_many_fields_is_quarantined_at_once(tmp_path):
     """A line of 3,000 fields, and 100 rows whose line ends were lost (one line of 100 × 13 fields), between good lines:
     DuckDB recorded one reject per field too many, each with the whole line, which took time and memory growing with
