@@ -203,10 +203,11 @@ GZIP_BLOCK = 1 << 20
 
 def _decompressed_copy(path: str, cache: Path) -> str:
     """The content of a gzip file, decompressed into the run's private folder block by block (GZIP_BLOCK), its
-    SHA-256 taken on the way (GZIP_CONTENT_SHA256). The line checks and the build read this copy (DuckDB reads a
-    plain file on every thread); it takes the content's size on disk until the run ends."""
+    SHA-256 taken on the way (GZIP_CONTENT_SHA256), for the line checks (_repaired_copy removes it). Named as CSV
+    (`x.parquet.gz` is gzipped CSV: the name without `.gz` would be read as Parquet; review, twenty-sixth session)."""
     cache.mkdir(parents=True, exist_ok=True)
-    target = cache / _name_without_glob_characters(path, Path(path).name[:-3])
+    name = Path(path).name[:-3]
+    target = cache / _name_without_glob_characters(path, name + (".csv" if is_parquet(name) or is_gzip(name) else ""))
     target.unlink(missing_ok=True)
     digest, before = hashlib.sha256(), os.stat(path)
     try:
@@ -550,9 +551,12 @@ def _is_quoted_value(token: bytes) -> bool:
 
 def _record_line_ends_differ(data, separator: bytes) -> bool:
     """Whether the line ends between records (CRLF, CR, LF; those inside quoted values left out) are not all of
-    one kind. Stops at the first that differs."""
-    first = None
+    one kind. Stops at the first that differs (_release behind)."""
+    first, released = None, 0
     for match in _quoted_or_line_end(separator).finditer(data):
+        if match.start() - released >= RELEASE_STEP:
+            _release(data, released, match.start())
+            released = match.start()
         token = match.group()
         if not _is_quoted_value(token):
             if first is None:
@@ -765,20 +769,21 @@ def normalize_line_endings(paths: list[str], cache: Path, originals: dict[str, s
 
 
 def _repaired_copy(path: str, cache: Path, originals: dict[str, str], delimiter: str) -> str | None:
-    """The file the build reads instead of `path`, or None when it reads `path`: a repaired copy of a file with
-    line_problems (said in a warning), or the decompressed copy of a gzip file (_decompressed_copy)."""
+    """A repaired copy of a file with line_problems (said in a warning), or None when it has none. A gzip file is
+    checked in its decompressed copy (_decompressed_copy), removed after: the build reads the gzip file itself, as
+    it did before (its state record, rbm/state.py, is of the file the build read; and a full rebuild over a year of
+    daily gzip files needs room for one file's content at a time, not all of them)."""
     if is_parquet(path):
         return None
     read = _decompressed_copy(path, cache) if is_gzip(path) else path
-    problems = line_problems(read, delimiter)
-    if not problems:
+    try:
+        problems = line_problems(read, delimiter)
+        copy = sanitized_copy(read, cache, problems, delimiter) if problems else None
+    finally:
         if read != path:
-            originals[read] = path
-            return read
+            Path(read).unlink(missing_ok=True)
+    if not copy:
         return None
-    copy = sanitized_copy(read, cache, problems, delimiter)
-    if read != path:
-        Path(read).unlink()  # the decompressed content, repaired in `copy`
     # Only a quote left open breaks lines; mixed line ends alone lose none (user trial, twenty-first
     # session: the warning said lines were quarantined when none were). The copy is removed after the run.
     broken = (" (the broken lines are quarantined)"
