@@ -32,7 +32,7 @@ import duckdb
 import pytest
 
 from conftest import assert_summary_counts_match_outcomes, dbt_executable, run_cli
-from rbm.inputs import GZIP_BLOCK, GZIP_CONTENT_SHA256, line_problems, normalize_line_endings
+from rbm.inputs import GZIP_BLOCK, GZIP_CONTENT_SHA256, STRAY_QUOTE, line_problems, normalize_line_endings
 from test_pii import Scanner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -1089,29 +1089,64 @@ def test_the_line_checks_give_the_same_answers_whatever_their_release_step(tmp_p
         assert answers[0][0] == inputs._quote_walk(data, b",", stops), number  # bytes, not a memory map
 
 
-@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_a_repair_in_parts_writes_the_copy_a_whole_file_repair_writes(tmp_path, monkeypatch):
+    """A file whose quotes all close (mixed line ends, long lines of too many fields) is repaired a part of about
+    RELEASE_STEP bytes at a time (perf audit, twenty-sixth session: the whole file and its copies were in memory): on
+    random files of line ends, quoted line breaks, inch marks and long lines, parts of 1 to 4,096 bytes write the same
+    copy as one part."""
+    import random
+
+    from rbm import inputs
+
+    rng, whole_step = random.Random(2612), inputs.RELEASE_STEP
+    pieces = [b"\n", b"\r\n", b"\r", b",", b"a", b"bc ", b'"q\r\nr"', b'"s,""t"""', b'5" ', b"y," * 1500, b"z" * 3000]
+    repaired = 0
+    for number in range(400):
+        path = tmp_path / f"random_{number}.csv"
+        path.write_bytes(b"a,b,c\r\n" + b"".join(rng.choice(pieces) for _ in range(rng.choice([5, 60, 600]))))
+        problems = line_problems(str(path))
+        if not problems or {STRAY_QUOTE, "a quote left open"} & set(problems):
+            continue
+        repaired += 1
+        copies = []
+        for step in (whole_step, 1, 61, 4096):
+            monkeypatch.setattr(inputs, "RELEASE_STEP", step)
+            copies.append(Path(inputs.sanitized_copy(str(path), tmp_path / f"copies_{step}", problems)).read_bytes())
+        assert copies[1:] == copies[:1] * 3, (number, problems)
+    assert repaired > 60, repaired
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "mixed"])
 def test_the_line_checks_keep_little_of_a_big_file_in_memory(tmp_path, line_end):
     """Perf audit (twenty-sixth session): the checks map a file whole and read every page of it, so the process's
     resident memory grew to the file's size (10M messages: 2.2 GB; 100M: 23 GB, which the benchmark counted as the
     run's peak memory). The pages behind each pass are released: with a step of 1 MiB, a 96 MiB file adds a few MiB.
-    CRLF rows with a line break inside a text take the pass that compares the line ends between records (review)."""
+    CRLF rows with a line break inside a text take the pass that compares the line ends between records (review);
+    a file of mixed line ends is repaired a part at a time (it was read whole, and copied whole twice)."""
     text = '"Hi, ""you"""' if line_end == "\n" else '"Hi,\nyou"'
-    row = f"m1,acme_agent,+15551234567,att,MT,text,{text},,,delivered,2026-11-01T00:00:00Z,,false{line_end}"
+    row = "m1,acme_agent,+15551234567,att,MT,text,{text},,,delivered,2026-11-01T00:00:00Z,,false{end}"
+    rows = row.format(text=text, end="\r\n" if line_end == "mixed" else line_end)
+    rows += row.format(text=text, end="\n") if line_end == "mixed" else ""
     path = tmp_path / "messages.csv"
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(HEADER.replace("\n", line_end))
+        handle.write(HEADER.replace("\n", "\r\n") if line_end == "\r\n" else HEADER)
         for _ in range(96):
-            handle.write(row * ((1 << 20) // len(row)))
+            handle.write(rows * ((1 << 20) // len(rows)))
     code = (
-        "import sys; from rbm import inputs; inputs.RELEASE_STEP = 1 << 20\n"
+        "import sys; from pathlib import Path; from rbm import inputs; inputs.RELEASE_STEP = 1 << 20\n"
         "def kib(field): return int(open('/proc/self/status').read().split(field + ':')[1].split()[0])\n"
-        "before = kib('VmRSS'); problems = inputs.line_problems(sys.argv[1]); print(kib('VmHWM') - before, problems)\n"
+        "before = kib('VmRSS'); problems = inputs.line_problems(sys.argv[1])\n"
+        "copy = problems and inputs.sanitized_copy(sys.argv[1], Path(sys.argv[2]), problems)\n"
+        "print(kib('VmHWM') - before, problems)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    done = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "private")], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
     grown_kib, problems = done.stdout.split(" ", 1)
-    assert problems.strip() == "[]"
+    assert problems.strip() == ("['mixed line endings (CR/CRLF/LF)']" if line_end == "mixed" else "[]")
     assert int(grown_kib) < 16 * 1024, f"resident memory grew by {grown_kib} KiB for a 96 MiB file"
+    if line_end == "mixed":
+        repaired = b"".join((tmp_path / "private").iterdir().__next__().read_bytes().split(b"\r\n"))
+        assert b"\r" not in repaired.replace(b'"Hi,\nyou"', b"")
 
 
 def test_a_line_of_fields_too_many_says_how_many_it_has(tmp_path):
