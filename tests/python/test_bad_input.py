@@ -1099,11 +1099,15 @@ def test_a_repair_in_parts_writes_the_copy_a_whole_file_repair_writes(tmp_path, 
     from rbm import inputs
 
     rng, whole_step = random.Random(2612), inputs.RELEASE_STEP
-    pieces = [b"\n", b"\r\n", b"\r", b",", b"a", b"bc ", b'"q\r\nr"', b'"s,""t"""', b'5" ', b"y," * 1500, b"z" * 3000]
+    pieces = [b"\n", b"\r\n", b"\r", b",", b"a", b"bc ", b'"q\r\nr"', b'"s,""t"""', b'5" ', b"y," * 1500, b"z" * 3000,
+              b"\xef\xbb\xbf", b'\xef\xbb\xbf"', b'"']
+    # A BOM at the file's start, before a quote or not (review: the walk and the repair's regular expression differed
+    # there), and BOMs later in the file (a part starting with one read it as the file's: review).
+    starts = [b"a,b,c\r\n", b"\xef\xbb\xbfa,b,c\n", b'\xef\xbb\xbf"a\n",b,c\n', b'\xef\xbb\xbf "a",b,c\r\n']
     repaired = 0
-    for number in range(400):
+    for number in range(500):
         path = tmp_path / f"random_{number}.csv"
-        path.write_bytes(b"a,b,c\r\n" + b"".join(rng.choice(pieces) for _ in range(rng.choice([5, 60, 600]))))
+        path.write_bytes(rng.choice(starts) + b"".join(rng.choice(pieces) for _ in range(rng.choice([5, 60, 600]))))
         problems = line_problems(str(path))
         if not problems or {STRAY_QUOTE, "a quote left open"} & set(problems):
             continue
