@@ -258,6 +258,15 @@ def _release(data, start: int, end: int) -> None:
         data.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
+def _release_behind(data, released: int, position: int) -> int:
+    """A pass at `position` whose pages before `released` are released already: releases those up to `position` once
+    they are RELEASE_STEP bytes or more (_release). Returns where the pass has released to."""
+    if position - released < RELEASE_STEP:
+        return released
+    _release(data, released, position)
+    return position
+
+
 def _find(data, needle: bytes) -> int:
     """data.find(needle), searched RELEASE_STEP bytes at a time, the pages searched released behind."""
     size, overlap = len(data), len(needle) - 1  # a needle may straddle two steps
@@ -274,11 +283,10 @@ def _count(data, needle: bytes, chunk: int = 1 << 20) -> int:
     len(needle) - 1 bytes into the next, so each occurrence is counted once, in the chunk it starts in."""
     if isinstance(data, bytes):
         return data.count(needle)
-    size, overlap, total = len(data), len(needle) - 1, 0
+    size, overlap, total, released = len(data), len(needle) - 1, 0, 0
     for start in range(0, size, chunk):
         total += data[start:min(size, start + chunk + overlap)].count(needle)
-        if (start + chunk) % RELEASE_STEP == 0:
-            _release(data, start + chunk - RELEASE_STEP, start + chunk)
+        released = _release_behind(data, released, start + chunk)
     return total
 
 
@@ -351,17 +359,15 @@ def _long_lines_of_too_many_fields(data, separator: bytes, columns: int | None =
     candidates, position = [], 0 if columns else _line_end(data, 0) + 1
     columns = columns or _header_fields(data, separator)
     find, has_carriage_return, without_line_end = data.find, _find(data, b"\r") >= 0, []
+    released = 0
     for start in range(0, size - _WINDOW + 1, _WINDOW):
         if find(b"\n", start, start + _WINDOW) < 0 and not (
                 has_carriage_return and find(b"\r", start, start + _WINDOW) >= 0):
             without_line_end.append(start)
-        if start % RELEASE_STEP == 0:
-            _release(data, start - RELEASE_STEP, start)
+        released = _release_behind(data, released, start)
     released = 0
     for start in without_line_end:
-        if start - released >= RELEASE_STEP:
-            _release(data, released, start)
-            released = start
+        released = _release_behind(data, released, start)
         position = max(position, _line_start(data, start))
         if position <= start:  # the line holding this window, unless an earlier window's search took it
             end = _line_end(data, position)
@@ -549,6 +555,12 @@ def _quoted_or_line_end(separator: bytes) -> re.Pattern:
     return _QUOTED_OR_LINE_END[separator]
 
 
+def _records_ending_in_lf(data: bytes, separator: bytes) -> bytes:
+    """The data with every line end between records (CRLF, CR, LF) an LF; a line break inside a quoted value kept."""
+    return _quoted_or_line_end(separator).sub(
+        lambda match: match.group() if _is_quoted_value(match.group()) else b"\n", data)
+
+
 def _is_quoted_value(token: bytes) -> bool:
     """Whether a match of _quoted_or_line_end is a quoted value (else a line end between records)."""
     return token.startswith((b'"', b' "'))
@@ -559,9 +571,7 @@ def _record_line_ends_differ(data, separator: bytes) -> bool:
     one kind. Stops at the first that differs (_release behind)."""
     first, released = None, 0
     for match in _quoted_or_line_end(separator).finditer(data):
-        if match.start() - released >= RELEASE_STEP:
-            _release(data, released, match.start())
-            released = match.start()
+        released = _release_behind(data, released, match.start())
         token = match.group()
         if not _is_quoted_value(token):
             if first is None:
@@ -599,8 +609,7 @@ def sanitized_copy(path: str, cache: Path, problems: list[str], delimiter: str =
         else:
             data = repaired
     if "a quote left open" not in problems:
-        data = _quoted_or_line_end(delimiter.encode()).sub(
-            lambda match: match.group() if _is_quoted_value(match.group()) else b"\n", data)
+        data = _records_ending_in_lf(data, delimiter.encode())
     else:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = data.split(b"\n")
@@ -629,13 +638,12 @@ def _repair_in_parts(path: str, target: Path, long_lines: bool, separator: bytes
     for end, inside in zip(after_line_ends, _quote_walk(data, separator, after_line_ends).inside_at):
         if not inside and end < len(data) and end // RELEASE_STEP > starts[-1] // RELEASE_STEP:
             starts.append(end)  # the first outside any quoted value in each step
-    columns, line_ends = _header_fields(data, separator), _quoted_or_line_end(separator)
+    columns = _header_fields(data, separator)
     with open(target, "wb") as copy:
         for begin, end in zip(starts, [*starts[1:], len(data)]):
             # A part after the first is read from the LF before it (kept an LF, then left out): a BOM there is not
             # the file's, for the regular expression and the walk alike (review, twenty-sixth session).
-            part = line_ends.sub(lambda match: match.group() if _is_quoted_value(match.group()) else b"\n",
-                                 data[max(0, begin - 1):end])
+            part = _records_ending_in_lf(data[max(0, begin - 1):end], separator)
             if long_lines:
                 part = _without_long_lines(part, separator, begin and columns)
             copy.write(memoryview(part)[1:] if begin else part)
