@@ -55,9 +55,10 @@ dbt-test: $(VENV)/.installed  ## every dbt unit and data test, on the test fixtu
 		--vars '{messages_path: tests/fixtures/messages.csv, agents_path: tests/fixtures/agents.csv}'
 
 # In parallel (pytest-xdist, one process per core, at most 4): most of a test's time is dbt's own single-threaded
-# start-up and parse (tests/python/conftest.py gives each process its own dbt target/ and logs/).
+# start-up and parse (tests/python/conftest.py gives each process its own dbt target/ and logs/). The 25 slowest
+# tests are listed at the end (--durations): where CI's time goes, for whoever shortens it.
 pytest: $(VENV)/.installed  ## every Python test (reference, cross-check, CLI, generator)
-	$(BIN)/python -m pytest tests/python -q -n auto --maxprocesses 4
+	$(BIN)/python -m pytest tests/python -q -n auto --maxprocesses 4 --durations=25
 
 # Spark (README "Spark"): every dbt unit and data test on the test fixtures on a local Spark, then DuckDB and
 # Spark runs compared (tests/python/test_spark.py). Each Spark run has its own warehouse (RBM_SPARK_DIR).

@@ -25,7 +25,8 @@ generator source) and measures, each step as a separate process timed from the o
                     Above --peer-max-rows (2M) it runs on the first rows and is extrapolated.
 
 For each step: wall time, messages/second, peak memory (RSS of the whole process tree, sampled
-every 50 ms) and the time as a ratio to the floor. Printed and written to bench/results.md with
+every 50 ms), peak disk (what the step's own folder and DuckDB's spill folder grew by, sampled
+every second) and the time as a ratio to the floor. Printed and written to bench/results.md with
 the machine's cores and memory and the targets (PASS / FAIL).
 
 The DuckDB memory limit and temp directory of the project are passed as the environment
@@ -74,6 +75,7 @@ SINGLE_STREAM_MESSAGES = 1_000_000
 FIXED_COST_MESSAGES = 1_000
 DBT_FLOOR_PROJECT = Path(__file__).resolve().parent / "dbt_floor"
 SAMPLE_SECONDS = 0.05
+DISK_SAMPLE_SECONDS = 1.0  # a walk of the step's folders (a few hundred files at most: spill files, reports)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 # The order of the result rows (the smoke test checks that every one is written).
@@ -138,6 +140,25 @@ def tree_rss_kib(root: int) -> int:
     return total
 
 
+def folders_bytes(folders: tuple[Path, ...]) -> int:
+    """Disk space the files under these folders take (allocated blocks, as `du` and `df` count them)."""
+    total, todo = 0, [str(f) for f in folders]
+    while todo:
+        try:
+            entries = list(os.scandir(todo.pop()))
+        except OSError:  # removed while walked
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
 @dataclass
 class Measured:
     returncode: int
@@ -145,21 +166,31 @@ class Measured:
     peak_rss_mib: float
     log: Path
     output: str = ""
+    peak_disk_mib: float | None = None
 
 
-def measure(command: list[str], log: Path, env: dict | None = None, cwd: Path = ROOT) -> Measured:
-    """Run a command, its stdout+stderr to `log`; wall time and peak RSS of its process tree."""
+def measure(command: list[str], log: Path, env: dict | None = None, cwd: Path = ROOT,
+            disk: tuple[Path, ...] = ()) -> Measured:
+    """Run a command, its stdout+stderr to `log`; wall time and peak RSS of its process tree, and when `disk` names
+    folders (the step's own and DuckDB's spill folder), the most disk space its files there took above what they
+    took at its start (what a run of that size needs free besides its input)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     peak = 0
+    disk_base = folders_bytes(disk) if disk else 0
+    disk_peak = 0
     with open(log, "wb") as out:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, disk_peak
+            next_disk = 0.0
             while not done.is_set():
                 peak = max(peak, tree_rss_kib(process.pid))
+                if disk and time.perf_counter() >= next_disk:
+                    disk_peak = max(disk_peak, folders_bytes(disk) - disk_base)
+                    next_disk = time.perf_counter() + DISK_SAMPLE_SECONDS
                 done.wait(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -168,7 +199,8 @@ def measure(command: list[str], log: Path, env: dict | None = None, cwd: Path = 
         seconds = time.perf_counter() - start
         done.set()
         sampler.join()
-    return Measured(returncode, seconds, peak / 1024, log, log.read_text(encoding="utf-8", errors="replace"))
+    return Measured(returncode, seconds, peak / 1024, log, log.read_text(encoding="utf-8", errors="replace"),
+                    disk_peak / 1024 ** 2 if disk else None)
 
 
 def dbt_parse_note(output: str) -> str:
@@ -261,7 +293,8 @@ def run_floor(csv_pattern: str, step_dir: Path, settings: "Settings") -> Measure
     for attempt in range(1, max(1, settings.floor_repeats) + 1):
         database = step_dir / "floor.duckdb"
         result = measure([PYTHON, "-c", code, str(database), csv_pattern, settings.memory_limit,
-                          str(settings.temp_dir)], step_dir / f"log_{attempt}.txt")
+                          str(settings.temp_dir)], step_dir / f"log_{attempt}.txt",
+                         disk=(step_dir, settings.temp_dir))
         drop_database(database)
         if result.returncode != 0:
             return result
@@ -285,7 +318,7 @@ def run_dbt_floor(csv_path: str, step_dir: Path, settings: "Settings") -> Measur
                RBM_BENCH_CSV=csv_path, RBM_BENCH_COLUMNS=floor_columns(), RBM_BENCH_SORT_KEY=SORT_KEY)
     command = [str(Path(PYTHON).parent / "dbt"), "build", "--project-dir", str(DBT_FLOOR_PROJECT),
                "--profiles-dir", str(DBT_FLOOR_PROJECT)]
-    measured = measure(command, step_dir / "log.txt", env=env, cwd=step_dir)
+    measured = measure(command, step_dir / "log.txt", env=env, cwd=step_dir, disk=(step_dir, settings.temp_dir))
     drop_database(database)
     return measured
 
@@ -306,7 +339,8 @@ def rbm_env(database: Path, settings: "Settings") -> dict:
 
 def run_rbm(messages: str, agents: Path, database: Path, output: Path, log: Path, settings: "Settings") -> Measured:
     command = [PYTHON, str(RBM), "run", "--messages", messages, "--agents", str(agents), "--output", str(output)]
-    return measure(command, log, env=rbm_env(database, settings))
+    # the database's folder holds the run's own files (its private folder, the WAL) and, in the bench, its output
+    return measure(command, log, env=rbm_env(database, settings), disk=(database.parent, settings.temp_dir))
 
 
 def fresh(step_dir: Path) -> Path:
@@ -408,6 +442,7 @@ class Row:
     messages: int | None = None
     seconds: float | None = None
     peak_rss_mib: float | None = None
+    peak_disk_mib: float | None = None
     floor_seconds: float | None = None
     floor_name: str = "floor"
     note: str = ""
@@ -450,12 +485,15 @@ class Bench:
         parse = dbt_parse_note(measured.output)
         note = f"{note}; {parse}" if note and parse else note or parse
         row.messages, row.seconds, row.peak_rss_mib = messages, measured.seconds, measured.peak_rss_mib
+        row.peak_disk_mib = measured.peak_disk_mib
         row.floor_seconds, row.floor_name, row.note = floor, floor_name, note
         row.ok = measured.returncode == 0
         if not row.ok:
             row.note = (note + "; " if note else "") + f"FAILED (exit {measured.returncode}, log {measured.log})"
         status = "ok" if row.ok else f"FAILED exit {measured.returncode}"
-        print(f"  {key}: {measured.seconds:.2f}s, peak RSS {measured.peak_rss_mib:.0f} MiB ({status})", flush=True)
+        disk = "" if measured.peak_disk_mib is None else f", peak disk {measured.peak_disk_mib:.0f} MiB"
+        print(f"  {key}: {measured.seconds:.2f}s, peak RSS {measured.peak_rss_mib:.0f} MiB{disk} ({status})",
+              flush=True)
         return row
 
     def skip(self, key: str, why: str) -> None:
@@ -742,7 +780,9 @@ def render(bench: Bench) -> str:
         f"dbt threads {bench.settings.dbt_threads} (`RBM_DBT_THREADS`).",
         "",
         "Every step is a separate process timed from the outside (wall clock); peak RSS is the sum over the "
-        "process and all its descendants, sampled every 50 ms. × floor = the step's time over the floor's "
+        "process and all its descendants, sampled every 50 ms; peak disk is the most space the step's files took "
+        "above what they took at its start (its own folder, the database and the reports in it, and DuckDB's "
+        "spill folder; the input files not counted), sampled every second. × floor = the step's time over the floor's "
         f"time measured in the same run (the fastest of {bench.settings.floor_repeats} floor runs; the other "
         "steps run once). Timings are noisy when other work shares the machine: load average "
         f"{bench.load_before} before the run, {bench.load_after} after. dbt keeps its parsed project in its "
@@ -750,8 +790,8 @@ def render(bench: Bench) -> str:
         "the project reuses it, as every run of an installed checkout does (the notes say; the first run of a "
         "fresh clone parses the whole project, ~5 s more). The dbt floor is a project of its own, parsed in full.",
         "",
-        "| step | messages | wall s | messages/s | peak RSS MiB | × floor | notes |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| step | messages | wall s | messages/s | peak RSS MiB | peak disk MiB | × floor | notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key, label in STEPS:
         row = bench.rows.get(key) or Row(key, label, note="not run")
@@ -760,7 +800,7 @@ def render(bench: Bench) -> str:
             ratio += f" ({row.floor_name})"
         lines.append(
             f"| {label} | {_fmt(row.messages, ',')} | {_fmt(row.seconds, '.2f')} | {_fmt(row.rate, ',.0f')} "
-            f"| {_fmt(row.peak_rss_mib, ',.0f')} | {ratio} | {row.note} |"
+            f"| {_fmt(row.peak_rss_mib, ',.0f')} | {_fmt(row.peak_disk_mib, ',.0f')} | {ratio} | {row.note} |"
         )
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     for name, measured, verdict in targets(bench):

@@ -31,11 +31,14 @@ def test_bench_smoke(tmp_path: Path) -> None:
     rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
     for key, label in bench.STEPS:
         assert label in rows, f"no row for {key}"
-    # the measured steps have a wall time, a rate, a peak RSS and a ratio to the floor
+    # the measured steps have a wall time, a rate, a peak RSS, a peak disk (the peer writes nothing) and a ratio to
+    # the floor
     number = r"[0-9][0-9,]*(\.[0-9]+)?"
     for key in ("floor", "dbt_floor", "fixed_cost", "full_run", "incremental_base", "incremental_day", "peer_total"):
         cells = [c.strip() for c in rows[dict(bench.STEPS)[key]].strip("|").split("|")]
-        assert all(re.fullmatch(number, c) for c in cells[1:6]), (key, cells)
+        wanted = [1, 2, 3, 4, 6] if key == "peer_total" else [1, 2, 3, 4, 5, 6]
+        assert all(re.fullmatch(number, cells[i]) for i in wanted), (key, cells)
+    assert "| peak disk MiB |" in text
     for key in ("single_stream_floor", "single_stream"):
         assert "skipped" in rows[dict(bench.STEPS)[key]]
     assert "adds messages_2026-11-07.csv" in rows[dict(bench.STEPS)["incremental_day"]]
@@ -72,6 +75,21 @@ def test_tree_rss_counts_descendants() -> None:
     finally:
         process.wait()
     assert peak > 64 * 1024  # the grandchild's 64 MiB buffer is counted
+
+
+def test_peak_disk_is_what_the_step_wrote_above_its_start(tmp_path: Path) -> None:
+    """The disk a step needs: the most its folders held above what they held at its start, files it removed before
+    it ended included (DuckDB's spill files, a run's private copies)."""
+    folder = tmp_path / "step"
+    (folder / "old").mkdir(parents=True)
+    (folder / "old" / "before.bin").write_bytes(b"x" * (8 << 20))  # there before the step: not counted
+    code = ("import os, sys, time; p = os.path.join(sys.argv[1], 'spill.bin'); open(p, 'wb').write(os.urandom(24 << 20));"
+            " time.sleep(2.5); os.remove(p)")
+    measured = bench.measure([sys.executable, "-c", code, str(folder)], tmp_path / "log.txt", disk=(folder,))
+    assert measured.returncode == 0
+    assert 23.5 <= measured.peak_disk_mib <= 25, measured.peak_disk_mib
+    assert not (folder / "spill.bin").exists()
+    assert bench.measure([sys.executable, "-c", "pass"], tmp_path / "log2.txt").peak_disk_mib is None
 
 
 def test_memory_bytes() -> None:
